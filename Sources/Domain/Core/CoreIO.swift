@@ -1,0 +1,128 @@
+/// What the core is told: everything that happens outside it, stamped by the caller with `at:`.
+public enum CoreEvent: Sendable, Equatable {
+    /// A probe sent by an earlier `.sendProbe` effect finished.
+    case probeResult(ProbeID, ProbeOutcome)
+    /// Netlink saw the interface's carrier (lower layer) come or go.
+    case carrier(interface: String, up: Bool)
+    /// An address and/or next hop was learned for a WAN (static config, DHCP client, netlink).
+    case addressLearned(interface: String, address: CIDR?, gateway: IPAddress?)
+    /// A validated config replaces the running one. Health state of unchanged WANs is kept.
+    case configReplaced(FlywallConfig)
+    /// An operator's command.
+    case manual(ManualCommand)
+    /// A passive observation (issue: passive checks): an outbound connection attempt on the WAN
+    /// was answered (`true`) or not within the check's timeout (`false`).
+    case passiveSample(interface: String, answered: Bool)
+}
+
+public enum ManualCommand: Sendable, Equatable {
+    /// Take a WAN out of every group (probes go on, so status stays visible).
+    case maintenance(interface: String, enabled: Bool)
+    /// Pin a group's new connections to one of its members regardless of priority; nil releases it.
+    case forceActive(group: String, interface: String?)
+}
+
+/// Identifies one probe so its result can be matched to its round.
+public struct ProbeID: Hashable, Sendable, CustomStringConvertible {
+    public var interface: String
+    /// Index into the WAN's effective health check targets (0 for HTTP).
+    public var target: Int
+    public var sequence: UInt32
+    public init(interface: String, target: Int, sequence: UInt32) {
+        self.interface = interface
+        self.target = target
+        self.sequence = sequence
+    }
+    public var description: String { "\(interface)#\(target)/\(sequence)" }
+}
+
+public enum ProbeTarget: Sendable, Hashable, CustomStringConvertible {
+    case icmp(IPAddress)
+    case http(url: String, expectedStatus: Int)
+
+    public var description: String {
+        switch self {
+        case .icmp(let ip): ip.description
+        case .http(let url, _): url
+        }
+    }
+}
+
+public enum ProbeOutcome: Sendable, Equatable {
+    /// An echo reply, or an HTTP response with the expected status.
+    case reply(rtt: Duration)
+    /// An HTTP response with another status.
+    case wrongStatus(Int, rtt: Duration)
+    /// The adapter gave up (the core also times probes out on its own deadline).
+    case timeout
+    /// Refused, unreachable, no route, ... with the adapter's words.
+    case failure(String)
+}
+
+public struct ProbeRequest: Sendable, Equatable {
+    public var id: ProbeID
+    public var target: ProbeTarget
+    /// The core stops waiting after this; a later result is ignored.
+    public var timeout: Duration
+    public init(id: ProbeID, target: ProbeTarget, timeout: Duration) {
+        self.id = id
+        self.target = target
+        self.timeout = timeout
+    }
+}
+
+/// What the core asks the world to do, in order.
+public enum CoreEffect: Sendable, Equatable {
+    case sendProbe(ProbeRequest)
+    /// The whole dataplane answer; the adapter makes the kernel agree with `plan.route`.
+    case applyPlan(ForwardingPlan)
+    /// Delete tracked connections that left through this WAN (it is down: they are dead anyway).
+    case flushConnections(interface: String)
+    case emit(WANEvent)
+    case log(LogLevel, String)
+}
+
+public enum LogLevel: String, Sendable, Equatable { case debug, info, notice, warning, error }
+
+/// A state change an operator cares about: shown in history, sent to notifications, checked by scenarios.
+public struct WANEvent: Sendable, Equatable, Codable {
+    public var time: Instant
+    public var kind: WANEventKind
+    /// The group, for failover/failback/all_down; nil for wan_up/wan_down.
+    public var group: String?
+    /// The WAN itself for wan_up/wan_down.
+    public var interface: String?
+    /// Active uplinks before and after, for failover/failback/all_down.
+    public var from: [String]
+    public var to: [String]
+    public var reason: String
+
+    public init(time: Instant, kind: WANEventKind, group: String? = nil, interface: String? = nil,
+                from: [String] = [], to: [String] = [], reason: String) {
+        self.time = time
+        self.kind = kind
+        self.group = group
+        self.interface = interface
+        self.from = from
+        self.to = to
+        self.reason = reason
+    }
+
+    /// The uplinks this event is "about": the WAN for wan_*, the new active set otherwise.
+    public var uplinks: [String] {
+        switch kind {
+        case .wanDown, .wanUp: interface.map { [$0] } ?? []
+        case .failover, .failback, .allDown: to
+        }
+    }
+}
+
+extension Instant: Codable {
+    public init(from decoder: any Decoder) throws {
+        self.init(nanoseconds: try decoder.singleValueContainer().decode(Int64.self))
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(nanoseconds)
+    }
+}
