@@ -1,5 +1,7 @@
 /// What the core is told: everything that happens outside it, stamped by the caller with `at:`.
 public enum CoreEvent: Sendable, Equatable {
+    /// Time passed: the shell calls this when `nextDeadline` is reached (and once at start).
+    case tick
     /// A probe sent by an earlier `.sendProbe` effect finished.
     case probeResult(ProbeID, ProbeOutcome)
     /// Netlink saw the interface's carrier (lower layer) come or go.

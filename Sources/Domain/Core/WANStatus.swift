@@ -1,0 +1,64 @@
+/// What an operator sees of one WAN: `flywall wan status` and `wan health`, `GET /api/wan/status`.
+public struct WANStatus: Sendable, Equatable, Codable {
+    public enum State: String, Sendable, Equatable, Codable {
+        case up = "UP"
+        /// Reachable but past a quality threshold (max_latency / max_loss): not used for new connections.
+        case degraded = "DEGRADED"
+        case down = "DOWN"
+        case maintenance = "MAINTENANCE"
+    }
+
+    public struct TargetStatus: Sendable, Equatable, Codable {
+        public var target: String
+        /// Mean RTT of answered probes in the window, milliseconds; nil when none answered.
+        public var latencyMs: Double?
+        /// Percent of the window's probes that got no (good) answer.
+        public var lossPercent: Double
+        /// Mean absolute difference of consecutive RTTs, milliseconds.
+        public var jitterMs: Double?
+        public var lastOutcome: String?
+        public init(target: String, latencyMs: Double?, lossPercent: Double, jitterMs: Double?, lastOutcome: String?) {
+            self.target = target
+            self.latencyMs = latencyMs
+            self.lossPercent = lossPercent
+            self.jitterMs = jitterMs
+            self.lastOutcome = lastOutcome
+        }
+    }
+
+    public var interface: String
+    public var state: State
+    /// The WAN's preference (`wan { priority }`, or its member priority in the default group).
+    public var priority: Int
+    public var weight: Int
+    public var carrier: Bool
+    public var latencyMs: Double?
+    public var lossPercent: Double
+    public var jitterMs: Double?
+    public var targets: [TargetStatus]
+    /// Consecutive failed / good probe rounds so far.
+    public var failedRounds: Int
+    public var goodRounds: Int
+    public var roundsTotal: Int
+    public var since: Instant
+    public var reason: String
+
+    public init(interface: String, state: State, priority: Int, weight: Int, carrier: Bool, latencyMs: Double?,
+                lossPercent: Double, jitterMs: Double?, targets: [TargetStatus], failedRounds: Int, goodRounds: Int,
+                roundsTotal: Int, since: Instant, reason: String) {
+        self.interface = interface
+        self.state = state
+        self.priority = priority
+        self.weight = weight
+        self.carrier = carrier
+        self.latencyMs = latencyMs
+        self.lossPercent = lossPercent
+        self.jitterMs = jitterMs
+        self.targets = targets
+        self.failedRounds = failedRounds
+        self.goodRounds = goodRounds
+        self.roundsTotal = roundsTotal
+        self.since = since
+        self.reason = reason
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Flywall: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flywall",
+        abstract: "Multi-WAN failover, load balancing and policy routing.",
+        subcommands: [SimulateCommand.self, ConfigCommand.self]
+    )
+}
