@@ -66,14 +66,15 @@ public struct ForwardingPlan: Sendable, Equatable {
         public var name: String
         public var protocols: [TransportProtocol]
         public var destPorts: [PortRange]
-        /// Sources and destinations with ipsets already expanded to prefixes.
-        public var sources: [CIDR]
-        public var destinations: [CIDR]
+        /// Sources and destinations with ipsets already expanded to prefixes; nil matches any address
+        /// (an empty list, from an empty ipset, matches none).
+        public var sources: [CIDR]?
+        public var destinations: [CIDR]?
         public var target: Target
         /// Where matched traffic goes now: the target, the default group's choice, or nowhere.
         public var resolution: Resolution
-        public init(name: String, protocols: [TransportProtocol], destPorts: [PortRange], sources: [CIDR],
-                    destinations: [CIDR], target: Target, resolution: Resolution) {
+        public init(name: String, protocols: [TransportProtocol], destPorts: [PortRange], sources: [CIDR]?,
+                    destinations: [CIDR]?, target: Target, resolution: Resolution) {
             self.name = name
             self.protocols = protocols
             self.destPorts = destPorts
@@ -86,8 +87,8 @@ public struct ForwardingPlan: Sendable, Equatable {
         public func matches(_ flow: Flow) -> Bool {
             (protocols.isEmpty || protocols.contains(flow.proto))
                 && (destPorts.isEmpty || flow.destPort.map { p in destPorts.contains { $0.contains(p) } } == true)
-                && (sources.isEmpty || sources.contains { $0.contains(flow.source) })
-                && (destinations.isEmpty || destinations.contains { $0.contains(flow.destination) })
+                && (sources.map { s in s.contains { $0.contains(flow.source) } } ?? true)
+                && (destinations.map { d in d.contains { $0.contains(flow.destination) } } ?? true)
         }
     }
 

@@ -6,16 +6,304 @@
 /// probes and the initial plan. Same inputs, same outputs: there is no clock and no randomness inside.
 public struct MultiWANStateMachine: Sendable {
     public private(set) var config: FlywallConfig
+    /// The plan last returned in an `.applyPlan` effect.
     public private(set) var plan: ForwardingPlan
+
+    private var groups: [UplinkGroup]
+    /// WANs in config order; `index` in the plan is the position here at first sight, kept stable.
+    private var trackers: [HealthTracker]
+    private var trackerIndex: [String: Int]
+    private var uplinkIndex: [String: Int]
+    private var gateways: [String: IPAddress] = [:]
+    private var forced: [String: String] = [:]
+    private var selections: [String: GroupSelector.Selection] = [:]
+    /// Usability as last reported in events, to turn state changes into wan_up/wan_down once.
+    private var reportedUsable: [String: Bool] = [:]
+    private var since: [String: Instant] = [:]
+    private var started = false
+    private var planApplied = false
+    /// Set when something that can change usability happened; the next reconcile computes the rest.
+    private var dirty = true
 
     public init(config: FlywallConfig) {
         self.config = config
         self.plan = ForwardingPlan()
+        self.groups = config.effectiveGroups
+        self.trackers = []
+        self.trackerIndex = [:]
+        self.uplinkIndex = [:]
+        installTrackers(for: config, at: .zero)
+        for wan in config.wans {
+            if let gw = wan.gateway { gateways[wan.name] = gw }
+        }
     }
 
-    public var nextDeadline: Instant? { nil }
+    /// The earliest time the core wants a `.tick`.
+    public var nextDeadline: Instant? {
+        var earliest: Instant?
+        for t in trackers {
+            if let d = t.nextDeadline, earliest == nil || d < earliest! { earliest = d }
+        }
+        return earliest
+    }
 
-    public var status: [WANStatus] { [] }
+    public mutating func handle(_ event: CoreEvent, at now: Instant) -> [CoreEffect] {
+        var effects: [CoreEffect] = []
+        switch event {
+        case .tick:
+            if !started {
+                started = true
+                for i in trackers.indices { trackers[i].start(at: now); since[trackers[i].interface] = now }
+            }
+            for i in trackers.indices where (trackers[i].nextDeadline.map { $0 <= now } ?? false) {
+                let wasUsable = trackers[i].usable
+                for request in trackers[i].tick(at: now) { effects.append(.sendProbe(request)) }
+                if trackers[i].usable != wasUsable { dirty = true }
+            }
+        case .probeResult(let id, let outcome):
+            guard let i = trackerIndex[id.interface] else { return [] }
+            let wasUsable = trackers[i].usable
+            trackers[i].record(id, outcome)
+            if trackers[i].usable != wasUsable { dirty = true }
+        case .passiveSample(let interface, let answered):
+            guard let i = trackerIndex[interface] else { return [] }
+            trackers[i].passiveSample(answered: answered)
+            dirty = true
+        case .carrier(let interface, let up):
+            guard let i = trackerIndex[interface] else { return [] }
+            trackers[i].setCarrier(up)
+            effects.append(.log(up ? .info : .warning, "\(interface): carrier \(up ? "up" : "down")"))
+            dirty = true
+        case .addressLearned(let interface, _, let gateway):
+            guard trackerIndex[interface] != nil else { return [] }
+            if let gateway, gateways[interface] != gateway {
+                gateways[interface] = gateway
+                effects.append(.log(.info, "\(interface): gateway \(gateway)"))
+                dirty = true
+            }
+        case .configReplaced(let newConfig):
+            replaceConfig(newConfig, at: now)
+            effects.append(.log(.notice, "configuration replaced: \(newConfig.wans.count) WANs, \(groups.count) groups"))
+            for i in trackers.indices { trackers[i].start(at: now) }
+            dirty = true
+            // Membership changed by the operator is not a failover: adopt the new selections silently.
+            for group in groups { selections[group.name] = nil }
+        case .manual(let command):
+            effects.append(contentsOf: apply(command))
+            dirty = true
+        }
+        if dirty && started { reconcile(at: now, into: &effects) }
+        return effects
+    }
 
-    public mutating func handle(_ event: CoreEvent, at now: Instant) -> [CoreEffect] { [] }
+    // MARK: Status
+
+    public var status: [WANStatus] {
+        trackers.map { t in
+            let state: WANStatus.State =
+                t.maintenance ? .maintenance : (!t.healthy || !t.carrier) ? .down : t.degraded ? .degraded : .up
+            let member = preferredMember(t.interface)
+            let targets = zip(t.probeTargets, t.windows).map { target, w in
+                WANStatus.TargetStatus(
+                    target: target.description, latencyMs: w.meanRTT.map { Double($0) / 1e6 },
+                    lossPercent: w.lossPercent, jitterMs: w.meanJitter.map { Double($0) / 1e6 },
+                    lastOutcome: w.last.map { $0.map { "reply \(formatMilliseconds($0))" } ?? "lost" })
+            }
+            return WANStatus(
+                interface: t.interface, state: state, priority: member.priority, weight: member.weight,
+                carrier: t.carrier, latencyMs: t.meanLatency.map { Double($0) / 1e6 }, lossPercent: t.lossPercent,
+                jitterMs: t.meanJitter.map { Double($0) / 1e6 }, targets: targets, failedRounds: t.failedRounds,
+                goodRounds: t.goodRounds, roundsTotal: t.roundsTotal, since: since[t.interface] ?? .zero,
+                reason: t.maintenance ? "maintenance" : t.reason)
+        }
+    }
+
+    /// The WAN's member settings in the default group (else its first group, else its `wan` block).
+    private func preferredMember(_ interface: String) -> Member {
+        let ordered = groups.sorted { ($0.name == config.defaultGroupName ? 0 : 1) < ($1.name == config.defaultGroupName ? 0 : 1) }
+        for g in ordered { if let m = g.members.first(where: { $0.interface == interface }) { return m } }
+        let wan = config.interface(named: interface)?.wan ?? WANSettings()
+        return Member(interface: interface, priority: wan.priority, weight: wan.weight)
+    }
+
+    // MARK: Commands and config
+
+    private mutating func apply(_ command: ManualCommand) -> [CoreEffect] {
+        switch command {
+        case .maintenance(let interface, let enabled):
+            guard let i = trackerIndex[interface] else {
+                return [.log(.warning, "maintenance: no WAN named \(interface)")]
+            }
+            trackers[i].setMaintenance(enabled)
+            return [.log(.notice, "\(interface): maintenance \(enabled ? "on" : "off")")]
+        case .forceActive(let group, let interface):
+            guard let g = groups.first(where: { $0.name == group }) else {
+                return [.log(.warning, "force: no uplink group named \(group)")]
+            }
+            if let interface {
+                guard g.members.contains(where: { $0.interface == interface }) else {
+                    return [.log(.warning, "force: \(interface) is not a member of \(group)")]
+                }
+                forced[group] = interface
+                return [.log(.notice, "\(group): forced to \(interface)")]
+            }
+            forced[group] = nil
+            return [.log(.notice, "\(group): force released")]
+        }
+    }
+
+    private mutating func installTrackers(for config: FlywallConfig, at now: Instant) {
+        var kept: [String: HealthTracker] = [:]
+        for t in trackers { kept[t.interface] = t }
+        trackers = []
+        trackerIndex = [:]
+        for wan in config.wans {
+            var tracker = kept[wan.name] ?? HealthTracker(interface: wan.name, check: config.healthCheck(for: wan.name))
+            tracker.replaceCheck(config.healthCheck(for: wan.name), at: now)
+            trackerIndex[wan.name] = trackers.count
+            trackers.append(tracker)
+            if uplinkIndex[wan.name] == nil { uplinkIndex[wan.name] = uplinkIndex.count }
+        }
+    }
+
+    private mutating func replaceConfig(_ newConfig: FlywallConfig, at now: Instant) {
+        config = newConfig
+        groups = newConfig.effectiveGroups
+        installTrackers(for: newConfig, at: now)
+        for wan in newConfig.wans {
+            if let gw = wan.gateway { gateways[wan.name] = gw }
+        }
+        forced = forced.filter { g, i in groups.contains { $0.name == g && $0.members.contains { $0.interface == i } } }
+        reportedUsable = reportedUsable.filter { trackerIndex[$0.key] != nil }
+    }
+
+    // MARK: Reconcile
+
+    /// Turns the trackers' state into events, a new plan and connection flushes.
+    private mutating func reconcile(at now: Instant, into effects: inout [CoreEffect]) {
+        dirty = false
+        var wentDown: [String] = []
+        for t in trackers {
+            let usable = t.usable
+            let reported = reportedUsable[t.interface]
+            reportedUsable[t.interface] = usable
+            if reported == nil {
+                since[t.interface] = now
+                continue
+            }
+            guard reported != usable else { continue }
+            since[t.interface] = now
+            let reason = t.maintenance ? "maintenance" : t.reason
+            effects.append(.emit(WANEvent(time: now, kind: usable ? .wanUp : .wanDown, interface: t.interface, reason: reason)))
+            if !usable { wentDown.append(t.interface) }
+        }
+
+        var flushes: [String] = []
+        for group in groups {
+            let previous = selections[group.name]
+            let selection = GroupSelector.select(group, usable: isUsable, forced: forced[group.name], previous: previous)
+            selections[group.name] = selection
+            guard let previous, previous.active != selection.active else { continue }
+            if let event = groupEvent(group, from: previous.active, to: selection.active, at: now) {
+                effects.append(.emit(event))
+                if event.kind == .failback && group.failbackMovesConnections {
+                    flushes += previous.active.filter { !selection.active.contains($0) }
+                }
+            }
+        }
+
+        let newPlan = makePlan()
+        if newPlan != plan || !planApplied {
+            plan = newPlan
+            planApplied = true
+            effects.append(.applyPlan(newPlan))
+        }
+        for interface in wentDown + flushes where !effects.contains(.flushConnections(interface: interface)) {
+            effects.append(.flushConnections(interface: interface))
+        }
+    }
+
+    private func isUsable(_ interface: String) -> Bool {
+        trackerIndex[interface].map { trackers[$0].usable } ?? false
+    }
+
+    private func reasonFor(_ interface: String) -> String {
+        guard let i = trackerIndex[interface] else { return "removed" }
+        return trackers[i].maintenance ? "maintenance" : trackers[i].reason
+    }
+
+    /// failover: the active set lost an uplink (or was forced away); failback: it regained a preferred
+    /// one; all_down: nothing is left.
+    private func groupEvent(_ group: UplinkGroup, from: [String], to: [String], at now: Instant) -> WANEvent? {
+        if to.isEmpty {
+            let causes = from.map { "\($0) down: \(reasonFor($0))" }.joined(separator: "; ")
+            let fallback = group.allDown == .lastActive ? "new connections keep using \(from.joined(separator: ", "))"
+                                                         : "new connections refused"
+            return WANEvent(time: now, kind: .allDown, group: group.name, from: from, to: [],
+                            reason: "all uplinks down (\(causes)); \(fallback)")
+        }
+        let lost = from.filter { !to.contains($0) }
+        let gained = to.filter { !from.contains($0) }
+        let lostDead = lost.filter { !isUsable($0) }
+        let kind: WANEventKind
+        let reason: String
+        if from.isEmpty {
+            let best = group.members.map(\.priority).min()
+            let preferred = group.members.filter { $0.priority == best }.map(\.interface)
+            kind = group.mode == .balance || to.contains(where: preferred.contains) ? .failback : .failover
+            reason = "recovered from all uplinks down: " + gained.map { "\($0) up" }.joined(separator: ", ")
+        } else if !lostDead.isEmpty {
+            kind = .failover
+            reason = lostDead.map { "\($0) down: \(reasonFor($0))" }.joined(separator: "; ")
+        } else if forced[group.name] != nil && to == [forced[group.name]!] {
+            kind = .failover
+            reason = "forced to \(to[0]) by operator"
+        } else if !gained.isEmpty {
+            kind = .failback
+            reason = gained.map { "\($0) up: \(reasonFor($0))" }.joined(separator: "; ")
+        } else {
+            kind = .failover
+            reason = "force released"
+        }
+        return WANEvent(time: now, kind: kind, group: group.name, from: from, to: to, reason: reason)
+    }
+
+    private func makePlan() -> ForwardingPlan {
+        let uplinks = trackers.map { t in
+            ForwardingPlan.Uplink(name: t.interface, index: uplinkIndex[t.interface] ?? 0, usable: t.usable,
+                                  gateway: gateways[t.interface])
+        }
+        let planGroups = groups.map { g in
+            let s = selections[g.name] ?? GroupSelector.Selection(active: [], buckets: [])
+            return ForwardingPlan.Group(name: g.name, mode: g.mode, sticky: g.sticky, stickyTimeout: g.stickyTimeout,
+                                        active: s.active, buckets: s.buckets)
+        }
+        let defaultGroup = config.defaultGroupName ?? groups.first?.name
+        let policies = config.policyRoutes.map { route -> ForwardingPlan.Policy in
+            let target: ForwardingPlan.Target = groups.contains { $0.name == route.uplink } ? .group(route.uplink) : .uplink(route.uplink)
+            let resolution: ForwardingPlan.Resolution
+            switch target {
+            case .group(let g): resolution = .group(g)
+            case .uplink(let u):
+                if isUsable(u) { resolution = .uplink(u) }
+                else if route.fallback, let d = defaultGroup { resolution = .group(d) }
+                else { resolution = .drop }
+            }
+            return ForwardingPlan.Policy(
+                name: route.name, protocols: route.match.protocols, destPorts: route.match.destPorts,
+                sources: route.match.sources.isEmpty ? nil : expand(route.match.sources),
+                destinations: route.match.destinations.isEmpty ? nil : expand(route.match.destinations),
+                target: target, resolution: resolution)
+        }
+        return ForwardingPlan(uplinks: uplinks, groups: planGroups, policies: policies, defaultGroup: defaultGroup)
+    }
+
+    private func expand(_ matches: [AddressMatch]) -> [CIDR] {
+        matches.flatMap { m -> [CIDR] in
+            switch m {
+            case .cidr(let c): [c]
+            case .ipset(let name): config.ipset(named: name)?.entries ?? []
+            }
+        }
+    }
 }

@@ -1,0 +1,264 @@
+/// Health of one WAN: probe rounds, threshold counting with hysteresis, carrier, quality, maintenance.
+///
+/// A round sends one probe to every target at once and ends when every target has an outcome or the
+/// check's timeout passes. It succeeds when at least `reliability` targets answered. `thresholdDown`
+/// consecutive failed rounds mark the WAN down; `thresholdUp` consecutive good rounds bring it back.
+/// Carrier loss marks it down at once; after carrier returns it still needs `thresholdUp` good rounds.
+struct HealthTracker: Sendable {
+    let interface: String
+    private(set) var check: HealthCheck?
+
+    /// The probe verdict: false after `thresholdDown` failed rounds or carrier loss.
+    private(set) var healthy = true
+    private(set) var carrier = true
+    /// Past a quality threshold (max_latency / max_loss).
+    private(set) var degraded = false
+    var maintenance = false
+
+    private(set) var failedRounds = 0
+    private(set) var goodRounds = 0
+    private(set) var roundsTotal = 0
+    private var badQualityRounds = 0
+    private var goodQualityRounds = 0
+
+    /// Why the WAN is in its current state, for events and status.
+    private(set) var reason = "starting: assumed up until probes say otherwise"
+
+    private var sequence: UInt32 = 0
+    private var roundOpen = false
+    private var outcomes: [ProbeOutcome?] = []
+    private(set) var roundDeadline: Instant?
+    private(set) var nextRoundAt: Instant?
+    private(set) var windows: [ProbeWindow]
+
+    init(interface: String, check: HealthCheck?) {
+        self.interface = interface
+        self.check = check
+        self.windows = HealthTracker.makeWindows(check)
+    }
+
+    private static func makeWindows(_ check: HealthCheck?) -> [ProbeWindow] {
+        guard let check else { return [] }
+        return Array(repeating: ProbeWindow(capacity: check.window), count: max(1, check.targets.count))
+    }
+
+    var usable: Bool { healthy && carrier && !degraded && !maintenance }
+
+    var probeTargets: [ProbeTarget] {
+        guard let check else { return [] }
+        switch check.kind {
+        case .icmp: return check.targets.map { .icmp($0) }
+        case .http: return [.http(url: check.url ?? "", expectedStatus: check.expectedStatus)]
+        case .passive: return []
+        }
+    }
+
+    /// The earliest time this tracker needs a tick.
+    var nextDeadline: Instant? {
+        switch (roundDeadline, nextRoundAt) {
+        case (let a?, let b?): return min(a, b)
+        case (let a?, nil): return a
+        case (nil, let b): return b
+        }
+    }
+
+    /// Replaces the check (config reload). Counters and verdict survive; an open round is abandoned and
+    /// a new one starts at once, since the targets may have changed.
+    mutating func replaceCheck(_ newCheck: HealthCheck?, at now: Instant) {
+        guard newCheck != check else { return }
+        check = newCheck
+        windows = HealthTracker.makeWindows(newCheck)
+        roundOpen = false
+        roundDeadline = nil
+        nextRoundAt = newCheck == nil || newCheck?.kind == .passive ? nil : now
+        if newCheck == nil && carrier && !healthy {
+            healthy = true
+            reason = "health check removed"
+        }
+    }
+
+    mutating func start(at now: Instant) {
+        if let check, check.kind != .passive, nextRoundAt == nil { nextRoundAt = now }
+    }
+
+    // MARK: Time
+
+    /// Closes a round whose deadline passed and opens the next one when due.
+    mutating func tick(at now: Instant) -> [ProbeRequest] {
+        if roundOpen, let deadline = roundDeadline, now >= deadline {
+            closeRound()
+        }
+        guard let check, let due = nextRoundAt, now >= due else { return [] }
+        if roundOpen { closeRound() } // cannot happen while timeout <= interval, kept for safety
+        sequence &+= 1
+        roundOpen = true
+        let targets = probeTargets
+        outcomes = Array(repeating: nil, count: targets.count)
+        roundDeadline = now + check.timeout
+        // Keep rounds on the interval grid so that a slow tick never drifts the schedule.
+        var next = due + check.interval
+        if next <= now { next = now + check.interval }
+        nextRoundAt = next
+        return targets.enumerated().map { index, target in
+            ProbeRequest(id: ProbeID(interface: interface, target: index, sequence: sequence),
+                         target: target, timeout: check.timeout)
+        }
+    }
+
+    // MARK: Inputs
+
+    /// Records a probe outcome; closes the round when every target has one. Late or unknown results are ignored.
+    mutating func record(_ id: ProbeID, _ outcome: ProbeOutcome) {
+        guard roundOpen, id.sequence == sequence, id.target >= 0, id.target < outcomes.count,
+              outcomes[id.target] == nil else { return }
+        outcomes[id.target] = outcome
+        if !outcomes.contains(where: { $0 == nil }) { closeRound() }
+    }
+
+    mutating func setCarrier(_ up: Bool) {
+        guard up != carrier else { return }
+        carrier = up
+        if !up {
+            healthy = false
+            goodRounds = 0
+            reason = "carrier lost"
+        } else if check == nil {
+            healthy = true
+            reason = "carrier restored"
+        } else {
+            reason = "carrier restored, waiting for \(check!.thresholdUp) good probe rounds"
+        }
+    }
+
+    /// A passive observation counts as one round.
+    mutating func passiveSample(answered: Bool) {
+        guard check?.kind == .passive else { return }
+        finishRound(success: answered, detail: answered ? "connection answered" : "connection attempt unanswered")
+    }
+
+    mutating func setMaintenance(_ on: Bool) {
+        maintenance = on
+    }
+
+    // MARK: Rounds
+
+    private mutating func closeRound() {
+        guard let check else { return }
+        roundOpen = false
+        roundDeadline = nil
+        var successes = 0
+        var failures: [String] = []
+        let targets = probeTargets
+        for (index, outcome) in outcomes.enumerated() {
+            let o = outcome ?? .timeout
+            switch o {
+            case .reply(let rtt):
+                successes += 1
+                windows[index].record(rtt.nanoseconds)
+            case .wrongStatus(let status, _):
+                windows[index].record(nil)
+                failures.append("\(targets[index]): HTTP \(status), expected \(check.expectedStatus)")
+            case .timeout:
+                windows[index].record(nil)
+                failures.append("\(targets[index]): timeout")
+            case .failure(let message):
+                windows[index].record(nil)
+                failures.append("\(targets[index]): \(message)")
+            }
+        }
+        let success = successes >= min(check.reliability, max(1, targets.count))
+        finishRound(success: success, detail: failures.joined(separator: ", "))
+    }
+
+    private mutating func finishRound(success: Bool, detail: String) {
+        guard let check else { return }
+        roundsTotal += 1
+        if success {
+            goodRounds += 1
+            failedRounds = 0
+            if !healthy && carrier && goodRounds >= check.thresholdUp {
+                healthy = true
+                reason = "\(goodRounds) consecutive good probe rounds"
+            }
+        } else {
+            failedRounds += 1
+            goodRounds = 0
+            if healthy && failedRounds >= check.thresholdDown {
+                healthy = false
+                reason = "\(failedRounds) consecutive failed probe rounds" + (detail.isEmpty ? "" : " (\(detail))")
+            }
+        }
+        evaluateQuality(check)
+    }
+
+    /// Quality thresholds with hysteresis: `thresholdDown` consecutive rounds past the limit degrade,
+    /// `thresholdUp` consecutive rounds under the (lower) recovery limit restore.
+    private mutating func evaluateQuality(_ check: HealthCheck) {
+        guard check.maxLatency != nil || check.maxLoss != nil else { return }
+        let latency = meanLatency
+        let loss = lossPercent
+        if !degraded {
+            var problem: String?
+            if let max = check.maxLatency, let l = latency, l > max.nanoseconds {
+                problem = "latency \(formatMilliseconds(l)) above max_latency \(formatMilliseconds(max.nanoseconds))"
+            } else if let max = check.maxLoss, loss > max {
+                problem = "loss \(formatPercent(loss)) above max_loss \(formatPercent(max))"
+            }
+            if let problem {
+                badQualityRounds += 1
+                if badQualityRounds >= check.thresholdDown {
+                    degraded = true
+                    goodQualityRounds = 0
+                    if healthy && carrier { reason = problem }
+                }
+            } else {
+                badQualityRounds = 0
+            }
+        } else {
+            let recoverLatency = check.recoverLatency ?? check.maxLatency.map { .nanoseconds($0.nanoseconds * 8 / 10) }
+            let recoverLoss = check.recoverLoss ?? check.maxLoss.map { $0 / 2 }
+            let latencyOK = recoverLatency.map { limit in latency.map { $0 < limit.nanoseconds } ?? false } ?? true
+            let lossOK = recoverLoss.map { loss < $0 || loss == 0 } ?? true
+            if latencyOK && lossOK {
+                goodQualityRounds += 1
+                if goodQualityRounds >= check.thresholdUp {
+                    degraded = false
+                    badQualityRounds = 0
+                    reason = "quality recovered: latency \(latency.map(formatMilliseconds) ?? "n/a"), loss \(formatPercent(loss))"
+                }
+            } else {
+                goodQualityRounds = 0
+            }
+        }
+    }
+
+    // MARK: Metrics
+
+    var meanLatency: Int64? {
+        var sum: Int64 = 0, n = 0
+        for w in windows { sum += w.rttTotal; n += w.answeredCount }
+        return n == 0 ? nil : sum / Int64(n)
+    }
+
+    var lossPercent: Double {
+        var lost = 0, total = 0
+        for w in windows { lost += w.count - w.answeredCount; total += w.count }
+        return total == 0 ? 0 : Double(lost) * 100 / Double(total)
+    }
+
+    var meanJitter: Int64? {
+        var sum: Int64 = 0, n = 0
+        for w in windows { sum += w.jitterTotal; n += w.jitterPairCount }
+        return n == 0 ? nil : sum / Int64(n)
+    }
+}
+
+func formatMilliseconds(_ ns: Int64) -> String {
+    let tenths = (ns + 50_000) / 100_000
+    return tenths % 10 == 0 ? "\(tenths / 10)ms" : "\(tenths / 10).\(tenths % 10)ms"
+}
+
+func formatPercent(_ p: Double) -> String {
+    let tenths = Int((p * 10).rounded())
+    return "\(tenths / 10).\(tenths % 10)%"
+}
