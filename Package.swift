@@ -1,6 +1,31 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// System C libraries, found through pkg-config. `scripts/install-deps.sh` installs them on Debian;
+// the `providers` lines only tell SwiftPM what to suggest when one is missing.
+let systemLibraries: [Target] = [
+    .systemLibrary(
+        name: "CNetlinkRoute",
+        pkgConfig: "libnl-route-3.0",
+        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
+    ),
+    .systemLibrary(
+        name: "CMnl",
+        pkgConfig: "libmnl",
+        providers: [.apt(["libmnl-dev"])]
+    ),
+    .systemLibrary(
+        name: "CNftnl",
+        pkgConfig: "libnftnl",
+        providers: [.apt(["libnftnl-dev"])]
+    ),
+    .systemLibrary(
+        name: "CPcap",
+        pkgConfig: "libpcap",
+        providers: [.apt(["libpcap-dev"])]
+    ),
+]
+
 let package = Package(
     name: "flywall",
     platforms: [.macOS(.v15)],
@@ -8,14 +33,20 @@ let package = Package(
         .executable(name: "flywall", targets: ["flywall"]),
         .library(name: "Domain", targets: ["Domain"]),
         .library(name: "Simulator", targets: ["Simulator"]),
+        .library(name: "Adapters", targets: ["Adapters"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
-    targets: [
+    targets: systemLibraries + [
         // Pure, deterministic core: no dependencies beyond the standard library.
         .target(name: "Domain"),
         .target(name: "Simulator", dependencies: ["Domain"]),
+        // The real edges: netlink, nftables, libpcap (and later probes, API, store).
+        .target(
+            name: "Adapters",
+            dependencies: ["Domain", "CNetlinkRoute", "CMnl", "CNftnl", "CPcap"]
+        ),
         .executableTarget(
             name: "flywall",
             dependencies: [
@@ -25,5 +56,6 @@ let package = Package(
         ),
         .testTarget(name: "DomainTests", dependencies: ["Domain"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Domain"]),
+        .testTarget(name: "AdaptersTests", dependencies: ["Adapters"]),
     ]
 )

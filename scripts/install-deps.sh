@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs the system packages Flywall builds and tests against (Debian/Ubuntu), only if missing.
+# Idempotent and quiet when everything is already there. Uses sudo only when not root.
+set -euo pipefail
+
+# pkg-config name -> Debian package(s) that provide it.
+declare -A PC_PACKAGES=(
+    [libnl-route-3.0]="libnl-3-dev libnl-route-3-dev"
+    [libmnl]="libmnl-dev"
+    [libnftnl]="libnftnl-dev"
+    [libpcap]="libpcap-dev"
+)
+# command -> Debian package.
+declare -A CMD_PACKAGES=(
+    [pkg-config]="pkg-config"
+    [nft]="nftables"
+    [ip]="iproute2"
+    [tcpdump]="tcpdump"
+)
+ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev nftables iproute2 tcpdump"
+
+# nft, ip and tcpdump live in /usr/sbin, which a non-root PATH may lack.
+has_command() {
+    local path
+    path=$(command -v "$1" 2>/dev/null) && [ -x "$path" ] && return 0
+    [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]
+}
+
+missing=()
+for cmd in "${!CMD_PACKAGES[@]}"; do
+    has_command "$cmd" || missing+=("command $cmd")
+done
+if has_command pkg-config; then
+    for pc in "${!PC_PACKAGES[@]}"; do
+        pkg-config --exists "$pc" || missing+=("pkg-config $pc")
+    done
+else
+    missing+=("pkg-config modules (no pkg-config)")
+fi
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+fi
+
+echo "install-deps: missing: ${missing[*]}" >&2
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: no apt-get here; install these yourself: $ALL_PACKAGES" >&2
+    exit 1
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO=(sudo)
+    else
+        echo "install-deps: not root and no sudo; as root run: apt-get install $ALL_PACKAGES" >&2
+        exit 1
+    fi
+fi
+
+echo "install-deps: apt-get install $ALL_PACKAGES" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+# shellcheck disable=SC2086
+"${SUDO[@]}" apt-get install -y -q --no-install-recommends $ALL_PACKAGES
+
+# Check again, so a package that did not provide what it should fails here, not in the build.
+still=()
+for cmd in "${!CMD_PACKAGES[@]}"; do has_command "$cmd" || still+=("command $cmd"); done
+for pc in "${!PC_PACKAGES[@]}"; do pkg-config --exists "$pc" || still+=("pkg-config $pc"); done
+if [ "${#still[@]}" -ne 0 ]; then
+    echo "install-deps: still missing after install: ${still[*]}" >&2
+    exit 1
+fi
+echo "install-deps: done" >&2
