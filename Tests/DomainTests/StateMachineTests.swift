@@ -1,0 +1,200 @@
+import Testing
+@testable import Domain
+
+@Suite("Core state machine")
+struct StateMachineTests {
+    @Test func failoverAndFailbackWithExactTiming() {
+        var d = CoreDriver(dualWAN())
+        d.run(seconds: 30)
+        #expect(d.events.isEmpty)
+        #expect(d.core.plan.group(named: "default")?.active == ["eth0"])
+        d.answering["eth0"] = false
+        d.run(seconds: 30)
+        // Rounds at 30, 35, 40 fail; each closes 2s after it started: down at 42s.
+        let down = d.events(.wanDown)
+        #expect(down.map(\.interface) == ["eth0"])
+        #expect(down.first?.time == .seconds(42))
+        let failover = d.events(.failover)
+        #expect(failover.count == 1)
+        #expect(failover.first?.to == ["eth1"])
+        #expect(failover.first?.from == ["eth0"])
+        #expect(failover.first?.reason.hasPrefix("eth0 down: 3 consecutive failed probe rounds") == true)
+        #expect(d.flushed == ["eth0"])
+        #expect(d.core.plan.group(named: "default")?.buckets.allSatisfy { $0 == "eth1" } == true)
+        d.answering["eth0"] = true
+        d.run(seconds: 30)
+        // Good rounds at 60 and 65 (replies after 10ms): back at 65.010s.
+        #expect(d.events(.wanUp).first?.time == Instant(nanoseconds: 65_010_000_000))
+        #expect(d.events(.failback).first?.to == ["eth0"])
+        #expect(d.core.plan.group(named: "default")?.active == ["eth0"])
+    }
+
+    @Test func carrierLossFailsOverAtOnce() {
+        var d = CoreDriver(dualWAN())
+        d.run(seconds: 12)
+        d.send(.carrier(interface: "eth0", up: false))
+        #expect(d.events.map(\.kind) == [.wanDown, .failover])
+        #expect(d.events[0].reason == "carrier lost")
+        #expect(d.events[0].time == .seconds(12))
+        #expect(d.core.status.first?.state == .down)
+    }
+
+    @Test func balanceSharesByWeightAndMovesOnlyTheDeadMembersBuckets() {
+        var d = CoreDriver(dualWAN(mode: .balance, weights: (2, 1), sticky: true))
+        d.run(seconds: 1)
+        let before = d.core.plan.group(named: "default")!.buckets
+        #expect(before.count % 3 == 0 && before.count >= 64)
+        #expect(before.filter { $0 == "eth0" }.count * 1 == before.filter { $0 == "eth1" }.count * 2)
+        d.send(.carrier(interface: "eth1", up: false))
+        let after = d.core.plan.group(named: "default")!.buckets
+        for (b, a) in zip(before, after) where b == "eth0" { #expect(a == "eth0") }
+        #expect(after.allSatisfy { $0 == "eth0" })
+        #expect(d.events(.failover).first?.to == ["eth0"])
+    }
+
+    @Test func balanceRouteSharesConverge() {
+        var d = CoreDriver(dualWAN(mode: .balance, weights: (2, 1)))
+        d.run(seconds: 1)
+        var rng = SplitMix64(seed: 42)
+        var eth0 = 0
+        let n = 30_000
+        for i in 0..<n {
+            let flow = Flow(source: IPAddress.v4(0xC0A8_010A).advanced(by: i % 50), destination: ip("198.51.100.1"),
+                            entropy: UInt32(truncatingIfNeeded: rng.next()))
+            if d.core.plan.route(flow).uplink == "eth0" { eth0 += 1 }
+        }
+        let share = Double(eth0) / Double(n)
+        #expect(abs(share - 2.0 / 3.0) < 0.02, "share \(share)")
+    }
+
+    @Test func allDownThenOneReturns() {
+        var d = CoreDriver(dualWAN(allDown: .unreachable))
+        d.run(seconds: 5)
+        d.send(.carrier(interface: "eth0", up: false))
+        d.send(.carrier(interface: "eth1", up: false))
+        #expect(d.events.map(\.kind) == [.wanDown, .failover, .wanDown, .allDown])
+        #expect(d.core.plan.route(Flow(source: ip("192.168.1.10"), destination: ip("198.51.100.1"))).uplink == nil)
+        d.send(.carrier(interface: "eth1", up: true))
+        d.run(seconds: 11)
+        #expect(d.events.last?.kind == .failover)
+        #expect(d.events.last?.to == ["eth1"])
+        #expect(d.events.last?.reason.hasPrefix("recovered from all uplinks down") == true)
+    }
+
+    @Test func allDownLastActiveKeepsRouting() {
+        var d = CoreDriver(dualWAN())
+        d.run(seconds: 5)
+        d.send(.carrier(interface: "eth0", up: false))
+        d.send(.carrier(interface: "eth1", up: false))
+        #expect(d.events.last?.kind == .allDown)
+        #expect(d.core.plan.route(Flow(source: ip("192.168.1.10"), destination: ip("198.51.100.1"))).uplink == "eth1")
+    }
+
+    @Test func policyRouteFallsBackUnlessToldNot() {
+        let vpn = PolicyRoute(name: "work-vpn", match: .init(protocols: [.udp], destPorts: [PortRange(1194)]), uplink: "eth0")
+        let strict = PolicyRoute(name: "strict", match: .init(sources: [.cidr(CIDR("192.168.1.50")!)]), uplink: "eth0",
+                                 fallback: false)
+        let streaming = PolicyRoute(name: "streaming", match: .init(destinations: [.ipset("streaming")]), uplink: "eth1")
+        var d = CoreDriver(dualWAN(policies: [vpn, strict, streaming],
+                                   ipsets: [IPSet(name: "streaming", entries: [CIDR("203.0.113.0/24")!])]))
+        d.run(seconds: 1)
+        let vpnFlow = Flow(source: ip("192.168.1.10"), destination: ip("198.51.100.9"), proto: .udp, destPort: 1194)
+        let gaming = Flow(source: ip("192.168.1.50"), destination: ip("198.51.100.9"), proto: .udp, destPort: 3074)
+        let video = Flow(source: ip("192.168.1.10"), destination: ip("203.0.113.7"))
+        let other = Flow(source: ip("192.168.1.10"), destination: ip("198.51.100.9"))
+        #expect(d.core.plan.route(vpnFlow) == RouteDecision(uplink: "eth0", group: nil, policy: "work-vpn"))
+        #expect(d.core.plan.route(video).uplink == "eth1")
+        #expect(d.core.plan.route(other) == RouteDecision(uplink: "eth0", group: "default", policy: nil))
+        d.send(.carrier(interface: "eth0", up: false))
+        #expect(d.core.plan.route(vpnFlow) == RouteDecision(uplink: "eth1", group: "default", policy: "work-vpn"))
+        #expect(d.core.plan.route(gaming) == RouteDecision(uplink: nil, group: nil, policy: "strict"))
+    }
+
+    @Test func emptyIPSetMatchesNothing() {
+        let r = PolicyRoute(name: "p", match: .init(destinations: [.ipset("empty")]), uplink: "eth1")
+        var d = CoreDriver(dualWAN(policies: [r], ipsets: [IPSet(name: "empty", entries: [])]))
+        d.run(seconds: 1)
+        #expect(d.core.plan.route(Flow(source: ip("192.168.1.10"), destination: ip("203.0.113.7"))).policy == nil)
+    }
+
+    @Test func maintenanceAndForce() {
+        var d = CoreDriver(dualWAN())
+        d.run(seconds: 1)
+        d.send(.manual(.maintenance(interface: "eth0", enabled: true)))
+        #expect(d.events.map(\.kind) == [.wanDown, .failover])
+        #expect(d.events[0].reason == "maintenance")
+        #expect(d.core.status[0].state == .maintenance)
+        d.send(.manual(.maintenance(interface: "eth0", enabled: false)))
+        #expect(d.events.last?.kind == .failback)
+        d.send(.manual(.forceActive(group: "default", interface: "eth1")))
+        #expect(d.events.last?.kind == .failover)
+        #expect(d.events.last?.reason == "forced to eth1 by operator")
+        #expect(d.core.plan.group(named: "default")?.active == ["eth1"])
+        d.send(.manual(.forceActive(group: "default", interface: nil)))
+        #expect(d.core.plan.group(named: "default")?.active == ["eth0"])
+    }
+
+    @Test func stickyTableKeepsSourcesWhileTheirUplinkLives() {
+        var d = CoreDriver(dualWAN(mode: .balance, sticky: true))
+        d.run(seconds: 1)
+        var table = StickyTable()
+        let sources = (0..<40).map { IPAddress.v4(0xC0A8_010A).advanced(by: $0) }
+        var first: [IPAddress: String] = [:]
+        for s in sources {
+            first[s] = table.route(Flow(source: s, destination: ip("198.51.100.1")), plan: d.core.plan, at: d.now).uplink
+        }
+        #expect(Set(first.values) == ["eth0", "eth1"])
+        d.send(.carrier(interface: "eth1", up: false))
+        for s in sources {
+            let u = table.route(Flow(source: s, destination: ip("198.51.100.1")), plan: d.core.plan, at: d.now).uplink
+            #expect(u == "eth0")
+        }
+        d.send(.carrier(interface: "eth1", up: true))
+        d.run(seconds: 12)
+        // eth1 is back, but every source is remembered on eth0, which stayed up: none moves.
+        for s in sources {
+            let u = table.route(Flow(source: s, destination: ip("198.51.100.1")), plan: d.core.plan, at: d.now).uplink
+            #expect(u == "eth0")
+        }
+    }
+
+    @Test func configReplaceKeepsHealthOfUnchangedWANs() {
+        var d = CoreDriver(dualWAN())
+        d.run(seconds: 1)
+        d.send(.carrier(interface: "eth0", up: false))
+        let count = d.events.count
+        var config = dualWAN()
+        config.uplinkGroups[0].members[1].weight = 5
+        d.send(.configReplaced(config))
+        #expect(d.events.count == count)
+        #expect(d.core.status[0].state == .down)
+        #expect(d.core.plan.group(named: "default")?.active == ["eth1"])
+    }
+
+    @Test func deterministicForSameInputs() {
+        func run() -> [WANEvent] {
+            var d = CoreDriver(dualWAN())
+            d.run(seconds: 20)
+            d.answering["eth0"] = false
+            d.run(seconds: 40)
+            d.answering["eth0"] = true
+            d.run(seconds: 40)
+            return d.events
+        }
+        #expect(run() == run())
+        #expect(run().count == 4)
+    }
+}
+
+/// Seeded generator for tests.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
