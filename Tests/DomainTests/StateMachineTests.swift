@@ -10,10 +10,11 @@ struct StateMachineTests {
         #expect(d.core.plan.group(named: "default")?.active == ["eth0"])
         d.answering["eth0"] = false
         d.run(seconds: 30)
-        // Rounds at 30, 35, 40 fail; each closes 2s after it started: down at 42s.
+        // The round at 30s was sent (and answered) before the fault; rounds at 35, 40, 45 fail, each
+        // closing on its 2s timeout: down at 47s.
         let down = d.events(.wanDown)
         #expect(down.map(\.interface) == ["eth0"])
-        #expect(down.first?.time == .seconds(42))
+        #expect(down.first?.time == .seconds(47))
         let failover = d.events(.failover)
         #expect(failover.count == 1)
         #expect(failover.first?.to == ["eth1"])
@@ -23,8 +24,9 @@ struct StateMachineTests {
         #expect(d.core.plan.group(named: "default")?.buckets.allSatisfy { $0 == "eth1" } == true)
         d.answering["eth0"] = true
         d.run(seconds: 30)
-        // Good rounds at 60 and 65 (replies after 10ms): back at 65.010s.
-        #expect(d.events(.wanUp).first?.time == Instant(nanoseconds: 65_010_000_000))
+        // The round at 60s went out before the repair and fails; good rounds at 65 and 70 (replies
+        // after 10ms): back at 70.010s.
+        #expect(d.events(.wanUp).first?.time == Instant(nanoseconds: 70_010_000_000))
         #expect(d.events(.failback).first?.to == ["eth0"])
         #expect(d.core.plan.group(named: "default")?.active == ["eth0"])
     }
