@@ -1,0 +1,582 @@
+/// Turns a parsed HCL file into a validated `FlywallConfig`, reporting every problem of the file at
+/// once as `file:line:col: error: message` (see docs/configuration.md for the language).
+public enum ConfigDecoder {
+    /// The blocks a config file may hold at its top level.
+    public static let topLevelBlocks = ["interface", "uplink_group", "policy_route", "ipset", "notifications", "health_check"]
+
+    /// ICMP targets of a health check that names none (the LTE example on the spec page): two
+    /// independent public resolvers, so one of them failing does not take a WAN down.
+    public static let defaultICMPTargets: [IPAddress] = [IPAddress("1.1.1.1")!, IPAddress("8.8.8.8")!]
+
+    /// Decodes and validates a parsed config. Throws all problems found, sorted by position.
+    public static func decode(_ body: HCLBody) throws(DiagnosticList) -> FlywallConfig {
+        let sink = DiagnosticSink()
+        let config = decode(body, sink: sink)
+        try sink.throwIfAny()
+        return config
+    }
+
+    /// Parses and decodes a config file's text; `file` names the file in diagnostics.
+    public static func load(source: String, file: String) throws(DiagnosticList) -> FlywallConfig {
+        // PARSER-PENDING: let body = try HCLParser.parse(source, file: file)
+        // return try decode(body)
+        throw DiagnosticList([Diagnostic(SourceLocation(file: file, line: 1, column: 1), "HCL parser not available yet")])
+    }
+
+    /// Best-effort decoding: always returns a config (invalid parts dropped or defaulted) and reports
+    /// problems to `sink`. Used by the scenario decoder, which validates its own blocks against it.
+    static func decode(_ body: HCLBody, sink: DiagnosticSink) -> FlywallConfig {
+        var decoding = ConfigDecoding(sink: sink)
+        return decoding.run(body)
+    }
+}
+
+/// The state of one decoding run.
+struct ConfigDecoding {
+    let sink: DiagnosticSink
+
+    static let interfaceAttributes = ["zone", "dhcp", "address", "gateway"]
+    static let interfaceBlocks = ["wan", "pppoe", "health_check"]
+    static let wanAttributes = ["priority", "weight", "bandwidth"]
+    static let healthCheckAttributes = ["type", "targets", "url", "expected_status", "interval", "timeout",
+                                        "threshold_down", "threshold_up", "reliability", "window",
+                                        "max_latency", "recover_latency", "max_loss", "recover_loss"]
+    static let groupAttributes = ["mode", "sticky", "sticky_timeout", "all_down", "failback_moves_connections"]
+    static let memberAttributes = ["priority", "weight"]
+    static let policyAttributes = ["uplink", "fallback"]
+    static let matchAttributes = ["protocol", "dest_port", "source", "destination"]
+    static let emailAttributes = ["enabled", "smtp", "from", "to", "events"]
+    static let webhookAttributes = ["enabled", "url", "events"]
+
+    static let healthCheckKinds: [HealthCheck.Kind] = [.icmp, .http, .passive]
+    static let groupModes: [UplinkGroup.Mode] = [.failover, .balance]
+    static let allDownPolicies: [UplinkGroup.AllDownPolicy] = [.lastActive, .unreachable]
+
+    init(sink: DiagnosticSink) { self.sink = sink }
+
+    mutating func run(_ body: HCLBody) -> FlywallConfig {
+        let top = BodyReader(body, context: "", attributes: [], blocks: ConfigDecoder.topLevelBlocks, sink: sink)
+
+        let ipsets = decodeIPSets(top.blocks("ipset"))
+        var interfaces = decodeInterfaces(top.blocks("interface"))
+        if let block = top.singleBlock("health_check"), let global = healthCheck(block) {
+            // A top-level health_check is the default for every WAN without its own.
+            for i in interfaces.indices where interfaces[i].wan != nil && interfaces[i].healthCheck == nil {
+                interfaces[i].healthCheck = global
+            }
+        }
+        let groups = decodeGroups(top.blocks("uplink_group"), interfaces: interfaces)
+        var config = FlywallConfig(interfaces: interfaces, uplinkGroups: groups, ipsets: ipsets)
+        config.policyRoutes = decodePolicyRoutes(top.blocks("policy_route"), config: config)
+        if let block = top.singleBlock("notifications") {
+            config.notifications = decodeNotifications(block)
+        }
+        return config
+    }
+
+    // MARK: Labels and names
+
+    /// The block's one name, or nil (reported) when missing, empty or followed by more labels.
+    func name(of block: HCLBlock, example: String) -> HCLLabel? {
+        guard let first = block.labels.first else {
+            sink.error(block.location, "\(block.type) needs a name: \(block.type) \"\(example)\" { ... }")
+            return nil
+        }
+        if block.labels.count > 1 {
+            sink.error(block.labels[1].location, "\(block.type) takes one name, got \(block.labels.count)")
+        }
+        if first.value.isEmpty {
+            sink.error(first.location, "\(block.type) name must not be empty")
+            return nil
+        }
+        return first
+    }
+
+    func noLabels(_ block: HCLBlock) {
+        if let label = block.labels.first {
+            sink.error(label.location, "\(block.type) takes no name: write \(block.type) { ... }")
+        }
+    }
+
+    /// Records a declaration; false (and an error at the second one) if the name is taken.
+    func declare(_ label: HCLLabel, kind: String, in table: inout [String: SourceLocation]) -> Bool {
+        if let first = table[label.value] {
+            sink.error(label.location,
+                       "duplicate \(kind) \"\(label.value)\"; first defined at \(shortLocation(first, relativeTo: label.location))")
+            return false
+        }
+        table[label.value] = label.location
+        return true
+    }
+
+    // MARK: ipset
+
+    func decodeIPSets(_ blocks: [HCLBlock]) -> [IPSet] {
+        var seen: [String: SourceLocation] = [:]
+        var result: [IPSet] = []
+        for block in blocks {
+            let r = BodyReader(block.body, context: "ipset", attributes: ["entries"], sink: sink)
+            guard let label = name(of: block, example: "streaming_services") else { continue }
+            r.require("entries", at: label.location, example: "[\"198.51.100.0/24\"]")
+            var entries: [CIDR] = []
+            for (text, location) in r.stringList("entries", allowSingle: true) ?? [] {
+                if let cidr = CIDR(text) { entries.append(cidr) }
+                else { sink.error(location, "entries: \"\(text)\" is not an IP address or CIDR prefix") }
+            }
+            if declare(label, kind: "ipset", in: &seen) { result.append(IPSet(name: label.value, entries: entries)) }
+        }
+        return result
+    }
+
+    // MARK: interface
+
+    func decodeInterfaces(_ blocks: [HCLBlock]) -> [Interface] {
+        var seen: [String: SourceLocation] = [:]
+        var result: [Interface] = []
+        for block in blocks {
+            let label = name(of: block, example: "eth0")
+            let context = label.map { "interface \"\($0.value)\"" } ?? "interface"
+            let r = BodyReader(block.body, context: context, attributes: Self.interfaceAttributes,
+                               blocks: Self.interfaceBlocks, sink: sink)
+            var interface = Interface(name: label?.value ?? "", location: block.location)
+            interface.zone = r.string("zone")
+            interface.dhcp = r.bool("dhcp") ?? false
+            if let a = r.attribute("address"), let text = Values.string(a.value, "address", sink) {
+                if text.contains("/"), let cidr = CIDR(text) { interface.address = cidr }
+                else if !text.contains("/"), IPAddress(text) != nil {
+                    sink.error(a.value.location, "address: \"\(text)\" needs a prefix length, e.g. \"\(text)/24\"")
+                } else {
+                    sink.error(a.value.location, "address: \"\(text)\" is not an address with prefix (e.g. \"203.0.113.2/30\")")
+                }
+                if interface.dhcp {
+                    sink.error(a.location, "address: a static address cannot be combined with dhcp = true")
+                }
+            }
+            if let a = r.attribute("gateway"), let text = Values.string(a.value, "gateway", sink) {
+                if let ip = IPAddress(text) {
+                    interface.gateway = ip
+                    if let address = interface.address, address.address.isV4 != ip.isV4 {
+                        sink.error(a.value.location, "gateway: \(text) is not in the same address family as address \(address.address)")
+                    }
+                } else {
+                    sink.error(a.value.location, "gateway: \"\(text)\" is not an IP address")
+                }
+            }
+            if let block = r.singleBlock("pppoe") {
+                interface.pppoe = decodePPPoE(block)
+                if interface.dhcp || r.has("address") {
+                    sink.error(block.location, "pppoe: a PPPoE interface gets its address from the PPP session; remove dhcp/address")
+                }
+            }
+            if let block = r.singleBlock("wan") {
+                interface.wan = decodeWAN(block)
+            } else if interface.pppoe != nil {
+                interface.wan = WANSettings()   // a PPPoE interface is an uplink even without `wan {}`
+            }
+            if let block = r.singleBlock("health_check") {
+                let check = healthCheck(block)
+                if interface.wan == nil {
+                    sink.error(block.location,
+                               "health_check applies to WANs, and \(context) has no wan or pppoe block")
+                } else {
+                    interface.healthCheck = check
+                }
+            }
+            guard let label else { continue }
+            if declare(label, kind: "interface", in: &seen) { result.append(interface) }
+        }
+        return result
+    }
+
+    func decodeWAN(_ block: HCLBlock) -> WANSettings {
+        noLabels(block)
+        let r = BodyReader(block.body, context: "wan", attributes: Self.wanAttributes, sink: sink)
+        var wan = WANSettings()
+        if let p = r.integer("priority", in: .nonNegative) { wan.priority = p }
+        if let w = r.integer("weight", in: .positive) { wan.weight = w }
+        if let a = r.attribute("bandwidth") {
+            if case .string(let text) = a.value.kind {
+                switch Self.parseBandwidth(text) {
+                case .success(let bps): wan.bandwidthBitsPerSecond = bps
+                case .failure(let p): sink.error(a.value.location, "bandwidth: invalid bandwidth \"\(text)\": \(p.message)")
+                }
+            } else {
+                sink.error(a.value.location, "bandwidth: expected a string such as \"100Mbps\", got \(a.value.kindDescription)")
+            }
+        }
+        return wan
+    }
+
+    /// "100Mbps", "1Gbps", "512kbps", "1.5Gbps", "64000bps" → bits per second.
+    static func parseBandwidth(_ text: String) -> Result<Int64, DurationText.Problem> {
+        let number = text.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+        let unit = text.dropFirst(number.count).trimmingSpaces
+        guard !number.isEmpty, number.filter({ $0 == "." }).count <= 1, let value = Double(number) else {
+            return .failure(.init(message: "expected a number and a unit, e.g. \"100Mbps\""))
+        }
+        let scales: [String: Double] = ["bps": 1, "kbps": 1e3, "mbps": 1e6, "gbps": 1e9, "tbps": 1e12]
+        guard let scale = scales[unit.lowercased()] else {
+            if unit.isEmpty { return .failure(.init(message: "missing unit (bps, kbps, Mbps or Gbps)")) }
+            return .failure(.init(message: "unknown unit \"\(unit)\" (use bps, kbps, Mbps or Gbps)"))
+        }
+        let bps = value * scale
+        guard bps >= 1, bps < 9e18 else { return .failure(.init(message: "must be at least 1bps")) }
+        return .success(Int64(bps.rounded()))
+    }
+
+    func decodePPPoE(_ block: HCLBlock) -> PPPoE {
+        noLabels(block)
+        let r = BodyReader(block.body, context: "pppoe", attributes: ["username", "password"], sink: sink)
+        r.require("username", at: block.location, example: "\"user@isp.example\"")
+        r.require("password", at: block.location, example: "\"secret\"")
+        return PPPoE(username: r.string("username") ?? "", password: r.string("password") ?? "")
+    }
+
+    // MARK: health_check
+
+    /// Decodes a health_check block with every default filled in; nil when anything in it is wrong.
+    func healthCheck(_ block: HCLBlock) -> HealthCheck? {
+        noLabels(block)
+        let before = sink.diagnostics.count
+        let r = BodyReader(block.body, context: "health_check", attributes: Self.healthCheckAttributes, sink: sink)
+        var hc = HealthCheck()
+
+        let url: String? = r.attribute("url").flatMap { a in
+            guard let text = Values.string(a.value, "url", sink) else { return nil }
+            if let problem = NetValues.urlProblem(text) { sink.error(a.value.location, "url: \(problem)"); return nil }
+            return text
+        }
+        if r.has("type") {
+            guard let kind = r.enumeration("type", Self.healthCheckKinds) else { return nil }
+            hc.kind = kind
+        } else {
+            hc.kind = r.has("url") ? .http : .icmp
+        }
+        let typeText = "type is \"\(hc.kind.rawValue)\""
+
+        // Targets (ICMP).
+        if let a = r.attribute("targets") {
+            if hc.kind != .icmp {
+                sink.error(a.location, "targets: only ICMP checks use targets (this check's \(typeText))")
+            } else if let items = Values.list(a.value, "targets", sink, allowSingle: true) {
+                var seen: Set<IPAddress> = []
+                for item in items {
+                    guard let text = Values.string(item, "targets", sink) else { continue }
+                    guard let ip = IPAddress(text) else {
+                        sink.error(item.location, "targets: \"\(text)\" is not an IP address")
+                        continue
+                    }
+                    if !seen.insert(ip).inserted {
+                        sink.error(item.location, "targets: \(text) is listed twice")
+                        continue
+                    }
+                    hc.targets.append(ip)
+                }
+                if items.isEmpty {
+                    sink.error(a.value.location, "targets: an ICMP health check needs at least one target")
+                }
+            }
+        } else if hc.kind == .icmp {
+            hc.targets = ConfigDecoder.defaultICMPTargets
+        }
+
+        // URL and status (HTTP).
+        if hc.kind == .http {
+            if r.has("url") { hc.url = url }
+            else { sink.error(block.location, "an HTTP health check needs url = \"http://...\"") }
+        } else if let a = r.attribute("url") {
+            sink.error(a.location, "url: only HTTP checks use url (this check's \(typeText))")
+        }
+        if let a = r.attribute("expected_status") {
+            if hc.kind != .http {
+                sink.error(a.location, "expected_status: only HTTP checks use expected_status (this check's \(typeText))")
+            } else if let status = Values.integer(a.value, "expected_status", sink, range: .between(100, 599)) {
+                hc.expectedStatus = status
+            }
+        }
+
+        // Timing.
+        if let interval = r.duration("interval") { hc.interval = interval }
+        hc.timeout = min(.seconds(2), hc.interval)
+        if let a = r.attribute("timeout"), let timeout = Values.duration(a.value, "timeout", sink) {
+            if timeout > hc.interval {
+                sink.error(a.value.location,
+                           "timeout: must not be longer than interval (\(DurationText.format(hc.interval))), got \"\(DurationText.format(timeout))\"")
+            } else {
+                hc.timeout = timeout
+            }
+        }
+        if let n = r.integer("threshold_down", in: .positive) { hc.thresholdDown = n }
+        if let n = r.integer("threshold_up", in: .positive) { hc.thresholdUp = n }
+        if let n = r.integer("window", in: .positive) { hc.window = n }
+        if let a = r.attribute("reliability"), let n = Values.integer(a.value, "reliability", sink, range: .positive) {
+            let available = hc.kind == .icmp ? hc.targets.count : 1
+            if n > available && (hc.kind != .icmp || !hc.targets.isEmpty) {
+                let what = hc.kind == .icmp ? "\(available) target\(available == 1 ? "" : "s")" : "one target (its URL)"
+                sink.error(a.value.location, "reliability: \(n) targets must answer, but the check has only \(what)")
+            } else {
+                hc.reliability = n
+            }
+        }
+
+        // Quality thresholds with hysteresis.
+        if let maxLatency = r.duration("max_latency") {
+            hc.maxLatency = maxLatency
+            hc.recoverLatency = maxLatency / 5 * 4
+        }
+        if let a = r.attribute("recover_latency"), let recover = Values.duration(a.value, "recover_latency", sink) {
+            if let maxLatency = hc.maxLatency {
+                if recover > maxLatency {
+                    sink.error(a.value.location,
+                               "recover_latency: must not be above max_latency (\(DurationText.format(maxLatency))), got \"\(DurationText.format(recover))\"")
+                } else {
+                    hc.recoverLatency = recover
+                }
+            } else if !r.has("max_latency") {
+                sink.error(a.location, "recover_latency: only meaningful with max_latency")
+            }
+        }
+        if let maxLoss = r.number("max_loss", in: 0...100) {
+            hc.maxLoss = maxLoss
+            hc.recoverLoss = maxLoss / 2
+        }
+        if let a = r.attribute("recover_loss"), let recover = Values.number(a.value, "recover_loss", sink, range: 0...100) {
+            if let maxLoss = hc.maxLoss {
+                if recover > maxLoss {
+                    sink.error(a.value.location,
+                               "recover_loss: must not be above max_loss (\(Values.formatNumber(maxLoss))), got \(Values.formatNumber(recover))")
+                } else {
+                    hc.recoverLoss = recover
+                }
+            } else if !r.has("max_loss") {
+                sink.error(a.location, "recover_loss: only meaningful with max_loss")
+            }
+        }
+        return sink.diagnostics.count == before ? hc : nil
+    }
+
+    // MARK: uplink_group
+
+    func decodeGroups(_ blocks: [HCLBlock], interfaces: [Interface]) -> [UplinkGroup] {
+        var seen: [String: SourceLocation] = [:]
+        var result: [UplinkGroup] = []
+        // The health check each WAN got from a member block, for the one-check-per-WAN rule.
+        var memberChecks: [String: (check: HealthCheck, location: SourceLocation, group: String)] = [:]
+        let interfaceNames = interfaces.map(\.name)
+
+        for block in blocks {
+            let label = name(of: block, example: "default")
+            let context = label.map { "uplink_group \"\($0.value)\"" } ?? "uplink_group"
+            let r = BodyReader(block.body, context: context, attributes: Self.groupAttributes, blocks: ["member"], sink: sink)
+            var group = UplinkGroup(name: label?.value ?? "", members: [], location: block.location)
+            if let mode = r.enumeration("mode", Self.groupModes) { group.mode = mode }
+            if let sticky = r.bool("sticky") { group.sticky = sticky }
+            if let timeout = r.duration("sticky_timeout") { group.stickyTimeout = timeout }
+            if let policy = r.enumeration("all_down", Self.allDownPolicies) { group.allDown = policy }
+            if let moves = r.bool("failback_moves_connections") { group.failbackMovesConnections = moves }
+
+            var memberSeen: [String: SourceLocation] = [:]
+            let memberBlocks = r.blocks("member")
+            for memberBlock in memberBlocks {
+                let memberLabel = name(of: memberBlock, example: "eth0")
+                let memberContext = memberLabel.map { "member \"\($0.value)\"" } ?? "member"
+                let mr = BodyReader(memberBlock.body, context: memberContext, attributes: Self.memberAttributes,
+                                    blocks: ["health_check"], sink: sink)
+                let priority = mr.integer("priority", in: .nonNegative)
+                let weight = mr.integer("weight", in: .positive)
+                let checkBlock = mr.singleBlock("health_check")
+                let check = checkBlock.flatMap { healthCheck($0) }
+                guard let memberLabel else { continue }
+                let ifname = memberLabel.value
+                guard let interface = interfaces.first(where: { $0.name == ifname }) else {
+                    sink.error(memberLabel.location,
+                               "member \"\(ifname)\": no interface named \"\(ifname)\"\(Suggest.hint(ifname, interfaceNames, quote: "\""))")
+                    continue
+                }
+                guard let wan = interface.wan else {
+                    sink.error(memberLabel.location,
+                               "member \"\(ifname)\": interface \"\(ifname)\" is not a WAN (give it a wan { } or pppoe { } block)")
+                    continue
+                }
+                guard declare(memberLabel, kind: "member", in: &memberSeen) else { continue }
+                let member = Member(interface: ifname, priority: priority ?? wan.priority, weight: weight ?? wan.weight,
+                                    healthCheck: check)
+                if let check, let checkBlock {
+                    if let first = memberChecks[ifname] {
+                        if first.check != check {
+                            sink.error(checkBlock.location,
+                                       "conflicting health_check for \"\(ifname)\": uplink_group \"\(first.group)\" gives it a different one at \(shortLocation(first.location, relativeTo: checkBlock.location)) (a WAN has one health check)")
+                        }
+                    } else {
+                        memberChecks[ifname] = (check, checkBlock.location, group.name)
+                    }
+                }
+                group.members.append(member)
+            }
+            guard let label else { continue }
+            if memberBlocks.isEmpty {
+                sink.error(label.location, "uplink_group \"\(label.value)\" has no members; add member \"eth0\" { }")
+            }
+            if interfaceNames.contains(label.value) {
+                sink.error(label.location,
+                           "uplink_group \"\(label.value)\" has the name of an interface; policy routes could not tell them apart")
+            }
+            if declare(label, kind: "uplink_group", in: &seen) { result.append(group) }
+        }
+        return result
+    }
+
+    // MARK: policy_route
+
+    func decodePolicyRoutes(_ blocks: [HCLBlock], config: FlywallConfig) -> [PolicyRoute] {
+        var seen: [String: SourceLocation] = [:]
+        var result: [PolicyRoute] = []
+        let groupNames = config.effectiveGroups.map(\.name)
+        let uplinkNames = config.wans.map(\.name) + groupNames
+        for block in blocks {
+            let label = name(of: block, example: "work-vpn")
+            let context = label.map { "policy_route \"\($0.value)\"" } ?? "policy_route"
+            let r = BodyReader(block.body, context: context, attributes: Self.policyAttributes, blocks: ["match"], sink: sink)
+            let at = label?.location ?? block.location
+            var route = PolicyRoute(name: label?.value ?? "", match: .init(), uplink: "", location: block.location)
+            if let block = r.singleBlock("match") {
+                route.match = decodeMatch(block, ipsets: config.ipsets)
+            } else {
+                sink.error(at, "\(context) needs a match block, e.g. match { protocol = \"udp\" }")
+            }
+            r.require("uplink", at: at, example: "\"eth0\"")
+            if let a = r.attribute("uplink"), let uplink = Values.string(a.value, "uplink", sink) {
+                route.uplink = uplink
+                if config.interface(named: uplink).map({ $0.wan == nil }) == true {
+                    sink.error(a.value.location, "uplink: interface \"\(uplink)\" is not a WAN (give it a wan { } or pppoe { } block)")
+                } else if !uplinkNames.contains(uplink) {
+                    sink.error(a.value.location,
+                               "uplink: no WAN or uplink_group named \"\(uplink)\"\(Suggest.hint(uplink, uplinkNames, quote: "\""))")
+                }
+            }
+            if let fallback = r.bool("fallback") { route.fallback = fallback }
+            guard let label else { continue }
+            if declare(label, kind: "policy_route", in: &seen) { result.append(route) }
+        }
+        return result
+    }
+
+    func decodeMatch(_ block: HCLBlock, ipsets: [IPSet]) -> PolicyRoute.Match {
+        noLabels(block)
+        let r = BodyReader(block.body, context: "match", attributes: Self.matchAttributes, sink: sink)
+        var match = PolicyRoute.Match()
+        for item in r.list("protocol", allowSingle: true) ?? [] {
+            if let p = Values.enumeration(item, "protocol", TransportProtocol.allCases, sink), !match.protocols.contains(p) {
+                match.protocols.append(p)
+            }
+        }
+        if let a = r.attribute("dest_port") {
+            for item in Values.list(a.value, "dest_port", sink, allowSingle: true) ?? [] {
+                switch item.kind {
+                case .number(let value, let text):
+                    if value.rounded() == value, abs(value) < 1e6, let port = NetValues.port(Int(value)) {
+                        match.destPorts.append(PortRange(port))
+                    } else if value.rounded() != value {
+                        sink.error(item.location, "dest_port: expected a whole number, got \(text)")
+                    } else {
+                        sink.error(item.location, "dest_port: port \(text) is out of range (1-65535)")
+                    }
+                case .string(let text):
+                    switch NetValues.portRange(text) {
+                    case .success(let range): match.destPorts.append(range)
+                    case .failure(let p): sink.error(item.location, "dest_port: \(p.message)")
+                    }
+                default:
+                    sink.error(item.location, "dest_port: expected a port number or a string such as \"1000-2000\", got \(item.kindDescription)")
+                }
+            }
+            if !match.protocols.isEmpty && !match.protocols.contains(.tcp) && !match.protocols.contains(.udp) {
+                sink.error(a.location, "dest_port: ports apply to tcp and udp, but this route matches only icmp")
+            }
+        }
+        match.sources = addressMatches(r, "source", ipsets: ipsets)
+        match.destinations = addressMatches(r, "destination", ipsets: ipsets)
+        return match
+    }
+
+    func addressMatches(_ r: BodyReader, _ name: String, ipsets: [IPSet]) -> [AddressMatch] {
+        var result: [AddressMatch] = []
+        let ipsetNames = ipsets.map(\.name)
+        for (text, location) in r.stringList(name, allowSingle: true) ?? [] {
+            if text.hasPrefix("@") {
+                let set = String(text.dropFirst())
+                if set.isEmpty {
+                    sink.error(location, "\(name): \"@\" needs an ipset name, e.g. \"@streaming_services\"")
+                } else if !ipsetNames.contains(set) {
+                    sink.error(location, "\(name): no ipset named \"\(set)\"\(Suggest.hint(set, ipsetNames, quote: "\""))")
+                } else {
+                    result.append(.ipset(set))
+                }
+            } else if let cidr = CIDR(text) {
+                result.append(.cidr(cidr))
+            } else {
+                sink.error(location, "\(name): \"\(text)\" is not an IP address, CIDR prefix or @ipset")
+            }
+        }
+        return result
+    }
+
+    // MARK: notifications
+
+    func decodeNotifications(_ block: HCLBlock) -> Notifications {
+        noLabels(block)
+        let r = BodyReader(block.body, context: "notifications", attributes: [], blocks: ["email", "webhook"], sink: sink)
+        var notifications = Notifications()
+        for email in r.blocks("email") {
+            noLabels(email)
+            let er = BodyReader(email.body, context: "email", attributes: Self.emailAttributes, sink: sink)
+            er.require("smtp", at: email.location, example: "\"smtp.example.com:587\"")
+            er.require("to", at: email.location, example: "[\"admin@example.com\"]")
+            var smtp = ""
+            if let a = er.attribute("smtp"), let text = Values.string(a.value, "smtp", sink) {
+                if let problem = NetValues.hostPortProblem(text) { sink.error(a.value.location, "smtp: \(problem)") }
+                smtp = text
+            }
+            var from: String?
+            if let a = er.attribute("from"), let text = Values.string(a.value, "from", sink) {
+                if !NetValues.isPlausibleEmail(text) { sink.error(a.value.location, "from: \"\(text)\" is not an email address") }
+                from = text
+            }
+            var to: [String] = []
+            if let a = er.attribute("to"), let items = Values.list(a.value, "to", sink, allowSingle: true) {
+                if items.isEmpty { sink.error(a.value.location, "to: needs at least one address") }
+                for item in items {
+                    guard let text = Values.string(item, "to", sink) else { continue }
+                    if !NetValues.isPlausibleEmail(text) { sink.error(item.location, "to: \"\(text)\" is not an email address") }
+                    to.append(text)
+                }
+            }
+            notifications.email.append(.init(enabled: er.bool("enabled") ?? true, smtp: smtp, from: from, to: to,
+                                             events: events(er)))
+        }
+        for hook in r.blocks("webhook") {
+            noLabels(hook)
+            let wr = BodyReader(hook.body, context: "webhook", attributes: Self.webhookAttributes, sink: sink)
+            wr.require("url", at: hook.location, example: "\"https://hooks.example.com/...\"")
+            var url = ""
+            if let a = wr.attribute("url"), let text = Values.string(a.value, "url", sink) {
+                if let problem = NetValues.urlProblem(text) { sink.error(a.value.location, "url: \(problem)") }
+                url = text
+            }
+            notifications.webhook.append(.init(enabled: wr.bool("enabled") ?? true, url: url, events: events(wr)))
+        }
+        return notifications
+    }
+
+    /// `events = [...]`; default: every event kind.
+    func events(_ r: BodyReader) -> [WANEventKind] {
+        guard let items = r.list("events", allowSingle: true) else { return WANEventKind.allCases }
+        var result: [WANEventKind] = []
+        for item in items {
+            if let kind = Values.enumeration(item, "events", WANEventKind.allCases, sink), !result.contains(kind) {
+                result.append(kind)
+            }
+        }
+        return result
+    }
+}
