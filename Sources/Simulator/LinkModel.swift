@@ -1,0 +1,49 @@
+import Domain
+
+/// The simulated path behind one WAN: what happens to a probe sent through it.
+///
+/// `latency` is the round-trip time a reply takes (what ping shows); `jitter` adds uniformly
+/// 0...jitter on top; `loss` drops that percentage of probes at random; `blackhole` and a pulled
+/// cable (`carrier = false`) drop everything; `unreachable` targets never answer; `httpStatus`, when
+/// set, is what an HTTP check's URL answers.
+public struct LinkModel: Sendable {
+    public var interface: String
+    public private(set) var state: LinkState
+    private var random: SplitMix64
+
+    public init(interface: String, state: LinkState, seed: UInt64) {
+        self.interface = interface
+        self.state = state
+        self.random = SplitMix64(seed: seed, stream: "probe:\(interface)")
+    }
+
+    /// Applies a fault or repair; returns whether the carrier changed (the core must then be told).
+    @discardableResult
+    public mutating func apply(_ change: LinkChange) -> Bool {
+        let before = state.carrier
+        state = change.applied(to: state)
+        return state.carrier != before
+    }
+
+    /// Whether anything can cross the link right now (a reply in flight is lost when this turns false).
+    public var passes: Bool { state.carrier && !state.blackhole }
+
+    /// What a probe sent now gets: nil for no answer at all (the core times it out), else the outcome
+    /// and the delay after which it arrives.
+    ///
+    /// Every probe draws exactly two numbers from the link's own random stream, whatever the state, so
+    /// one fault does not shift the draws of every later probe.
+    public mutating func answer(_ target: ProbeTarget) -> (outcome: ProbeOutcome, delay: Duration)? {
+        let lossDraw = random.nextUnit()
+        let jitterDraw = random.nextUnit()
+        guard passes else { return nil }
+        if case .icmp(let ip) = target, state.unreachable.contains(ip) { return nil }
+        if lossDraw * 100 < state.loss { return nil }
+        let extra = Int64((Double(max(0, state.jitter.nanoseconds)) * jitterDraw).rounded(.down))
+        let rtt = Duration.nanoseconds(max(0, state.latency.nanoseconds) + extra)
+        if case .http(_, let expected) = target, let status = state.httpStatus, status != expected {
+            return (.wrongStatus(status, rtt: rtt), rtt)
+        }
+        return (.reply(rtt: rtt), rtt)
+    }
+}
