@@ -18,9 +18,8 @@ public enum ConfigDecoder {
 
     /// Parses and decodes a config file's text; `file` names the file in diagnostics.
     public static func load(source: String, file: String) throws(DiagnosticList) -> FlywallConfig {
-        // PARSER-PENDING: let body = try HCLParser.parse(source, file: file)
-        // return try decode(body)
-        throw DiagnosticList([Diagnostic(SourceLocation(file: file, line: 1, column: 1), "HCL parser not available yet")])
+        let body = try HCLParser.parse(source, file: file)
+        return try decode(body)
     }
 
     /// Best-effort decoding: always returns a config (invalid parts dropped or defaulted) and reports

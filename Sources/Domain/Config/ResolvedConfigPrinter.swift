@@ -1,0 +1,392 @@
+/// Renders a validated config as `flywall config check` shows it: every default filled in, members
+/// with their effective priority, weight and health check, the implicit default group spelled out.
+///
+/// The text form is itself valid config (HCL): decoding it gives the same effective configuration
+/// (with `redactSecrets: false`; otherwise PPPoE passwords read "********").
+public enum ResolvedConfigPrinter {
+    public static func text(_ config: FlywallConfig, redactSecrets: Bool = true) -> String {
+        var w = HCLWriter()
+        let groups = config.effectiveGroups
+        let grouped = Set(groups.flatMap { $0.members.map(\.interface) })
+        w.comment("Resolved configuration: every default filled in.")
+        if let name = config.defaultGroupName ?? groups.first?.name {
+            w.comment("Default group (traffic no policy route claims): \"\(name)\"")
+        } else {
+            w.comment("No WANs: nothing to route.")
+        }
+
+        for i in config.interfaces {
+            w.blank()
+            w.open("interface \(quote(i.name))")
+            var attributes: [(String, String)] = []
+            if let zone = i.zone { attributes.append(("zone", quote(zone))) }
+            attributes.append(("dhcp", "\(i.dhcp)"))
+            if let a = i.address { attributes.append(("address", quote("\(a.address)/\(a.prefixLength)"))) }
+            if let g = i.gateway { attributes.append(("gateway", quote(g.description))) }
+            w.attributes(attributes)
+            if let p = i.pppoe {
+                w.open("pppoe")
+                w.attributes([("username", quote(p.username)), ("password", quote(redactSecrets ? "********" : p.password))])
+                w.close()
+            }
+            if let wan = i.wan {
+                w.open("wan")
+                var a = [("priority", "\(wan.priority)"), ("weight", "\(wan.weight)")]
+                if let bps = wan.bandwidthBitsPerSecond { a.append(("bandwidth", quote(formatBandwidth(bps)))) }
+                w.attributes(a)
+                w.close()
+                if !grouped.contains(i.name), let hc = i.healthCheck {
+                    healthCheck(hc, &w)
+                }
+            }
+            w.close()
+        }
+
+        for group in groups {
+            w.blank()
+            let implicit = config.uplinkGroups.isEmpty
+            w.open("uplink_group \(quote(group.name))", comment: implicit ? "implicit: no uplink_group is declared" : nil)
+            w.attributes([
+                ("mode", quote(group.mode.rawValue)),
+                ("sticky", "\(group.sticky)"),
+                ("sticky_timeout", quote(DurationText.format(group.stickyTimeout))),
+                ("all_down", quote(group.allDown.rawValue)),
+                ("failback_moves_connections", "\(group.failbackMovesConnections)"),
+            ])
+            for member in group.members {
+                w.blank()
+                w.open("member \(quote(member.interface))")
+                w.attributes([("priority", "\(member.priority)"), ("weight", "\(member.weight)")])
+                if let hc = config.healthCheck(for: member.interface) {
+                    healthCheck(hc, &w)
+                } else {
+                    w.comment("no health check: judged by carrier only")
+                }
+                w.close()
+            }
+            w.close()
+        }
+
+        for set in config.ipsets {
+            w.blank()
+            w.open("ipset \(quote(set.name))")
+            w.attributes([("entries", list(set.entries.map(\.description)))])
+            w.close()
+        }
+
+        let defaultGroup = config.defaultGroupName ?? groups.first?.name
+        for route in config.policyRoutes {
+            w.blank()
+            w.open("policy_route \(quote(route.name))")
+            w.open("match")
+            var m: [(String, String)] = []
+            if !route.match.protocols.isEmpty { m.append(("protocol", list(route.match.protocols.map(\.rawValue)))) }
+            if !route.match.destPorts.isEmpty { m.append(("dest_port", list(route.match.destPorts.map(\.description)))) }
+            if !route.match.sources.isEmpty { m.append(("source", list(route.match.sources.map(\.description)))) }
+            if !route.match.destinations.isEmpty { m.append(("destination", list(route.match.destinations.map(\.description)))) }
+            if m.isEmpty { w.comment("matches all traffic") }
+            w.attributes(m)
+            w.close()
+            let kind = config.interface(named: route.uplink) != nil ? "WAN" : "uplink_group"
+            let fallbackNote = route.fallback
+                ? "when \(route.uplink) is down: the default group" + (defaultGroup.map { " \(quote($0))" } ?? "")
+                : "when \(route.uplink) is down: dropped"
+            w.attributes([("uplink", quote(route.uplink)), ("fallback", "\(route.fallback)")],
+                         comments: ["uplink": kind, "fallback": fallbackNote])
+            w.close()
+        }
+
+        let n = config.notifications
+        if !n.email.isEmpty || !n.webhook.isEmpty {
+            w.blank()
+            w.open("notifications")
+            for email in n.email {
+                w.open("email")
+                var a = [("enabled", "\(email.enabled)"), ("smtp", quote(email.smtp))]
+                if let from = email.from { a.append(("from", quote(from))) }
+                a.append(("to", list(email.to)))
+                a.append(("events", list(email.events.map(\.rawValue))))
+                w.attributes(a)
+                w.close()
+            }
+            for hook in n.webhook {
+                w.open("webhook")
+                w.attributes([("enabled", "\(hook.enabled)"), ("url", quote(hook.url)),
+                              ("events", list(hook.events.map(\.rawValue)))])
+                w.close()
+            }
+            w.close()
+        }
+        return w.output
+    }
+
+    static func healthCheck(_ hc: HealthCheck, _ w: inout HCLWriter) {
+        w.open("health_check")
+        var a: [(String, String)] = [("type", quote(hc.kind.rawValue))]
+        switch hc.kind {
+        case .icmp: a.append(("targets", list(hc.targets.map(\.description))))
+        case .http:
+            if let url = hc.url { a.append(("url", quote(url))) }
+            a.append(("expected_status", "\(hc.expectedStatus)"))
+        case .passive: break
+        }
+        a += [
+            ("interval", quote(DurationText.format(hc.interval))),
+            ("timeout", quote(DurationText.format(hc.timeout))),
+            ("threshold_down", "\(hc.thresholdDown)"),
+            ("threshold_up", "\(hc.thresholdUp)"),
+            ("reliability", "\(hc.reliability)"),
+            ("window", "\(hc.window)"),
+        ]
+        if let v = hc.maxLatency { a.append(("max_latency", quote(DurationText.format(v)))) }
+        if let v = hc.recoverLatency, hc.maxLatency != nil { a.append(("recover_latency", quote(DurationText.format(v)))) }
+        if let v = hc.maxLoss { a.append(("max_loss", Values.formatNumber(v))) }
+        if let v = hc.recoverLoss, hc.maxLoss != nil { a.append(("recover_loss", Values.formatNumber(v))) }
+        w.attributes(a)
+        w.close()
+    }
+
+    /// 100000000 → "100Mbps"; falls back to a smaller unit when not a whole number of the larger.
+    public static func formatBandwidth(_ bps: Int64) -> String {
+        for (unit, scale) in [("Tbps", Int64(1_000_000_000_000)), ("Gbps", 1_000_000_000), ("Mbps", 1_000_000), ("kbps", 1_000)]
+        where bps >= scale && bps % scale == 0 {
+            return "\(bps / scale)\(unit)"
+        }
+        return "\(bps)bps"
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        var previous: Unicode.Scalar?
+        for c in s.unicodeScalars {
+            defer { previous = c }
+            switch c {
+            case "{" where previous == "$" || previous == "%":
+                // HCL reads "${" and "%{" as templates; "$${" and "%%{" are their literal forms.
+                out.unicodeScalars.append(previous!)
+                out += "{"
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if c.value < 0x20 { out += "\\u" + hex4(c.value) } else { out.unicodeScalars.append(c) }
+            }
+        }
+        return out + "\""
+    }
+
+    static func hex4(_ v: UInt32) -> String {
+        let h = String(v, radix: 16)
+        return String(repeating: "0", count: max(0, 4 - h.count)) + h
+    }
+
+    static func list(_ items: [String]) -> String { "[" + items.map(quote).joined(separator: ", ") + "]" }
+
+    // MARK: JSON
+
+    /// The same resolved view as JSON (for `flywall config check --json`).
+    public static func json(_ config: FlywallConfig) -> String {
+        let groups = config.effectiveGroups
+        func hcJSON(_ hc: HealthCheck?) -> JSONValue {
+            guard let hc else { return .null }
+            var o: [(String, JSONValue)] = [("type", .string(hc.kind.rawValue))]
+            if hc.kind == .icmp { o.append(("targets", .array(hc.targets.map { .string($0.description) }))) }
+            if hc.kind == .http {
+                o.append(("url", hc.url.map(JSONValue.string) ?? .null))
+                o.append(("expected_status", .int(hc.expectedStatus)))
+            }
+            o += [
+                ("interval", .string(DurationText.format(hc.interval))),
+                ("timeout", .string(DurationText.format(hc.timeout))),
+                ("threshold_down", .int(hc.thresholdDown)), ("threshold_up", .int(hc.thresholdUp)),
+                ("reliability", .int(hc.reliability)), ("window", .int(hc.window)),
+                ("max_latency", hc.maxLatency.map { .string(DurationText.format($0)) } ?? .null),
+                ("recover_latency", hc.maxLatency == nil ? .null : hc.recoverLatency.map { .string(DurationText.format($0)) } ?? .null),
+                ("max_loss", hc.maxLoss.map(JSONValue.number) ?? .null),
+                ("recover_loss", hc.maxLoss == nil ? .null : hc.recoverLoss.map(JSONValue.number) ?? .null),
+            ]
+            return .object(o)
+        }
+        let interfaces: [JSONValue] = config.interfaces.map { i in
+            .object([
+                ("name", .string(i.name)),
+                ("zone", i.zone.map(JSONValue.string) ?? .null),
+                ("dhcp", .bool(i.dhcp)),
+                ("address", i.address.map { .string("\($0.address)/\($0.prefixLength)") } ?? .null),
+                ("gateway", i.gateway.map { .string($0.description) } ?? .null),
+                ("wan", i.wan.map { wan in
+                    .object([("priority", .int(wan.priority)), ("weight", .int(wan.weight)),
+                             ("bandwidth_bps", wan.bandwidthBitsPerSecond.map { .number(Double($0)) } ?? .null)])
+                } ?? .null),
+                ("pppoe", i.pppoe.map { .object([("username", .string($0.username))]) } ?? .null),
+                ("health_check", hcJSON(i.wan == nil ? nil : config.healthCheck(for: i.name))),
+            ])
+        }
+        let groupValues: [JSONValue] = groups.map { g in
+            .object([
+                ("name", .string(g.name)),
+                ("implicit", .bool(config.uplinkGroups.isEmpty)),
+                ("mode", .string(g.mode.rawValue)),
+                ("sticky", .bool(g.sticky)),
+                ("sticky_timeout", .string(DurationText.format(g.stickyTimeout))),
+                ("all_down", .string(g.allDown.rawValue)),
+                ("failback_moves_connections", .bool(g.failbackMovesConnections)),
+                ("members", .array(g.members.map { m in
+                    .object([("interface", .string(m.interface)), ("priority", .int(m.priority)),
+                             ("weight", .int(m.weight)), ("health_check", hcJSON(config.healthCheck(for: m.interface)))])
+                })),
+            ])
+        }
+        let routes: [JSONValue] = config.policyRoutes.map { r in
+            .object([
+                ("name", .string(r.name)),
+                ("match", .object([
+                    ("protocol", .array(r.match.protocols.map { .string($0.rawValue) })),
+                    ("dest_port", .array(r.match.destPorts.map { .string($0.description) })),
+                    ("source", .array(r.match.sources.map { .string($0.description) })),
+                    ("destination", .array(r.match.destinations.map { .string($0.description) })),
+                ])),
+                ("uplink", .string(r.uplink)),
+                ("fallback", .bool(r.fallback)),
+            ])
+        }
+        let ipsets: [JSONValue] = config.ipsets.map { s in
+            .object([("name", .string(s.name)), ("entries", .array(s.entries.map { .string($0.description) }))])
+        }
+        let n = config.notifications
+        let notifications: JSONValue = .object([
+            ("email", .array(n.email.map { e in
+                .object([("enabled", .bool(e.enabled)), ("smtp", .string(e.smtp)), ("from", e.from.map(JSONValue.string) ?? .null),
+                         ("to", .array(e.to.map(JSONValue.string))), ("events", .array(e.events.map { .string($0.rawValue) }))])
+            })),
+            ("webhook", .array(n.webhook.map { h in
+                .object([("enabled", .bool(h.enabled)), ("url", .string(h.url)),
+                         ("events", .array(h.events.map { .string($0.rawValue) }))])
+            })),
+        ])
+        return JSONValue.object([
+            ("default_group", (config.defaultGroupName ?? groups.first?.name).map(JSONValue.string) ?? .null),
+            ("interfaces", .array(interfaces)),
+            ("uplink_groups", .array(groupValues)),
+            ("policy_routes", .array(routes)),
+            ("ipsets", .array(ipsets)),
+            ("notifications", notifications),
+        ]).rendered()
+    }
+
+    /// Diagnostics as JSON: `{"ok": false, "errors": [{"file", "line", "column", "message"}]}`.
+    public static func json(_ diagnostics: DiagnosticList) -> String {
+        JSONValue.object([
+            ("ok", .bool(false)),
+            ("errors", .array(diagnostics.diagnostics.map { d in
+                .object([("file", .string(d.location.file)), ("line", .int(d.location.line)),
+                         ("column", .int(d.location.column)), ("message", .string(d.message))])
+            })),
+        ]).rendered()
+    }
+}
+
+/// Builds indented HCL text with aligned `=` signs.
+struct HCLWriter {
+    var output = ""
+    var depth = 0
+
+    var indent: String { String(repeating: "  ", count: depth) }
+
+    mutating func blank() { if !output.isEmpty && !output.hasSuffix("{\n") { output += "\n" } }
+    mutating func comment(_ text: String) { output += "\(indent)# \(text)\n" }
+
+    mutating func open(_ header: String, comment: String? = nil) {
+        output += "\(indent)\(header) {" + (comment.map { "  # \($0)" } ?? "") + "\n"
+        depth += 1
+    }
+
+    mutating func close() {
+        depth -= 1
+        output += "\(indent)}\n"
+    }
+
+    mutating func attributes(_ items: [(String, String)], comments: [String: String] = [:]) {
+        let width = items.map(\.0.count).max() ?? 0
+        let valueWidth = items.filter { comments[$0.0] != nil }.map(\.1.count).max() ?? 0
+        for (key, value) in items {
+            let pad = String(repeating: " ", count: width - key.count)
+            if let c = comments[key] {
+                let vpad = String(repeating: " ", count: valueWidth - value.count)
+                output += "\(indent)\(key)\(pad) = \(value)\(vpad)  # \(c)\n"
+            } else {
+                output += "\(indent)\(key)\(pad) = \(value)\n"
+            }
+        }
+    }
+}
+
+/// A minimal JSON value with deterministic, pretty output (keys keep their given order).
+enum JSONValue {
+    case string(String)
+    case number(Double)
+    case int(Int)
+    case bool(Bool)
+    case null
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    func rendered() -> String {
+        var out = ""
+        write(&out, depth: 0)
+        return out + "\n"
+    }
+
+    private func write(_ out: inout String, depth: Int) {
+        let pad = String(repeating: "  ", count: depth + 1), closePad = String(repeating: "  ", count: depth)
+        switch self {
+        case .string(let s): out += Self.escape(s)
+        case .number(let d): out += d.isFinite ? Values.formatNumber(d) : "null"
+        case .int(let i): out += "\(i)"
+        case .bool(let b): out += "\(b)"
+        case .null: out += "null"
+        case .array(let items):
+            if items.isEmpty { out += "[]"; return }
+            if items.allSatisfy({ if case .string = $0 { true } else if case .int = $0 { true } else { false } }) {
+                var parts: [String] = []
+                for item in items { var s = ""; item.write(&s, depth: 0); parts.append(s) }
+                out += "[" + parts.joined(separator: ", ") + "]"
+                return
+            }
+            out += "[\n"
+            for (i, item) in items.enumerated() {
+                out += pad
+                item.write(&out, depth: depth + 1)
+                out += i == items.count - 1 ? "\n" : ",\n"
+            }
+            out += closePad + "]"
+        case .object(let members):
+            if members.isEmpty { out += "{}"; return }
+            out += "{\n"
+            for (i, (key, value)) in members.enumerated() {
+                out += pad + Self.escape(key) + ": "
+                value.write(&out, depth: depth + 1)
+                out += i == members.count - 1 ? "\n" : ",\n"
+            }
+            out += closePad + "}"
+        }
+    }
+
+    static func escape(_ s: String) -> String {
+        var out = "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if c.value < 0x20 { out += "\\u" + ResolvedConfigPrinter.hex4(c.value) } else { out.unicodeScalars.append(c) }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,487 @@
+/// Turns a scenario file (design.md, "Scenario files"; docs/scenarios.md) into a validated `Scenario`.
+///
+/// The file holds config blocks inline, or names a config file with `scenario "x" { config = "path.hcl" }`
+/// (relative to the scenario file; both may be combined), plus `link`, `traffic`, `at` and `expect`
+/// blocks. Every problem of the scenario and of its config is reported at once, each at its own
+/// file's position.
+public enum ScenarioDecoder {
+    /// The blocks a scenario file adds to those of a config file.
+    public static let topLevelBlocks = ["scenario", "link", "traffic", "at", "expect"]
+
+    /// The run length when `scenario { duration }` is not given.
+    public static let defaultDuration: Duration = .seconds(60)
+
+    /// Decodes a parsed scenario file. `loadFile` reads a file by path (for `config = "..."`).
+    public static func decode(_ body: HCLBody, file: String, loadFile: (String) throws -> String) throws(DiagnosticList) -> Scenario {
+        let sink = DiagnosticSink()
+        let scenario = withoutActuallyEscaping(loadFile) { loadFile in
+            var decoding = ScenarioDecoding(sink: sink, file: file, loadFile: loadFile)
+            return decoding.run(body)
+        }
+        try sink.throwIfAny()
+        return scenario
+    }
+
+    /// Parses and decodes a scenario file's text; `file` is its path (diagnostics, relative config paths).
+    public static func load(source: String, file: String, loadFile: (String) throws -> String) throws(DiagnosticList) -> Scenario {
+        let body = try HCLParser.parse(source, file: file)
+        return try decode(body, file: file, loadFile: loadFile)
+    }
+
+    /// `path` relative to the directory of `file` (absolute paths stay as they are).
+    public static func resolve(_ path: String, relativeTo file: String) -> String {
+        if path.hasPrefix("/") { return path }
+        var relative = Substring(path)
+        while relative.hasPrefix("./") { relative = relative.dropFirst(2) }
+        guard let slash = file.lastIndex(of: "/") else { return String(relative) }
+        return String(file[...slash]) + relative
+    }
+}
+
+struct ScenarioDecoding {
+    let sink: DiagnosticSink
+    let file: String
+    let loadFile: (String) throws -> String
+
+    static let scenarioAttributes = ["description", "duration", "seed", "config"]
+    static let linkAttributes = ["carrier", "blackhole", "loss", "latency", "jitter", "unreachable", "http_status"]
+    static let trafficAttributes = ["sources", "source_count", "rate", "protocol", "dest_port", "destination", "start", "stop"]
+    static let expectAttributes = ["event", "uplink", "group", "after", "before", "count", "share", "min", "max",
+                                   "sticky", "policy"]
+    static let checkKinds = ["event", "share", "sticky", "policy"]
+    /// Which attributes each check kind takes besides its own and after/before.
+    static let checkAttributes: [String: [String]] = [
+        "event": ["uplink", "group", "count"], "share": ["min", "max"], "sticky": [], "policy": ["uplink"],
+    ]
+    /// The first address of `source_count`.
+    static let firstSource = IPAddress("192.168.1.10")!
+
+    init(sink: DiagnosticSink, file: String, loadFile: @escaping (String) throws -> String) {
+        self.sink = sink
+        self.file = file
+        self.loadFile = loadFile
+    }
+
+    // Filled in while decoding.
+    var config = FlywallConfig()
+    /// False when the config could not be read or parsed: then names are not checked against it.
+    var configKnown = true
+    var duration: Duration = ScenarioDecoder.defaultDuration
+    var durationGiven = false
+
+    mutating func run(_ body: HCLBody) -> Scenario {
+        let configBlocks = Set(ConfigDecoder.topLevelBlocks)
+        let scenarioBlocks = Set(ScenarioDecoder.topLevelBlocks)
+        let allBlocks = ConfigDecoder.topLevelBlocks + ScenarioDecoder.topLevelBlocks
+        var configItems: [HCLBodyItem] = []
+        var blocks: [String: [HCLBlock]] = [:]
+        for item in body.items {
+            switch item {
+            case .attribute(let a):
+                sink.error(a.location, "unknown attribute '\(a.name)'\(Suggest.hint(a.name, allBlocks))")
+            case .block(let b) where configBlocks.contains(b.type):
+                configItems.append(item)
+            case .block(let b) where scenarioBlocks.contains(b.type):
+                blocks[b.type, default: []].append(b)
+            case .block(let b):
+                sink.error(b.location, "unknown block '\(b.type)'\(Suggest.hint(b.type, allBlocks))")
+            }
+        }
+
+        // scenario { ... }
+        let scenarioBlocksFound = blocks["scenario"] ?? []
+        for extra in scenarioBlocksFound.dropFirst() {
+            sink.error(extra.location, "only one scenario block is allowed; first defined at \(shortLocation(scenarioBlocksFound[0].location, relativeTo: extra.location))")
+        }
+        var name = Self.baseName(file)
+        var description = ""
+        var seed: UInt64 = 1
+        var referencedItems: [HCLBodyItem] = []
+        var configReference: SourceLocation?
+        if let block = scenarioBlocksFound.first {
+            if let label = block.labels.first {
+                if label.value.isEmpty { sink.error(label.location, "scenario name must not be empty") } else { name = label.value }
+                if block.labels.count > 1 {
+                    sink.error(block.labels[1].location, "scenario takes one name, got \(block.labels.count)")
+                }
+            }
+            let r = BodyReader(block.body, context: "scenario", attributes: Self.scenarioAttributes, sink: sink)
+            description = r.string("description") ?? ""
+            if let d = r.duration("duration") { duration = d; durationGiven = true }
+            if r.has("duration") { durationGiven = true }
+            if let s = r.integer("seed", in: .nonNegative) { seed = UInt64(s) }
+            if let a = r.attribute("config"), let path = Values.string(a.value, "config", sink) {
+                configReference = a.location
+                referencedItems = loadConfig(path, at: a.value.location)
+            }
+        }
+
+        // The config: the referenced file's blocks, then the inline ones.
+        let configBody = HCLBody(items: referencedItems + configItems)
+        if configBody.items.isEmpty && configKnown {
+            sink.error(configReference ?? scenarioBlocksFound.first?.location ?? SourceLocation(file: file, line: 1, column: 1),
+                       "the scenario has no config: add interface blocks or scenario { config = \"config.hcl\" }")
+            configKnown = false
+        }
+        config = ConfigDecoder.decode(configBody, sink: sink)
+
+        var links: [String: LinkState] = [:]
+        var seenLinks: [String: SourceLocation] = [:]
+        for block in blocks["link"] ?? [] {
+            guard let label = label(of: block, example: "eth0") else { _ = linkChange(block, context: "link"); continue }
+            let change = linkChange(block, context: "link \"\(label.value)\"")
+            guard checkWAN(label.value, at: label.location, what: "link") else { continue }
+            if declare(label, kind: "link", in: &seenLinks) { links[label.value] = change.applied(to: LinkState()) }
+        }
+
+        var traffic: [TrafficSource] = []
+        var seenTraffic: [String: SourceLocation] = [:]
+        for block in blocks["traffic"] ?? [] {
+            let label = label(of: block, example: "lan")
+            let source = trafficSource(block, name: label?.value ?? "")
+            if let label, let source, declare(label, kind: "traffic", in: &seenTraffic) { traffic.append(source) }
+        }
+
+        var faults: [(index: Int, fault: TimedFault)] = []
+        for block in blocks["at"] ?? [] {
+            for fault in timedFaults(block) { faults.append((faults.count, fault)) }
+        }
+        faults.sort { ($0.fault.time, $0.index) < ($1.fault.time, $1.index) }
+
+        var expectations: [Expectation] = []
+        var seenExpectations: [String: SourceLocation] = [:]
+        for block in blocks["expect"] ?? [] {
+            let label = label(of: block, example: "moves to eth1")
+            let expectation = self.expectation(block, name: label?.value ?? "")
+            if let label, let expectation, declare(label, kind: "expect", in: &seenExpectations) {
+                expectations.append(expectation)
+            }
+        }
+
+        return Scenario(name: name, description: description, duration: duration, seed: seed, file: file,
+                        config: config, links: links, traffic: traffic, faults: faults.map(\.fault),
+                        expectations: expectations)
+    }
+
+    static func baseName(_ path: String) -> String {
+        var base = path.split(separator: "/").last.map(String.init) ?? path
+        if base.hasSuffix(".hcl") { base.removeLast(4) }
+        return base
+    }
+
+    /// Reads and parses a referenced config file; its problems are reported with its own name.
+    mutating func loadConfig(_ path: String, at location: SourceLocation) -> [HCLBodyItem] {
+        let resolved = ScenarioDecoder.resolve(path, relativeTo: file)
+        let source: String
+        do {
+            source = try loadFile(resolved)
+        } catch {
+            sink.error(location, "config: cannot read \"\(resolved)\": \(error)")
+            configKnown = false
+            return []
+        }
+        do throws(DiagnosticList) {
+            let body = try parseHCL(source, file: resolved)
+            for item in body.items {
+                // Scenario blocks belong in the scenario file, not in the config it points to.
+                if case .block(let b) = item, ScenarioDecoder.topLevelBlocks.contains(b.type) {
+                    sink.error(b.location, "'\(b.type)' blocks belong in the scenario file, not in its config")
+                }
+            }
+            return body.items.filter {
+                if case .block(let b) = $0 { !ScenarioDecoder.topLevelBlocks.contains(b.type) } else { true }
+            }
+        } catch {
+            sink.append(contentsOf: error)
+            configKnown = false
+            return []
+        }
+    }
+
+    func parseHCL(_ source: String, file: String) throws(DiagnosticList) -> HCLBody {
+        try HCLParser.parse(source, file: file)
+    }
+
+    // MARK: Names
+
+    func label(of block: HCLBlock, example: String) -> HCLLabel? {
+        guard let first = block.labels.first else {
+            sink.error(block.location, "\(block.type) needs a name: \(block.type) \"\(example)\" { ... }")
+            return nil
+        }
+        if block.labels.count > 1 {
+            sink.error(block.labels[1].location, "\(block.type) takes one name, got \(block.labels.count)")
+        }
+        if first.value.isEmpty {
+            sink.error(first.location, "\(block.type) name must not be empty")
+            return nil
+        }
+        return first
+    }
+
+    func declare(_ label: HCLLabel, kind: String, in table: inout [String: SourceLocation]) -> Bool {
+        if let first = table[label.value] {
+            sink.error(label.location,
+                       "duplicate \(kind) \"\(label.value)\"; first defined at \(shortLocation(first, relativeTo: label.location))")
+            return false
+        }
+        table[label.value] = label.location
+        return true
+    }
+
+    /// Reports unless `name` is a WAN of the config.
+    @discardableResult
+    func checkWAN(_ name: String, at location: SourceLocation, what: String) -> Bool {
+        guard configKnown else { return true }
+        if config.wans.contains(where: { $0.name == name }) { return true }
+        if config.interface(named: name) != nil {
+            sink.error(location, "\(what): interface \"\(name)\" is not a WAN")
+        } else {
+            sink.error(location, "\(what): no WAN named \"\(name)\"\(Suggest.hint(name, config.wans.map(\.name), quote: "\""))")
+        }
+        return false
+    }
+
+    @discardableResult
+    func checkGroup(_ name: String, at location: SourceLocation, what: String) -> Bool {
+        guard configKnown else { return true }
+        let names = config.effectiveGroups.map(\.name)
+        if names.contains(name) { return true }
+        sink.error(location, "\(what): no uplink_group named \"\(name)\"\(Suggest.hint(name, names, quote: "\""))")
+        return false
+    }
+
+    /// A time within the run; `what` names it in messages.
+    func time(_ e: HCLExpression, _ what: String) -> Duration? {
+        guard let d = Values.duration(e, what, sink, allowZero: true) else { return nil }
+        return withinRun(d, what, at: e.location)
+    }
+
+    func withinRun(_ d: Duration, _ what: String, at location: SourceLocation) -> Duration? {
+        if d > duration {
+            let note = durationGiven ? "" : ", the default; set scenario { duration = ... }"
+            sink.error(location, "\(what): \(DurationText.format(d)) is after the end of the run (duration \(DurationText.format(duration))\(note))")
+            return nil
+        }
+        return d
+    }
+
+    // MARK: link
+
+    func linkChange(_ block: HCLBlock, context: String) -> LinkChange {
+        let r = BodyReader(block.body, context: context, attributes: Self.linkAttributes, sink: sink)
+        var change = LinkChange()
+        change.carrier = r.bool("carrier")
+        change.blackhole = r.bool("blackhole")
+        change.loss = r.number("loss", in: 0...100)
+        change.latency = r.duration("latency", allowZero: true)
+        change.jitter = r.duration("jitter", allowZero: true)
+        if let items = r.list("unreachable", allowSingle: true) {
+            var set: Set<IPAddress> = []
+            for item in items {
+                guard let text = Values.string(item, "unreachable", sink) else { continue }
+                if let ip = IPAddress(text) { set.insert(ip) }
+                else { sink.error(item.location, "unreachable: \"\(text)\" is not an IP address") }
+            }
+            change.unreachable = set
+        }
+        change.httpStatus = r.integer("http_status", in: .between(100, 599))
+        return change
+    }
+
+    // MARK: traffic
+
+    func trafficSource(_ block: HCLBlock, name: String) -> TrafficSource? {
+        let context = name.isEmpty ? "traffic" : "traffic \"\(name)\""
+        let r = BodyReader(block.body, context: context, attributes: Self.trafficAttributes, sink: sink)
+        let at = block.labels.first?.location ?? block.location
+        var sources: [IPAddress] = [Self.firstSource]
+        if let a = r.attribute("sources") {
+            if let b = r.attribute("source_count") {
+                sink.error(b.location, "source_count: give either sources or source_count, not both")
+            }
+            if let items = Values.list(a.value, "sources", sink, allowSingle: true) {
+                sources = []
+                for item in items {
+                    guard let text = Values.string(item, "sources", sink) else { continue }
+                    if let ip = IPAddress(text) { sources.append(ip) }
+                    else { sink.error(item.location, "sources: \"\(text)\" is not an IP address") }
+                }
+                if items.isEmpty { sink.error(a.value.location, "sources: needs at least one address") }
+            }
+        } else if let n = r.integer("source_count", in: .between(1, 65536)) {
+            sources = (0..<n).map { Self.firstSource.advanced(by: $0) }
+        }
+        r.require("rate", at: at, example: "20")
+        let rate = r.number("rate", mustBePositive: true)
+        let proto = r.enumeration("protocol", TransportProtocol.allCases) ?? .tcp
+        var destPort: UInt16?
+        if let a = r.attribute("dest_port") {
+            var port: Int?
+            switch a.value.kind {
+            case .string(let text) where Int(text) != nil: port = Int(text)
+            default: port = Values.integer(a.value, "dest_port", sink)
+            }
+            if let port {
+                if let p = NetValues.port(port) { destPort = p }
+                else { sink.error(a.value.location, "dest_port: port \(port) is out of range (1-65535)") }
+            }
+        }
+        var destinations: [IPAddress] = []
+        for item in r.list("destination", allowSingle: true) ?? [] {
+            guard let text = Values.string(item, "destination", sink) else { continue }
+            if let ip = IPAddress(text) { destinations.append(ip) }
+            else { sink.error(item.location, "destination: \"\(text)\" is not an IP address") }
+        }
+        let start = r.attribute("start").flatMap { time($0.value, "start") }
+        let stop = r.attribute("stop").flatMap { time($0.value, "stop") }
+        if let start, let stop, let a = r.attribute("stop"), stop <= start {
+            sink.error(a.value.location, "stop: must be after start (\(DurationText.format(start))), got \(DurationText.format(stop))")
+        }
+        guard let rate else { return nil }
+        return TrafficSource(name: name, sources: sources, rate: rate, proto: proto, destPort: destPort,
+                             destinations: destinations, start: start, stop: stop)
+    }
+
+    // MARK: at
+
+    func timedFaults(_ block: HCLBlock) -> [TimedFault] {
+        _ = BodyReader(block.body, context: "at", attributes: [], blocks: ["link", "maintenance", "force"], sink: sink)
+        var time: Duration?
+        if let label = label(of: block, example: "30s") {
+            if let d = Values.durationText(label.value, "at", at: label.location, sink, allowZero: true) {
+                time = withinRun(d, "at", at: label.location)
+            }
+        }
+        var faults: [TimedFault] = []
+        for item in block.body.blocks {
+            switch item.type {
+            case "link":
+                let l = label(of: item, example: "eth0")
+                let change = linkChange(item, context: l.map { "link \"\($0.value)\"" } ?? "link")
+                guard let l, checkWAN(l.value, at: l.location, what: "link") else { continue }
+                if change == LinkChange() {
+                    sink.error(item.location, "link \"\(l.value)\" changes nothing; set carrier, blackhole, loss, latency, jitter, unreachable or http_status")
+                    continue
+                }
+                if let time { faults.append(TimedFault(time: time, action: .link(l.value, change), location: item.location)) }
+            case "maintenance":
+                let l = label(of: item, example: "eth0")
+                let mr = BodyReader(item.body, context: "maintenance", attributes: ["enabled"], sink: sink)
+                let enabled = mr.bool("enabled") ?? true
+                guard let l, checkWAN(l.value, at: l.location, what: "maintenance") else { continue }
+                if let time {
+                    faults.append(TimedFault(time: time, action: .manual(.maintenance(interface: l.value, enabled: enabled)),
+                                             location: item.location))
+                }
+            case "force":
+                let l = label(of: item, example: "default")
+                let fr = BodyReader(item.body, context: "force", attributes: ["uplink"], sink: sink)
+                var uplink: String?
+                if let a = fr.attribute("uplink"), let u = Values.string(a.value, "uplink", sink) {
+                    uplink = u
+                    if let l, configKnown, let group = config.effectiveGroups.first(where: { $0.name == l.value }),
+                       !group.members.contains(where: { $0.interface == u }) {
+                        let members = group.members.map(\.interface)
+                        sink.error(a.value.location,
+                                   "uplink: \"\(u)\" is not a member of uplink_group \"\(l.value)\"\(Suggest.hint(u, members, quote: "\""))")
+                        continue
+                    }
+                }
+                guard let l, checkGroup(l.value, at: l.location, what: "force") else { continue }
+                if let time {
+                    faults.append(TimedFault(time: time, action: .manual(.forceActive(group: l.value, interface: uplink)),
+                                             location: item.location))
+                }
+            default:
+                break   // reported by the reader
+            }
+        }
+        return faults
+    }
+
+    // MARK: expect
+
+    func expectation(_ block: HCLBlock, name: String) -> Expectation? {
+        let context = name.isEmpty ? "expect" : "expect \"\(name)\""
+        let r = BodyReader(block.body, context: context, attributes: Self.expectAttributes, sink: sink)
+        let at = block.labels.first?.location ?? block.location
+        let before = sink.diagnostics.count
+
+        let given = Self.checkKinds.filter { r.has($0) }
+        guard let kind = given.first else {
+            sink.error(at, "\(context) needs one check: event, share, sticky or policy")
+            return nil
+        }
+        for extra in given.dropFirst() {
+            sink.error(r.attribute(extra)!.location,
+                       "\(extra): \(context) already checks \(kind); write one expect block per check")
+        }
+        let allowed = Set([kind, "after", "before"] + Self.checkAttributes[kind]!)
+        for attribute in Self.expectAttributes where !allowed.contains(attribute) && !Self.checkKinds.contains(attribute) {
+            if let a = r.attribute(attribute) {
+                let users = Self.checkAttributes.filter { $0.value.contains(attribute) }.keys.sorted()
+                sink.error(a.location, "\(attribute): only \(users.joined(separator: " and ")) checks use \(attribute), this is a\(kind == "event" ? "n" : "") \(kind) check")
+            }
+        }
+
+        let after = r.attribute("after").flatMap { time($0.value, "after") }
+        let beforeTime = r.attribute("before").flatMap { time($0.value, "before") }
+        if let after, let beforeTime, beforeTime <= after, let a = r.attribute("before") {
+            sink.error(a.value.location, "before: must be after 'after' (\(DurationText.format(after))), got \(DurationText.format(beforeTime))")
+        }
+
+        var check: Expectation.Check?
+        switch kind {
+        case "event":
+            let event = r.enumeration("event", WANEventKind.allCases)
+            var uplink: String?
+            if let a = r.attribute("uplink"), let u = Values.string(a.value, "uplink", sink) {
+                if checkWAN(u, at: a.value.location, what: "uplink") { uplink = u }
+            }
+            var group: String?
+            if let a = r.attribute("group"), let g = Values.string(a.value, "group", sink) {
+                if checkGroup(g, at: a.value.location, what: "group") { group = g }
+            }
+            if let a = r.attribute("group"), let event, event == .wanUp || event == .wanDown {
+                sink.error(a.location, "group: \(event.rawValue) events belong to a WAN, not a group; use uplink")
+            }
+            let count = r.integer("count", in: .nonNegative)
+            if let event { check = .event(kind: event, uplink: uplink, group: group, count: count) }
+        case "share":
+            var uplink: String?
+            if let a = r.attribute("share"), let u = Values.string(a.value, "share", sink),
+               checkWAN(u, at: a.value.location, what: "share") { uplink = u }
+            let minimum = r.number("min", in: 0...1) ?? 0
+            let maximum = r.number("max", in: 0...1) ?? 1
+            if minimum > maximum, let a = r.attribute("min") {
+                sink.error(a.value.location, "min: \(Values.formatNumber(minimum)) is greater than max (\(Values.formatNumber(maximum)))")
+            }
+            if !r.has("min") && !r.has("max") {
+                sink.error(at, "\(context): a share check needs min and/or max (fractions 0...1)")
+            }
+            if let uplink { check = .share(uplink: uplink, min: minimum, max: maximum) }
+        case "sticky":
+            if let a = r.attribute("sticky"), let sticky = Values.bool(a.value, "sticky", sink) {
+                if sticky { check = .sticky }
+                else { sink.error(a.value.location, "sticky: false checks nothing; write sticky = true") }
+            }
+        case "policy":
+            var policy: String?
+            if let a = r.attribute("policy"), let p = Values.string(a.value, "policy", sink) {
+                let names = config.policyRoutes.map(\.name)
+                if !configKnown || names.contains(p) { policy = p }
+                else { sink.error(a.value.location, "policy: no policy_route named \"\(p)\"\(Suggest.hint(p, names, quote: "\""))") }
+            }
+            r.require("uplink", at: at, example: "\"eth0\"")
+            var uplink: String?
+            if let a = r.attribute("uplink"), let u = Values.string(a.value, "uplink", sink),
+               checkWAN(u, at: a.value.location, what: "uplink") { uplink = u }
+            if let policy, let uplink { check = .policy(name: policy, uplink: uplink) }
+        default:
+            break
+        }
+        guard let check, sink.diagnostics.count == before else { return nil }
+        return Expectation(name: name, check: check, after: after, before: beforeTime, location: block.location)
+    }
+}
