@@ -35,6 +35,7 @@ struct HealthTracker: Sendable {
         self.interface = interface
         self.check = check
         self.windows = HealthTracker.makeWindows(check)
+        self.probeTargets = HealthTracker.targets(of: check)
     }
 
     private static func makeWindows(_ check: HealthCheck?) -> [ProbeWindow] {
@@ -44,7 +45,10 @@ struct HealthTracker: Sendable {
 
     var usable: Bool { healthy && carrier && !degraded && !maintenance }
 
-    var probeTargets: [ProbeTarget] {
+    /// What each round probes, derived from the check (stored: rounds are the hot path).
+    private(set) var probeTargets: [ProbeTarget]
+
+    private static func targets(of check: HealthCheck?) -> [ProbeTarget] {
         guard let check else { return [] }
         switch check.kind {
         case .icmp: return check.targets.map { .icmp($0) }
@@ -68,6 +72,7 @@ struct HealthTracker: Sendable {
         guard newCheck != check else { return }
         check = newCheck
         windows = HealthTracker.makeWindows(newCheck)
+        probeTargets = HealthTracker.targets(of: newCheck)
         roundOpen = false
         roundDeadline = nil
         nextRoundAt = newCheck == nil || newCheck?.kind == .passive ? nil : now
@@ -93,7 +98,11 @@ struct HealthTracker: Sendable {
         sequence &+= 1
         roundOpen = true
         let targets = probeTargets
-        outcomes = Array(repeating: nil, count: targets.count)
+        if outcomes.count == targets.count {
+            for i in outcomes.indices { outcomes[i] = nil }
+        } else {
+            outcomes = Array(repeating: nil, count: targets.count)
+        }
         roundDeadline = now + check.timeout
         // Keep rounds on the interval grid so that a slow tick never drifts the schedule.
         var next = due + check.interval
@@ -148,7 +157,6 @@ struct HealthTracker: Sendable {
         roundDeadline = nil
         var successes = 0
         var failures: [String] = []
-        let targets = probeTargets
         for (index, outcome) in outcomes.enumerated() {
             let o = outcome ?? .timeout
             switch o {
@@ -157,16 +165,16 @@ struct HealthTracker: Sendable {
                 windows[index].record(rtt.nanoseconds)
             case .wrongStatus(let status, _):
                 windows[index].record(nil)
-                failures.append("\(targets[index]): HTTP \(status), expected \(check.expectedStatus)")
+                failures.append("\(probeTargets[index]): HTTP \(status), expected \(check.expectedStatus)")
             case .timeout:
                 windows[index].record(nil)
-                failures.append("\(targets[index]): timeout")
+                failures.append("\(probeTargets[index]): timeout")
             case .failure(let message):
                 windows[index].record(nil)
-                failures.append("\(targets[index]): \(message)")
+                failures.append("\(probeTargets[index]): \(message)")
             }
         }
-        let success = successes >= min(check.reliability, max(1, targets.count))
+        let success = successes >= min(check.reliability, max(1, probeTargets.count))
         finishRound(success: success, detail: failures.joined(separator: ", "))
     }
 
