@@ -19,8 +19,12 @@ struct GroupSelector: Sendable {
     static func select(_ group: UplinkGroup, usable: (String) -> Bool, forced: String?, previous: Selection?) -> Selection {
         let candidates = group.members.filter { usable($0.interface) }
         var active: [Member]
+        // The members whose base layout the buckets start from: in failover mode only the tier in
+        // use, so that a whole tier splits exactly by weight.
+        var layoutMembers = group.members
         if let forced, let m = candidates.first(where: { $0.interface == forced }) {
             active = [m]
+            layoutMembers = [m]
         } else {
             switch group.mode {
             case .balance:
@@ -28,6 +32,7 @@ struct GroupSelector: Sendable {
             case .failover:
                 let best = candidates.map(\.priority).min()
                 active = candidates.filter { $0.priority == best }
+                layoutMembers = group.members.filter { $0.priority == best }
             }
         }
         if active.isEmpty {
@@ -40,7 +45,7 @@ struct GroupSelector: Sendable {
                 return Selection(active: [], buckets: buckets)
             }
         }
-        return Selection(active: active.map(\.interface), buckets: buckets(group.members, active: active))
+        return Selection(active: active.map(\.interface), buckets: buckets(layoutMembers, active: active))
     }
 
     /// Every member's buckets in an interleaved weighted layout; buckets of inactive members are handed
