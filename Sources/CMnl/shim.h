@@ -1,5 +1,5 @@
 // libmnl (pkg-config: libmnl), plus the netlink uapi headers its users need: rtnetlink,
-// nfnetlink, nf_tables and ctnetlink (conntrack) message and attribute numbers.
+// fib rules (ip rule), nfnetlink, nf_tables and ctnetlink (conntrack) message and attribute numbers.
 // <netinet/in.h> must come first (see design.md, "different definitions in different modules").
 #ifndef FLYWALL_CMNL_SHIM_H
 #define FLYWALL_CMNL_SHIM_H
@@ -11,6 +11,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/fib_rules.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
