@@ -33,11 +33,8 @@ public enum HCLFormatter {
         case attribute(name: String, value: String)
         case block(String)
 
-        var isMultiLine: Bool {
-            switch self {
-            case .attribute(_, let value): value.contains("\n")
-            case .block(let text): text.contains("\n")
-            }
+        var isMultiLineBlock: Bool {
+            if case .block(let text) = self { text.contains("\n") } else { false }
         }
     }
 
@@ -69,12 +66,7 @@ public enum HCLFormatter {
         }
         for (k, item) in rendered.enumerated() {
             if k > 0 {
-                let blockBoundary: Bool
-                switch (rendered[k - 1], item) {
-                case (.block, _), (_, .block): blockBoundary = rendered[k - 1].isMultiLine || item.isMultiLine
-                default: blockBoundary = false
-                }
-                if blockBoundary { out += "\n" }
+                if rendered[k - 1].isMultiLineBlock || item.isMultiLineBlock { out += "\n" }
             }
             switch item {
             case .attribute(let name, let value):

@@ -34,6 +34,8 @@ struct HCLParserState {
     let file: String
     var diagnostics: [Diagnostic]
     var i = 0
+    /// How many blocks enclose the current position (a stray `}` at depth 0 is skipped in recovery).
+    var blockDepth = 0
 
     init(tokens: [HCLToken], file: String, diagnostics: [Diagnostic]) {
         self.tokens = tokens
@@ -115,11 +117,11 @@ struct HCLParserState {
                 depth += 1
                 advance()
             case .rbrace:
-                if depth == 0 { return }
-                depth -= 1
+                if depth == 0 && blockDepth > 0 { return }
+                depth = max(0, depth - 1)
                 advance()
             case .rbracket:
-                if depth > 0 { depth -= 1 }
+                depth = max(0, depth - 1)
                 advance()
             default:
                 advance()
@@ -158,6 +160,8 @@ struct HCLParserState {
     /// Parses items up to the closing `}` of the block `closing` (consumed), or to the end of the
     /// file at top level. Returns false when the block was never closed.
     mutating func parseBodyItems(into items: inout [HCLBodyItem], closing: (type: String, location: SourceLocation)?) -> Bool {
+        if closing != nil { blockDepth += 1 }
+        defer { if closing != nil { blockDepth -= 1 } }
         while true {
             switch kind {
             case .newline:
