@@ -1,6 +1,72 @@
 import ArgumentParser
+import Domain
+import Foundation
 
 struct ConfigCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "config", abstract: "Validate configuration files.")
-    func run() async throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Validate configuration files.",
+        subcommands: [ConfigCheckCommand.self]
+    )
+}
+
+struct ConfigCheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate a config file and print the resolved configuration.",
+        discussion: """
+        On success prints the resolved configuration (every default filled in: groups, members with \
+        their effective priority and weight, effective health checks, policy routes, ipsets) and exits 0. \
+        Otherwise prints every problem as file:line:col: error: message to standard error and exits 1.
+        """
+    )
+
+    @Argument(help: "The config file (HCL).")
+    var file: String
+
+    @Flag(help: "Print the resolved configuration (or the errors) as JSON on standard output.")
+    var json = false
+
+    func run() async throws {
+        let source: String
+        do {
+            source = try readConfigFile(file)
+        } catch {
+            printError("flywall: cannot read \(file): \(error.localizedDescription)")
+            throw ExitCode(1)
+        }
+        do {
+            let config = try ConfigDecoder.load(source: source, file: file)
+            print(json ? ResolvedConfigPrinter.json(config) : ResolvedConfigPrinter.text(config), terminator: "")
+        } catch {
+            printError(error.description)
+            let count = error.diagnostics.count
+            printError("\(count) error\(count == 1 ? "" : "s") in \(file); nothing was applied")
+            if json { print(ResolvedConfigPrinter.json(error), terminator: "") }
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Reads a UTF-8 text file; errors say why in plain words.
+fileprivate func readConfigFile(_ path: String) throws -> String {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw ReadError("no such file")
+    }
+    if isDirectory.boolValue { throw ReadError("is a directory") }
+    guard let data = FileManager.default.contents(atPath: path) else { throw ReadError("permission denied or unreadable") }
+    guard let text = String(data: data, encoding: .utf8) else { throw ReadError("not UTF-8 text") }
+    return text
+}
+
+fileprivate struct ReadError: Error, LocalizedError, CustomStringConvertible {
+    var reason: String
+    init(_ reason: String) { self.reason = reason }
+    var errorDescription: String? { reason }
+    var description: String { reason }
+}
+
+fileprivate func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
 }
