@@ -130,8 +130,9 @@ struct ScenarioDecoding {
         for block in blocks["link"] ?? [] {
             guard let label = label(of: block, example: "eth0") else { _ = linkChange(block, context: "link"); continue }
             let change = linkChange(block, context: "link \"\(label.value)\"")
-            guard checkWAN(label.value, at: label.location, what: "link") else { continue }
-            if declare(label, kind: "link", in: &seenLinks) { links[label.value] = change.applied(to: LinkState()) }
+            guard declare(label, kind: "link", in: &seenLinks),
+                  checkWAN(label.value, at: label.location, what: "link") else { continue }
+            links[label.value] = change.applied(to: LinkState())
         }
 
         var traffic: [TrafficSource] = []
@@ -139,7 +140,7 @@ struct ScenarioDecoding {
         for block in blocks["traffic"] ?? [] {
             let label = label(of: block, example: "lan")
             let source = trafficSource(block, name: label?.value ?? "")
-            if let label, let source, declare(label, kind: "traffic", in: &seenTraffic) { traffic.append(source) }
+            if let label, declare(label, kind: "traffic", in: &seenTraffic), let source { traffic.append(source) }
         }
 
         var faults: [(index: Int, fault: TimedFault)] = []
@@ -153,7 +154,7 @@ struct ScenarioDecoding {
         for block in blocks["expect"] ?? [] {
             let label = label(of: block, example: "moves to eth1")
             let expectation = self.expectation(block, name: label?.value ?? "")
-            if let label, let expectation, declare(label, kind: "expect", in: &seenExpectations) {
+            if let label, declare(label, kind: "expect", in: &seenExpectations), let expectation {
                 expectations.append(expectation)
             }
         }
