@@ -749,6 +749,59 @@ struct HCLErrorTests {
         ])
     }
 
+    @Test func deepNestingIsAnErrorNotACrash() {
+        let list = "a = " + String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000) + "\nb = 1\n"
+        #expect(errors(list) == ["t.hcl:1:105: error: nested too deeply (more than 100 levels of blocks, lists and objects)"])
+        let blocks = String(repeating: "x {\n", count: 150) + String(repeating: "}\n", count: 150)
+        #expect(errors(blocks) == ["t.hcl:101:3: error: nested too deeply (more than 100 levels of blocks, lists and objects)"])
+        #expect(errors(String(repeating: "x {\n", count: 100) + String(repeating: "}\n", count: 100)) == [])
+    }
+
+    /// Random edits of the spec snippets: the parser never crashes or hangs, every diagnostic points
+    /// inside the file, and whatever still parses survives a format round trip.
+    @Test func mutatedInputsAreHandled() throws {
+        var rng = HCLSplitMix64(seed: 0xF1A7_2026)
+        let pieces = ["{", "}", "[", "]", "\"", "=", ",", ":", "\n", "#", "/*", "*/", "<<EOF\n", "\nEOF\n", "\\", "-",
+                      "1", "x", " ", "é", "@", "<<-", "${", "\t", "{ a = 1 }"]
+        var parsed = 0, failed = 0
+        for iteration in 0..<1_500 {
+            var scalars = Array(SpecSnippets.all[iteration % SpecSnippets.all.count].source.unicodeScalars)
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let at = Int.random(in: 0...scalars.count, using: &rng)
+                if Bool.random(using: &rng), at < scalars.count {
+                    scalars.remove(at: at)
+                } else {
+                    scalars.insert(contentsOf: pieces.randomElement(using: &rng)!.unicodeScalars, at: at)
+                }
+            }
+            var view = String.UnicodeScalarView()
+            view.append(contentsOf: scalars)
+            let text = String(view)
+            let lineLengths = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.unicodeScalars.count }
+            switch Result(catching: { () throws(DiagnosticList) in try HCLParser.parse(text, file: "m.hcl") }) {
+            case .success(let body):
+                parsed += 1
+                let formatted = HCLFormatter.format(body)
+                do {
+                    let again = try HCLParser.parse(formatted, file: "formatted.hcl")
+                    #expect(stripped(again) == stripped(body), "\(text)")
+                } catch {
+                    Issue.record("formatted text does not parse: \(error)\n\(formatted)")
+                }
+            case .failure(let error):
+                failed += 1
+                #expect(!error.diagnostics.isEmpty)
+                for d in error.diagnostics {
+                    let inside = d.location.line >= 1 && d.location.line <= lineLengths.count
+                        && d.location.column >= 1 && d.location.column <= lineLengths[d.location.line - 1] + 1
+                    #expect(inside, "\(d) outside the text:\n\(text)")
+                }
+            }
+        }
+        #expect(parsed > 100)
+        #expect(failed > 500)
+    }
+
     @Test func diagnosticListShape() {
         do {
             _ = try HCLParser.parse("a = \n b = \n", file: "cfg/flywall.hcl")

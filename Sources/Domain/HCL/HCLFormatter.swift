@@ -150,7 +150,7 @@ public enum HCLFormatter {
 
     /// Text for a number whose literal text is unknown.
     private static func numberText(_ value: Double) -> String {
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        if abs(value) < 1e15, let integer = Int64(exactly: value) { return String(integer) }
         return value.description
     }
 

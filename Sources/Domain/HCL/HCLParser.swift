@@ -36,6 +36,9 @@ struct HCLParserState {
     var i = 0
     /// How many blocks enclose the current position (a stray `}` at depth 0 is skipped in recovery).
     var blockDepth = 0
+    /// Blocks, lists and objects currently open, bounded so hostile input cannot exhaust the stack.
+    var nesting = 0
+    static let maxNesting = 100
 
     init(tokens: [HCLToken], file: String, diagnostics: [Diagnostic]) {
         self.tokens = tokens
@@ -83,8 +86,9 @@ struct HCLParserState {
         switch t.kind {
         case .identifier: return "'\(t.text)'"
         case .string:
-            let shown = t.text.unicodeScalars.count > 24 ? String(t.text.unicodeScalars.prefix(24)) + "..." : t.text
-            return "string \"\(shown)\""
+            let long = t.text.unicodeScalars.count > 24
+            let shown = long ? String(String.UnicodeScalarView(t.text.unicodeScalars.prefix(24))) : t.text
+            return "string " + HCLFormatter.quote(shown) + (long ? "..." : "")
         case .heredoc: return "a heredoc"
         case .number: return "number \(t.text)"
         case .lbrace: return "'{'"
@@ -147,6 +151,21 @@ struct HCLParserState {
             }
         default: return false
         }
+    }
+
+    /// Reports excessive nesting at the current `{` or `[` and skips the whole bracketed part.
+    mutating func tooDeep() {
+        error(here, "nested too deeply (more than \(Self.maxNesting) levels of blocks, lists and objects)")
+        var depth = 0
+        repeat {
+            switch kind {
+            case .lbrace, .lbracket: depth += 1
+            case .rbrace, .rbracket: depth -= 1
+            case .eof: return
+            default: break
+            }
+            advance()
+        } while depth > 0
     }
 
     // MARK: - Bodies
@@ -251,6 +270,12 @@ struct HCLParserState {
             }
             return nil
         }
+        if nesting >= Self.maxNesting {
+            tooDeep()
+            return nil
+        }
+        nesting += 1
+        defer { nesting -= 1 }
         advance()
         var items: [HCLBodyItem] = []
         let open = (type: type, location: location)
@@ -384,10 +409,14 @@ struct HCLParserState {
             case "null": return HCLExpression(.null, at: loc)
             default: return HCLExpression(.identifier(t.text), at: loc)
             }
-        case .lbracket:
-            return parseList()
-        case .lbrace:
-            return parseObject()
+        case .lbracket, .lbrace:
+            if nesting >= Self.maxNesting {
+                tooDeep()
+                return nil
+            }
+            nesting += 1
+            defer { nesting -= 1 }
+            return t.kind == .lbracket ? parseList() : parseObject()
         case .invalid:
             return nil
         default:
