@@ -37,7 +37,7 @@ private func scenarioProblems(_ source: String, file: String = "Scenarios/test.h
 private func v4(_ s: String) -> IPAddress { IPAddress(s)! }
 
 /// Config blocks for scenario tests: 12 lines, so scenario text appended after a newline starts on line 13.
-private let dualWAN = """
+private let scenarioConfig = """
 interface "eth0" {
   wan { weight = 2 }
 }
@@ -53,7 +53,7 @@ policy_route "work-vpn" {
 """
 
 /// The rest of the config (after line 12).
-private let dualWANTail = """
+private let scenarioConfigTail = """
   match { protocol = "udp" }
   uplink = "eth0"
 }
@@ -116,7 +116,7 @@ struct ScenarioDecoderTests {
     """
 
     @Test func designExampleDecodes() throws {
-        let s = try scenario(dualWAN + "\n" + dualWANTail + "\n" + Self.designExample)
+        let s = try scenario(scenarioConfig + "\n" + scenarioConfigTail + "\n" + Self.designExample)
         #expect(s.name == "primary-blackhole")
         #expect(s.description == "Primary ISP stops forwarding; new connections move to eth1.")
         #expect(s.duration == .seconds(120))
@@ -154,7 +154,7 @@ struct ScenarioDecoderTests {
     }
 
     @Test func configFromAnotherFileRelativeToTheScenario() throws {
-        let files = Files(["Scenarios/configs/dual.hcl": dualWAN + "\n" + dualWANTail])
+        let files = Files(["Scenarios/configs/dual.hcl": scenarioConfig + "\n" + scenarioConfigTail])
         let s = try scenario("""
         scenario "from-file" {
           config   = "configs/dual.hcl"
@@ -219,7 +219,7 @@ struct ScenarioDecoderTests {
     }
 
     @Test func manualCommandsAndStableTimeOrder() throws {
-        let s = try scenario(dualWAN + "\n" + dualWANTail + "\n" + """
+        let s = try scenario(scenarioConfig + "\n" + scenarioConfigTail + "\n" + """
         scenario { duration = "2m" }
         at "60s" {
           force "default" {}
@@ -257,7 +257,7 @@ struct ScenarioDecoderTests {
     }
 
     @Test func trafficSourceCountAndWindows() throws {
-        let s = try scenario(dualWAN + "\n" + dualWANTail + "\n" + """
+        let s = try scenario(scenarioConfig + "\n" + scenarioConfigTail + "\n" + """
         traffic "many" {
           source_count = 300
           rate         = 2.5
@@ -293,7 +293,7 @@ struct ScenarioDecoderTests {
     }
 
     @Test func validationErrors() {
-        #expect(scenarioProblems(dualWAN + "\n" + dualWANTail + "\n" + """
+        #expect(scenarioProblems(scenarioConfig + "\n" + scenarioConfigTail + "\n" + """
         scenario "v" {
           duration = "60s"
           seeed    = 3
