@@ -19,6 +19,11 @@ public enum SVGRenderer {
     static let palette = ["#1f63b4", "#9b4dca", "#14a3b8", "#e0569b", "#8c5a3c", "#5b6ee1", "#b8a214", "#2f4858"]
 
     static func color(forUplink index: Int) -> String { palette[index % palette.count] }
+
+    /// Earlier uplinks get wider lines, so lines that coincide (equal RTTs) still show every colour.
+    static func lineWidth(_ index: Int, of count: Int) -> String {
+        n(max(1.4, 1.4 + 1.6 * Double(count - 1 - index)))
+    }
     static func color(for state: WANStatus.State) -> String {
         stateColors.first { $0.0 == state }?.1 ?? unknownColor
     }
@@ -81,7 +86,6 @@ public enum SVGRenderer {
             svg.leaf("line", [("x1", n(gx)), ("y1", n(axisTop)), ("x2", n(gx)), ("y2", n(axisTop + 5)), ("stroke", "#333333")])
             svg.text(timeLabel(tick, step: step), x: gx, y: axisTop + 18, attributes: [("text-anchor", "middle")])
         }
-        svg.text("time", x: left + plotWidth / 2, y: axisTop + 32, attributes: [("text-anchor", "middle"), ("fill", "#555555")])
         svg.close("g")
 
         // State bands.
@@ -103,13 +107,19 @@ public enum SVGRenderer {
         }
 
         // RTT.
-        let rttMax = niceCeiling(r.samples.flatMap { $0.wans.compactMap(\.latencyMs) }.max() ?? 0, minimum: 10)
+        let latencies = r.samples.flatMap { $0.wans.compactMap(\.latencyMs) }
+        let rttMax = niceCeiling(latencies.max() ?? 0, minimum: 10)
         panelFrame(&svg, title: "RTT (ms)", top: rttTop, height: rttHeight, maximum: rttMax, unit: "ms")
+        if latencies.isEmpty {
+            svg.text("no RTT measured: no probe was answered (WANs without a health check are judged by carrier only)",
+                     x: left + plotWidth / 2, y: rttTop + rttHeight / 2,
+                     attributes: [("text-anchor", "middle"), ("fill", "#888888"), ("font-size", "13")])
+        }
         for (i, uplink) in uplinks.enumerated() {
             let paths = lineSegments(r, uplink: uplink, value: { $0.latencyMs }, top: rttTop, height: rttHeight,
                                      maximum: rttMax, x: x)
             svg.open("g", [("class", "rtt"), ("data-uplink", uplink), ("fill", "none"), ("stroke", color(forUplink: i)),
-                           ("stroke-width", "1.8")])
+                           ("stroke-width", lineWidth(i, of: uplinks.count))])
             for points in paths { svg.leaf("polyline", [("points", points)]) }
             svg.close("g")
         }
@@ -121,7 +131,7 @@ public enum SVGRenderer {
             let paths = lineSegments(r, uplink: uplink, value: { $0.lossPercent }, top: lossTop, height: lossHeight,
                                      maximum: lossMax, x: x)
             svg.open("g", [("class", "loss"), ("data-uplink", uplink), ("fill", "none"), ("stroke", color(forUplink: i)),
-                           ("stroke-width", "1.8")])
+                           ("stroke-width", lineWidth(i, of: uplinks.count))])
             for points in paths { svg.leaf("polyline", [("points", points)]) }
             svg.close("g")
         }
@@ -131,7 +141,7 @@ public enum SVGRenderer {
         panelFrame(&svg, title: "new connections (share per \(timeLabel(bucket, step: bucket)))", top: shareTop,
                    height: shareHeight, maximum: 100, unit: "%")
         let buckets = shareBuckets(r, bucketSeconds: bucket, end: end)
-        svg.open("g", [("class", "share")])
+        svg.open("g", [("class", "share"), ("shape-rendering", "crispEdges")])
         for (index, counts) in buckets.enumerated() {
             let total = counts.reduce(0, +)
             guard total > 0 else { continue }
@@ -226,19 +236,30 @@ public enum SVGRenderer {
         var state: WANStatus.State
     }
 
-    /// Consecutive samples in the same state merged; a sample holds until the next one (the last until the end).
+    /// Consecutive samples in the same state merged; a sample holds until the next one (the last until
+    /// the end). A change seen between two samples is placed at the uplink's wan_up/wan_down event in
+    /// between, when there is one, so band edges are exact rather than rounded to the sample period.
     static func stateSegments(_ r: SimulationResult, uplink: String) -> [Segment] {
         let end = Instant.zero + r.duration
+        let changes = r.observations.events.filter { ($0.kind == .wanUp || $0.kind == .wanDown) && $0.interface == uplink }
         var segments: [Segment] = []
+        var previousTime: Instant?
         for (i, sample) in r.samples.enumerated() {
             let until = i + 1 < r.samples.count ? r.samples[i + 1].time : end
+            defer { previousTime = sample.time }
             guard let wan = sample.wans.first(where: { $0.interface == uplink }) else { continue }
             if var last = segments.last, last.state == wan.state, last.to == sample.time {
                 last.to = until
                 segments[segments.count - 1] = last
-            } else {
-                segments.append(Segment(from: sample.time, to: until, state: wan.state))
+                continue
             }
+            var from = sample.time
+            if let previous = previousTime, let last = segments.last, last.to == sample.time,
+               let change = changes.last(where: { $0.time > previous && $0.time <= sample.time }) {
+                from = change.time
+                segments[segments.count - 1].to = change.time
+            }
+            segments.append(Segment(from: from, to: until, state: wan.state))
         }
         return segments
     }
@@ -320,7 +341,10 @@ public enum SVGRenderer {
         return 10 * magnitude
     }
 
-    static func textWidth(_ s: String) -> Double { Double(s.count) * 6.4 }
+    /// A rough width of 11px text: capitals and digits are wider than lower case.
+    static func textWidth(_ s: String) -> Double {
+        s.reduce(0.0) { w, c in w + (c.isUppercase ? 8.0 : c.isNumber ? 7.0 : c == " " || c == "." ? 3.5 : 6.4) }
+    }
 
     static func pickLane(_ ends: inout [Double], x: Double, width: Double) -> Int {
         var lane = ends.firstIndex { x > $0 + 6 } ?? -1

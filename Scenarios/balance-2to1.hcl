@@ -1,0 +1,91 @@
+# The spec's "Load Balancing" example: a balance group with weights 2 and 1, so eth0 gets 2/3 of new
+# connections. No health checks: carrier decides. eth1's cable is pulled from 60s to 90s.
+#
+# Shares: each new connection picks a hash bucket from its own random entropy; with 1,200 flows in
+# (0s, 60s] the standard deviation of a 2/3 share is about 0.014, so [0.60, 0.73] is a +-4.7 sigma
+# band. While eth1 is unplugged every connection must go to eth0.
+
+scenario "balance-2to1" {
+  description = "Balance 2:1 by weight; eth1 unplugged 60s-90s moves everything to eth0."
+  duration    = "120s"
+  seed        = 21
+}
+
+interface "eth0" {
+  zone = "WAN"
+  dhcp = true
+  wan { weight = 2 }
+}
+
+interface "eth1" {
+  zone = "WAN"
+  dhcp = true
+  wan { weight = 1 }
+}
+
+uplink_group "balanced" {
+  mode = "balance"
+
+  member "eth0" {
+    weight = 2  # Gets 2/3 of traffic
+  }
+
+  member "eth1" {
+    weight = 1  # Gets 1/3 of traffic
+  }
+}
+
+traffic "lan" {
+  source_count = 20
+  rate         = 20
+}
+
+at "60s" {
+  link "eth1" { carrier = false }
+}
+
+at "90s" {
+  link "eth1" { carrier = true }
+}
+
+expect "2:1 split" {
+  share  = "eth0"
+  before = "60s"
+  min    = 0.60
+  max    = 0.73
+}
+
+expect "eth1 gets a third" {
+  share  = "eth1"
+  before = "60s"
+  min    = 0.27
+  max    = 0.40
+}
+
+expect "eth1 leaves the balance at once" {
+  event  = "failover"
+  uplink = "eth0"
+  after  = "59.999s"
+  before = "60s"
+}
+
+expect "all on eth0 without eth1" {
+  share  = "eth0"
+  after  = "59.999s"
+  before = "89.999s"
+  min    = 1.0
+}
+
+expect "eth1 rejoins at once" {
+  event  = "failback"
+  uplink = "eth1"
+  after  = "89.999s"
+  before = "90s"
+}
+
+expect "2:1 split again" {
+  share = "eth0"
+  after = "89.999s"
+  min   = 0.58
+  max   = 0.75
+}
