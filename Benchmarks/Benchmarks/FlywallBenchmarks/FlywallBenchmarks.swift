@@ -22,4 +22,6 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(IPAddress(text))
         }
     }
+
+    coreBenchmarks()
 }
