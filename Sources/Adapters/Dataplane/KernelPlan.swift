@@ -1,0 +1,347 @@
+import Domain
+
+/// Flywall's fwmark layout (docs/dataplane.md, "Mark layout"). Bits 0–7 are never Flywall's.
+public enum DataplaneMarks {
+    /// Field A: uplink pin (1...64) or policy class (66...193).
+    public static let classMask: UInt32 = 0xff00_0000
+    /// Field S: sticky slot (1...63).
+    public static let stickyMask: UInt32 = 0x00fc_0000
+    /// Field B: hash slot (1...1023).
+    public static let slotMask: UInt32 = 0x0003_ff00
+    /// Every bit Flywall owns.
+    public static let flywallMask: UInt32 = 0xffff_ff00
+
+    public static let maxUplinks = 64
+    public static let maxStickySlots = 63
+    public static let maxHashSlots = 1023
+
+    /// Field A value of uplink `index`: connections that left on it (ct mark) and its probes (SO_MARK).
+    public static func pin(uplink index: Int) -> UInt32 { UInt32(index + 1) << 24 }
+    /// Field A value of policies that target uplink `index`; `fallback` when they fall back to the
+    /// default group while it is down.
+    public static func policy(uplink index: Int, fallback: Bool) -> UInt32 {
+        UInt32(66 + 2 * index + (fallback ? 1 : 0)) << 24
+    }
+    public static func sticky(slot k: Int) -> UInt32 { UInt32(k + 1) << 18 }
+    public static func hashSlot(_ code: Int) -> UInt32 { UInt32(code + 1) << 8 }
+}
+
+/// Flywall's routing table ids and `ip rule` priorities (all inside `FlywallRoutingRanges`).
+public enum DataplaneTables {
+    public static let mainRulePriority: UInt32 = 10_000
+    public static let classRulePriority: UInt32 = 10_100
+    public static let stickyRulePriority: UInt32 = 10_200
+    public static let slotRulePriority: UInt32 = 10_300
+
+    public static func pin(uplink index: Int) -> UInt32 { 10_000 + UInt32(index) }
+    public static func policy(uplink index: Int, fallback: Bool) -> UInt32 {
+        10_100 + UInt32(2 * index + (fallback ? 1 : 0))
+    }
+    public static func sticky(slot k: Int) -> UInt32 { 10_300 + UInt32(k) }
+    public static func hashSlot(_ code: Int) -> UInt32 { 20_000 + UInt32(code) }
+}
+
+/// `ip rule add priority 10000 lookup main suppress_prefixlength 0`: the main table's specific routes
+/// (LAN subnets, the WANs' own subnets) win over Flywall's marks; only its default route is ignored, so
+/// marked traffic to a local network never leaves on a WAN.
+public struct SuppressedMainRule: Hashable, Sendable, CustomStringConvertible {
+    public var priority: UInt32 = DataplaneTables.mainRulePriority
+    /// RT_TABLE_MAIN.
+    public var table: UInt32 = 254
+    /// Routes with a prefix this long or shorter are ignored.
+    public var suppressPrefixLength: UInt32 = 0
+    public init() {}
+    public var description: String {
+        "\(priority): from all lookup main suppress_prefixlength \(suppressPrefixLength)"
+    }
+}
+
+/// The routes of Flywall's tables for one forwarding plan: the only kernel state a failover changes.
+public struct RouteSet: Sendable, Equatable {
+    /// One default route per table, ascending by table id.
+    public var routes: [TableRoute]
+
+    public init(routes: [TableRoute]) { self.routes = routes.sorted { $0.table < $1.table } }
+
+    public func route(table: UInt32) -> TableRoute? { routes.first { $0.table == table } }
+
+    /// The routes to replace to get from `old` to this set: new tables and tables whose route changed.
+    public func changes(from old: RouteSet) -> [TableRoute] {
+        var previous: [UInt32: TableRoute.Kind] = [:]
+        for r in old.routes { previous[r.table] = r.kind }
+        return routes.filter { previous[$0.table] != $0.kind }
+    }
+}
+
+/// Why a config and plan cannot be compiled into kernel state.
+public struct KernelPlanError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Reason: Equatable, Sendable {
+        case tooManyUplinks(Int)
+        case duplicateUplinkIndex(Int)
+        case tooManyStickyMembers(Int)
+        case tooManyHashSlots(needed: Int)
+        case unknownUplink(String)
+        case unknownGroup(String)
+        /// Config and plan disagree on the policy routes (count, order or names).
+        case policiesDiffer(config: [String], plan: [String])
+        /// A plan's bucket layout that the ruleset's hash slots cannot express: compile a new
+        /// `KernelPlan` with this plan (a full ruleset rebuild).
+        case slotsDoNotFit(group: String, slots: Int, buckets: Int)
+        /// Policies that share a routing table resolve differently in the plan.
+        case inconsistentPolicies(table: UInt32)
+    }
+
+    public var reason: Reason
+    public init(_ reason: Reason) { self.reason = reason }
+
+    public var description: String {
+        switch reason {
+        case .tooManyUplinks(let n): "\(n) uplinks: the mark layout has room for \(DataplaneMarks.maxUplinks)"
+        case .duplicateUplinkIndex(let i): "two uplinks have index \(i)"
+        case .tooManyStickyMembers(let n):
+            "\(n) members of sticky groups: the mark layout has room for \(DataplaneMarks.maxStickySlots)"
+        case .tooManyHashSlots(let n):
+            "groups need \(n) hash slots: the mark layout has room for \(DataplaneMarks.maxHashSlots) (lower the weights)"
+        case .unknownUplink(let u): "uplink \(u) is not in the plan"
+        case .unknownGroup(let g): "group \(g) is not in the plan"
+        case .policiesDiffer(let c, let p): "config policies \(c) differ from plan policies \(p)"
+        case .slotsDoNotFit(let g, let s, let b): "group \(g): \(b) buckets do not fit \(s) hash slots"
+        case .inconsistentPolicies(let t): "policies sharing table \(t) resolve differently"
+        }
+    }
+}
+
+/// A config and the uplink indices of its plans, compiled into the kernel state of
+/// docs/dataplane.md: the nftables ruleset, the ip rules, and (per plan) the routes of every table.
+///
+/// The ruleset and rules depend only on the config, the uplinks' indices and the groups' hash-slot
+/// counts, never on health; `routes(for:)` is the health-dependent part. Pure: no I/O.
+public struct KernelPlan: Sendable, Equatable {
+    public struct Uplink: Sendable, Equatable {
+        public var name: String
+        public var index: Int
+    }
+
+    public struct Group: Sendable, Equatable {
+        public var name: String
+        public var index: Int
+        public var sticky: Bool
+        /// `numgen`/`jhash` modulus: slot s of the group routes like bucket `s % buckets.count`.
+        public var slots: Int
+        /// Global slot code of slot 0 (field B value `firstSlot + s + 1`).
+        public var firstSlot: Int
+        /// Sticky slot k of each member (sticky groups only), in member order.
+        public var stickySlots: [(member: String, slot: Int)]
+
+        public static func == (a: Group, b: Group) -> Bool {
+            a.name == b.name && a.index == b.index && a.sticky == b.sticky && a.slots == b.slots
+                && a.firstSlot == b.firstSlot && a.stickySlots.elementsEqual(b.stickySlots) { $0 == $1 }
+        }
+    }
+
+    public enum PolicyTarget: Sendable, Equatable {
+        case uplink(index: Int, fallback: Bool)
+        case group(index: Int)
+    }
+
+    public var uplinks: [Uplink]
+    public var groups: [Group]
+    /// Per policy route, in config order.
+    public var policyTargets: [PolicyTarget]
+    public var defaultGroup: Int?
+    /// `table inet flywall`.
+    public var ruleset: NftRuleset
+    /// The fwmark rules, IPv4.
+    public var rules: [FwmarkRule]
+    /// Programmed with `rules`, before them.
+    public var mainRule = SuppressedMainRule()
+
+    /// Compiles `config`, with uplink indices from `plan` (stable for the daemon's life) and hash-slot
+    /// counts that fit `plan`'s buckets.
+    public init(config: FlywallConfig, plan: ForwardingPlan) throws(KernelPlanError) {
+        guard plan.uplinks.count <= DataplaneMarks.maxUplinks else { throw .init(.tooManyUplinks(plan.uplinks.count)) }
+        var seen = Set<Int>()
+        for u in plan.uplinks {
+            guard (0..<DataplaneMarks.maxUplinks).contains(u.index) else { throw .init(.tooManyUplinks(u.index + 1)) }
+            guard seen.insert(u.index).inserted else { throw .init(.duplicateUplinkIndex(u.index)) }
+        }
+        uplinks = plan.uplinks.map { Uplink(name: $0.name, index: $0.index) }
+
+        // Hash slots per group: predicted from the config so that every usual layout fits, grown to fit
+        // this plan's buckets when the prediction does not.
+        var groups: [Group] = []
+        var nextSlot = 0, nextSticky = 0
+        for (g, group) in config.effectiveGroups.enumerated() {
+            var slots = KernelPlan.predictedSlots(group)
+            if let planned = plan.group(named: group.name), !KernelPlan.fits(slots: slots, planned.buckets) {
+                let c = planned.buckets.count
+                let l = lcm(slots, c)
+                slots = l <= DataplaneMarks.maxHashSlots ? l : c
+            }
+            let sticky = plan.group(named: group.name)?.sticky ?? group.sticky
+            var stickySlots: [(String, Int)] = []
+            if sticky {
+                for m in group.members {
+                    stickySlots.append((m.interface, nextSticky))
+                    nextSticky += 1
+                }
+            }
+            groups.append(Group(name: group.name, index: g, sticky: sticky, slots: slots, firstSlot: nextSlot,
+                                stickySlots: stickySlots))
+            nextSlot += slots
+        }
+        guard nextSlot <= DataplaneMarks.maxHashSlots else { throw .init(.tooManyHashSlots(needed: nextSlot)) }
+        guard nextSticky <= DataplaneMarks.maxStickySlots else { throw .init(.tooManyStickyMembers(nextSticky)) }
+        self.groups = groups
+        defaultGroup = plan.defaultGroup.flatMap { d in groups.first { $0.name == d }?.index }
+
+        guard config.policyRoutes.map(\.name) == plan.policies.map(\.name) else {
+            throw .init(.policiesDiffer(config: config.policyRoutes.map(\.name), plan: plan.policies.map(\.name)))
+        }
+        var targets: [PolicyTarget] = []
+        for (route, policy) in zip(config.policyRoutes, plan.policies) {
+            switch policy.target {
+            case .uplink(let name):
+                guard let u = uplinks.first(where: { $0.name == name }) else { throw .init(.unknownUplink(name)) }
+                targets.append(.uplink(index: u.index, fallback: route.fallback && defaultGroup != nil))
+            case .group(let name):
+                guard let g = groups.first(where: { $0.name == name }) else { throw .init(.unknownGroup(name)) }
+                targets.append(.group(index: g.index))
+            }
+        }
+        policyTargets = targets
+
+        for group in config.effectiveGroups {
+            for m in group.members where !uplinks.contains(where: { $0.name == m.interface }) {
+                throw .init(.unknownUplink(m.interface))
+            }
+        }
+        rules = KernelPlan.fwmarkRules(uplinks: uplinks, groups: groups, targets: targets)
+        ruleset = NftRuleset()
+        var compiler = RulesetCompiler(config: config, plan: self)
+        ruleset = compiler.compile()
+    }
+
+    /// Whether `plan` can be routed with this ruleset: same uplinks, and every group's buckets fit its
+    /// hash slots. When not, the daemon compiles a new `KernelPlan` and replaces the ruleset.
+    public func accommodates(_ plan: ForwardingPlan) -> Bool {
+        guard plan.uplinks.map({ Uplink(name: $0.name, index: $0.index) }) == uplinks else { return false }
+        return groups.allSatisfy { g in plan.group(named: g.name).map { KernelPlan.fits(slots: g.slots, $0.buckets) } ?? false }
+    }
+
+    /// The route of every Flywall table for `plan`: the whole answer to a health change.
+    public func routes(for plan: ForwardingPlan) throws(KernelPlanError) -> RouteSet {
+        var routes: [TableRoute] = []
+        func via(_ name: String) throws(KernelPlanError) -> TableRoute.Kind {
+            guard let u = plan.uplink(named: name) else { throw .init(.unknownUplink(name)) }
+            return .via(gateway: u.gateway, device: u.name)
+        }
+        for u in uplinks {
+            routes.append(TableRoute(table: DataplaneTables.pin(uplink: u.index), kind: try via(u.name)))
+        }
+        // Policy tables: one per (uplink, fallback) in use; every policy sharing one resolves alike.
+        var policyKinds: [UInt32: TableRoute.Kind] = [:]
+        for (target, policy) in zip(policyTargets, plan.policies) {
+            guard case .uplink(let index, let fallback) = target else { continue }
+            let table = DataplaneTables.policy(uplink: index, fallback: fallback)
+            let kind: TableRoute.Kind
+            switch policy.resolution {
+            case .uplink(let name): kind = try via(name)
+            case .group: kind = .throw
+            case .drop: kind = .unreachable
+            }
+            if let existing = policyKinds[table], existing != kind { throw .init(.inconsistentPolicies(table: table)) }
+            policyKinds[table] = kind
+        }
+        routes += policyKinds.map { TableRoute(table: $0.key, kind: $0.value) }
+        for g in groups {
+            guard let group = plan.group(named: g.name) else { throw .init(.unknownGroup(g.name)) }
+            guard KernelPlan.fits(slots: g.slots, group.buckets) else {
+                throw .init(.slotsDoNotFit(group: g.name, slots: g.slots, buckets: group.buckets.count))
+            }
+            for (member, k) in g.stickySlots {
+                let usable = plan.uplink(named: member)?.usable == true && group.active.contains(member)
+                routes.append(TableRoute(table: DataplaneTables.sticky(slot: k), kind: usable ? try via(member) : .throw))
+            }
+            for s in 0..<g.slots {
+                let table = DataplaneTables.hashSlot(g.firstSlot + s)
+                if group.buckets.isEmpty {
+                    routes.append(TableRoute(table: table, kind: .unreachable))
+                } else {
+                    routes.append(TableRoute(table: table, kind: try via(group.buckets[s % group.buckets.count])))
+                }
+            }
+        }
+        return RouteSet(routes: routes)
+    }
+
+    /// The ct mark (and mask) of connections that left on `uplink`: what a conntrack flush for it
+    /// matches. Also the `SO_MARK` of the uplink's probe sockets.
+    public func connectionMark(uplink name: String) -> (mark: UInt32, mask: UInt32)? {
+        uplinks.first { $0.name == name }.map { (DataplaneMarks.pin(uplink: $0.index), DataplaneMarks.classMask) }
+    }
+
+    // MARK: - Slots
+
+    /// Mirrors the core's bucket count (`GroupSelector`: the smallest multiple of the layout's weight
+    /// sum that is at least 64) for every layout a config gives without an operator's pin: all members,
+    /// and in failover mode each priority tier. Only a prediction: `fits` decides.
+    static func predictedSlots(_ group: UplinkGroup) -> Int {
+        func count(_ members: [Member]) -> Int {
+            let total = members.reduce(0) { $0 + $1.weight }
+            guard total > 0 else { return 1 }
+            return total * ((64 + total - 1) / total)
+        }
+        let all = count(group.members)
+        guard group.mode == .failover else { return all }
+        var slots = all
+        for p in Set(group.members.map(\.priority)) {
+            let l = lcm(slots, count(group.members.filter { $0.priority == p }))
+            if l <= 256 { slots = l }
+        }
+        return slots
+    }
+
+    /// Slot s routes like bucket `s % c`; that equals the core's `buckets[h % c]` for every hash h
+    /// when the layout repeats with period gcd(slots, c) (always when c divides the slot count).
+    static func fits(slots: Int, _ buckets: [String]) -> Bool {
+        let c = buckets.count
+        guard c > 0 else { return true }
+        let d = gcd(slots, c)
+        return buckets.indices.allSatisfy { buckets[$0] == buckets[$0 % d] }
+    }
+
+    static func fwmarkRules(uplinks: [Uplink], groups: [Group], targets: [PolicyTarget]) -> [FwmarkRule] {
+        var rules: [FwmarkRule] = []
+        for u in uplinks.sorted(by: { $0.index < $1.index }) {
+            rules.append(FwmarkRule(priority: DataplaneTables.classRulePriority, mark: DataplaneMarks.pin(uplink: u.index),
+                                    mask: DataplaneMarks.classMask, table: DataplaneTables.pin(uplink: u.index)))
+        }
+        var policyClasses: [(Int, Bool)] = []
+        for case .uplink(let i, let f) in targets where !policyClasses.contains(where: { $0 == (i, f) }) {
+            policyClasses.append((i, f))
+        }
+        for (i, f) in policyClasses.sorted(by: { ($0.0, $0.1 ? 1 : 0) < ($1.0, $1.1 ? 1 : 0) }) {
+            rules.append(FwmarkRule(priority: DataplaneTables.classRulePriority,
+                                    mark: DataplaneMarks.policy(uplink: i, fallback: f), mask: DataplaneMarks.classMask,
+                                    table: DataplaneTables.policy(uplink: i, fallback: f)))
+        }
+        for g in groups {
+            for (_, k) in g.stickySlots {
+                rules.append(FwmarkRule(priority: DataplaneTables.stickyRulePriority, mark: DataplaneMarks.sticky(slot: k),
+                                        mask: DataplaneMarks.stickyMask, table: DataplaneTables.sticky(slot: k)))
+            }
+        }
+        for g in groups {
+            for s in 0..<g.slots {
+                rules.append(FwmarkRule(priority: DataplaneTables.slotRulePriority,
+                                        mark: DataplaneMarks.hashSlot(g.firstSlot + s), mask: DataplaneMarks.slotMask,
+                                        table: DataplaneTables.hashSlot(g.firstSlot + s)))
+            }
+        }
+        return rules
+    }
+}
+
+func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+func lcm(_ a: Int, _ b: Int) -> Int { a / gcd(a, b) * b }
