@@ -111,7 +111,7 @@ public struct HealthCheck: Sendable, Equatable {
     public var targets: [IPAddress]
     /// HTTP check URL (`type = "http"`).
     public var url: String?
-    /// HTTP status that counts as success. Default 200 (204 when the URL path ends in generate_204).
+    /// HTTP status that counts as success. Default 200.
     public var expectedStatus: Int
     /// Time between probe rounds. Default 5s.
     public var interval: Duration

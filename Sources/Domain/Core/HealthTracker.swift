@@ -36,6 +36,8 @@ struct HealthTracker: Sendable {
         self.check = check
         self.windows = HealthTracker.makeWindows(check)
         self.probeTargets = HealthTracker.targets(of: check)
+        self.intervalNanos = check?.interval.nanoseconds ?? 0
+        self.timeoutNanos = check?.timeout.nanoseconds ?? 0
     }
 
     private static func makeWindows(_ check: HealthCheck?) -> [ProbeWindow] {
@@ -45,8 +47,11 @@ struct HealthTracker: Sendable {
 
     var usable: Bool { healthy && carrier && !degraded && !maintenance }
 
-    /// What each round probes, derived from the check (stored: rounds are the hot path).
+    /// What each round probes, derived from the check (stored: rounds are the hot path, and
+    /// `Duration` arithmetic goes through 128-bit integers).
     private(set) var probeTargets: [ProbeTarget]
+    private var intervalNanos: Int64 = 0
+    private var timeoutNanos: Int64 = 0
 
     private static func targets(of check: HealthCheck?) -> [ProbeTarget] {
         guard let check else { return [] }
@@ -73,6 +78,8 @@ struct HealthTracker: Sendable {
         check = newCheck
         windows = HealthTracker.makeWindows(newCheck)
         probeTargets = HealthTracker.targets(of: newCheck)
+        intervalNanos = newCheck?.interval.nanoseconds ?? 0
+        timeoutNanos = newCheck?.timeout.nanoseconds ?? 0
         roundOpen = false
         roundDeadline = nil
         nextRoundAt = newCheck == nil || newCheck?.kind == .passive ? nil : now
@@ -103,10 +110,10 @@ struct HealthTracker: Sendable {
         } else {
             outcomes = Array(repeating: nil, count: targets.count)
         }
-        roundDeadline = now + check.timeout
+        roundDeadline = Instant(nanoseconds: now.nanoseconds + timeoutNanos)
         // Keep rounds on the interval grid so that a slow tick never drifts the schedule.
-        var next = due + check.interval
-        if next <= now { next = now + check.interval }
+        var next = Instant(nanoseconds: due.nanoseconds + intervalNanos)
+        if next <= now { next = Instant(nanoseconds: now.nanoseconds + intervalNanos) }
         nextRoundAt = next
         return targets.enumerated().map { index, target in
             ProbeRequest(id: ProbeID(interface: interface, target: index, sequence: sequence),

@@ -40,11 +40,17 @@ public struct MultiWANStateMachine: Sendable {
 
     /// The earliest time the core wants a `.tick`.
     public var nextDeadline: Instant? {
-        var earliest: Instant?
-        for t in trackers {
-            if let d = t.nextDeadline, earliest == nil || d < earliest! { earliest = d }
-        }
-        return earliest
+        var earliest = Int64.max
+        for d in deadlines where d < earliest { earliest = d }
+        return earliest == .max ? nil : Instant(nanoseconds: earliest)
+    }
+
+    /// Each tracker's next deadline (Int64.max: none), kept beside the trackers because shells ask
+    /// for `nextDeadline` after every event.
+    private var deadlines: [Int64] = []
+
+    private mutating func refreshDeadline(_ i: Int) {
+        deadlines[i] = trackers[i].nextDeadline?.nanoseconds ?? .max
     }
 
     public mutating func handle(_ event: CoreEvent, at now: Instant) -> [CoreEffect] {
@@ -53,17 +59,23 @@ public struct MultiWANStateMachine: Sendable {
         case .tick:
             if !started {
                 started = true
-                for i in trackers.indices { trackers[i].start(at: now); since[trackers[i].interface] = now }
+                for i in trackers.indices {
+                    trackers[i].start(at: now)
+                    refreshDeadline(i)
+                    since[trackers[i].interface] = now
+                }
             }
-            for i in trackers.indices where (trackers[i].nextDeadline.map { $0 <= now } ?? false) {
+            for i in trackers.indices where deadlines[i] <= now.nanoseconds {
                 let wasUsable = trackers[i].usable
                 for request in trackers[i].tick(at: now) { effects.append(.sendProbe(request)) }
+                refreshDeadline(i)
                 if trackers[i].usable != wasUsable { dirty = true }
             }
         case .probeResult(let id, let outcome):
             guard let i = trackerIndex[id.interface] else { return [] }
             let wasUsable = trackers[i].usable
             trackers[i].record(id, outcome)
+            refreshDeadline(i)
             if trackers[i].usable != wasUsable { dirty = true }
         case .passiveSample(let interface, let answered):
             guard let i = trackerIndex[interface] else { return [] }
@@ -84,7 +96,10 @@ public struct MultiWANStateMachine: Sendable {
         case .configReplaced(let newConfig):
             replaceConfig(newConfig, at: now)
             effects.append(.log(.notice, "configuration replaced: \(newConfig.wans.count) WANs, \(groups.count) groups"))
-            for i in trackers.indices { trackers[i].start(at: now) }
+            for i in trackers.indices {
+                trackers[i].start(at: now)
+                refreshDeadline(i)
+            }
             dirty = true
             // Membership changed by the operator is not a failover: adopt the new selections silently.
             for group in groups { selections[group.name] = nil }
@@ -157,11 +172,13 @@ public struct MultiWANStateMachine: Sendable {
         for t in trackers { kept[t.interface] = t }
         trackers = []
         trackerIndex = [:]
+        deadlines = []
         for wan in config.wans {
             var tracker = kept[wan.name] ?? HealthTracker(interface: wan.name, check: config.healthCheck(for: wan.name))
             tracker.replaceCheck(config.healthCheck(for: wan.name), at: now)
             trackerIndex[wan.name] = trackers.count
             trackers.append(tracker)
+            deadlines.append(tracker.nextDeadline?.nanoseconds ?? .max)
             if uplinkIndex[wan.name] == nil { uplinkIndex[wan.name] = uplinkIndex.count }
         }
     }
