@@ -1,0 +1,159 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Domain
+
+/// The parts of an HTTP check URL (`http://host[:port]/path?query`) that a probe needs.
+///
+/// Only what a health check uses: no user info, and the fragment is dropped. `https` parses (so a
+/// config can name it) but the prober answers it with a failure until TLS is supported.
+public struct HTTPProbeURL: Hashable, Sendable, CustomStringConvertible {
+    public var scheme: String
+    /// Host name or address, without IPv6 brackets.
+    public var host: String
+    public var port: UInt16
+    /// Path and query as sent in the request line; "/" when the URL has none.
+    public var target: String
+
+    /// The host as an address, when the URL gives one (no name resolution needed).
+    public var address: IPAddress? { IPAddress(host) }
+
+    public init(_ text: String) throws(HTTPProbeURLError) {
+        func fail(_ reason: String) -> HTTPProbeURLError { HTTPProbeURLError(url: text, reason: reason) }
+        guard let schemeEnd = text.firstRange(of: "://") else { throw fail("expected http://host/path") }
+        let scheme = text[..<schemeEnd.lowerBound].lowercased()
+        guard scheme == "http" || scheme == "https" else { throw fail("unsupported scheme \"\(scheme)\"") }
+        var rest = text[schemeEnd.upperBound...]
+        if let hash = rest.firstIndex(of: "#") { rest = rest[..<hash] }
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        var target = String(rest[authorityEnd...])
+        if target.isEmpty { target = "/" } else if target.first == "?" { target = "/" + target }
+        guard !authority.contains("@") else { throw fail("user info is not supported") }
+
+        var host: Substring
+        var portText: Substring?
+        if authority.first == "[" {
+            guard let close = authority.firstIndex(of: "]") else { throw fail("unterminated IPv6 address") }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty {
+                guard after.first == ":" else { throw fail("unexpected text after the IPv6 address") }
+                portText = after.dropFirst()
+            }
+            guard IPAddress(String(host)).map({ !$0.isV4 }) == true else { throw fail("invalid IPv6 address \"\(host)\"") }
+        } else {
+            if let colon = authority.lastIndex(of: ":") {
+                host = authority[..<colon]
+                portText = authority[authority.index(after: colon)...]
+            } else {
+                host = authority
+            }
+            guard !host.contains(":") else { throw fail("IPv6 addresses must be in brackets") }
+        }
+        guard !host.isEmpty else { throw fail("missing host") }
+        guard host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._:".contains($0)) }) else {
+            throw fail("invalid host \"\(host)\"")
+        }
+        var port: UInt16 = scheme == "https" ? 443 : 80
+        if let portText {
+            guard let value = UInt16(portText), value > 0 else { throw fail("invalid port \"\(portText)\"") }
+            port = value
+        }
+        guard target.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+            throw fail("the path must be ASCII without spaces (percent-encode it)")
+        }
+        self.scheme = scheme
+        self.host = String(host)
+        self.port = port
+        self.target = target
+    }
+
+    public var defaultPort: UInt16 { scheme == "https" ? 443 : 80 }
+
+    /// The `Host` header: the host (bracketed if IPv6) and the port when it is not the default.
+    public var hostHeader: String {
+        let name = host.contains(":") ? "[\(host)]" : host
+        return port == defaultPort ? name : "\(name):\(port)"
+    }
+
+    /// The request the prober sends: a GET that asks the server to close the connection after it.
+    public var request: String {
+        "GET \(target) HTTP/1.1\r\nHost: \(hostHeader)\r\nConnection: close\r\nUser-Agent: flywall\r\nAccept: */*\r\n\r\n"
+    }
+
+    public var description: String { "\(scheme)://\(hostHeader)\(target)" }
+}
+
+extension HTTPProbeURL {
+    enum Resolution {
+        case addresses([IPAddress])
+        case failed(String)
+    }
+
+    /// Addresses for `host` from the system resolver, in its order of preference.
+    static func resolve(_ host: String, port: UInt16) -> Resolution {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_ADDRCONFIG
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, String(port), &hints, &list)
+        guard rc == 0 else {
+            return .failed("cannot resolve \(host): \(String(cString: gai_strerror(rc)))")
+        }
+        defer { freeaddrinfo(list) }
+        var addresses: [IPAddress] = []
+        var entry = list
+        while let current = entry {
+            if let raw = current.pointee.ai_addr, let address = ProbeSocket.address(of: raw), !addresses.contains(address) {
+                addresses.append(address)
+            }
+            entry = current.pointee.ai_next
+        }
+        return addresses.isEmpty ? .failed("cannot resolve \(host): no addresses") : .addresses(addresses)
+    }
+}
+
+/// An HTTP check URL the prober cannot use, and why.
+public struct HTTPProbeURLError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var url: String
+    public var reason: String
+
+    public var description: String { "invalid URL \"\(url)\": \(reason)" }
+}
+
+/// Reads the status code from the first line of an HTTP response (`HTTP/1.1 204 No Content`).
+enum HTTPStatusLine {
+    enum Parse: Equatable {
+        case status(Int)
+        /// No line end yet: read more.
+        case incomplete
+        case malformed
+    }
+
+    /// Longest first line accepted before giving up on a server.
+    static let maximumLength = 4096
+
+    static func parse(_ bytes: [UInt8]) -> Parse {
+        guard let end = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
+            return bytes.count > maximumLength ? .malformed : .incomplete
+        }
+        let line = bytes[..<end]
+        let prefix = Array("HTTP/1.".utf8)
+        guard line.count >= 12, line.starts(with: prefix) else { return .malformed }
+        let codeStart = line.startIndex + 9
+        guard line[codeStart - 1] == UInt8(ascii: " ") else { return .malformed }
+        var code = 0
+        for byte in line[codeStart..<codeStart + 3] {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return .malformed }
+            code = code * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        let after = codeStart + 3
+        guard after == line.endIndex || line[after] == UInt8(ascii: " ") || line[after] == UInt8(ascii: "\r") else {
+            return .malformed
+        }
+        guard (100...599).contains(code) else { return .malformed }
+        return .status(code)
+    }
+}

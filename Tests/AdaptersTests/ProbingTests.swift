@@ -1,0 +1,294 @@
+@testable import Adapters
+import Domain
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The probers' pure parts: wire formats, URL and status-line parsing, marks, deadlines, errors.
+/// The probers themselves are exercised in network namespaces (ProbeNamespaceTests.swift).
+@Suite("Probing: wire formats and parsing")
+struct ProbingTests {
+    // MARK: ICMP
+
+    @Test("IPv4 echo request: type, identifier, sequence, cookie and a valid checksum")
+    func echoRequestV4() {
+        let bytes = withUnsafeTemporaryAllocation(byteCount: ICMPPacket.requestSize, alignment: 8) { buffer in
+            ICMPPacket.writeEchoRequest(into: buffer, v6: false, identifier: 0xbeef, sequence: 0x0102, cookie: 0x1122_3344_5566_7788)
+            return Array(buffer)
+        }
+        #expect(bytes == [8, 0, bytes[2], bytes[3], 0xbe, 0xef, 0x01, 0x02, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88])
+        // A correct checksum makes the sum over the whole message come out as zero.
+        #expect(bytes.withUnsafeBytes { ICMPPacket.checksum($0) } == 0)
+        // Known value: computed by hand (RFC 1071 one's complement sum of the words above).
+        #expect(UInt16(bytes[2]) << 8 | UInt16(bytes[3]) == 0x26b9)
+    }
+
+    @Test("ICMPv6 echo request leaves the checksum to the kernel")
+    func echoRequestV6() {
+        let bytes = withUnsafeTemporaryAllocation(byteCount: ICMPPacket.requestSize, alignment: 8) { buffer in
+            ICMPPacket.writeEchoRequest(into: buffer, v6: true, identifier: 7, sequence: 65535, cookie: 1)
+            return Array(buffer)
+        }
+        #expect(bytes == [128, 0, 0, 0, 0, 7, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1])
+    }
+
+    @Test("checksum of an odd number of bytes pads with a zero byte")
+    func oddChecksum() {
+        #expect([UInt8]([0x01]).withUnsafeBytes { ICMPPacket.checksum($0) } == ~UInt16(0x0100))
+        #expect([UInt8]([0xff, 0xff, 0xff, 0xff]).withUnsafeBytes { ICMPPacket.checksum($0) } == 0)
+    }
+
+    /// An IPv4 packet as a raw socket returns it: 20-byte header (protocol ICMP) and `icmp`.
+    private func ipv4(source: [UInt8], destination: [UInt8], _ icmp: [UInt8]) -> [UInt8] {
+        let total = 20 + icmp.count
+        return [0x45, 0, UInt8(total >> 8), UInt8(total & 0xff), 0, 0, 0x40, 0, 64, 1, 0, 0] + source + destination + icmp
+    }
+
+    @Test("IPv4 echo reply: source from the IP header, identifier, sequence and cookie")
+    func parseEchoReplyV4() {
+        let icmp: [UInt8] = [0, 0, 0, 0, 0x12, 0x34, 0x00, 0x2a, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x10, 0x11]
+        let packet = ipv4(source: [198, 18, 0, 1], destination: [100, 64, 1, 2], icmp)
+        let message = packet.withUnsafeBytes { ICMPPacket.parseV4($0) }
+        #expect(message == .echoReply(source: IPAddress("198.18.0.1")!, identifier: 0x1234, sequence: 42,
+                                      cookie: 0x0a0b_0c0d_0e0f_1011))
+    }
+
+    @Test("IPv4 echo reply with a short payload has no cookie; other types and garbage are ignored")
+    func parseOthersV4() {
+        let short = ipv4(source: [10, 0, 0, 1], destination: [10, 0, 0, 2], [0, 0, 0, 0, 0, 1, 0, 2])
+        #expect(short.withUnsafeBytes { ICMPPacket.parseV4($0) }
+            == .echoReply(source: IPAddress("10.0.0.1")!, identifier: 1, sequence: 2, cookie: nil))
+        let request = ipv4(source: [10, 0, 0, 1], destination: [10, 0, 0, 2], [8, 0, 0, 0, 0, 1, 0, 2])
+        #expect(request.withUnsafeBytes { ICMPPacket.parseV4($0) } == nil)
+        #expect([UInt8](repeating: 0x45, count: 10).withUnsafeBytes { ICMPPacket.parseV4($0) } == nil)
+        #expect([UInt8](repeating: 0x65, count: 40).withUnsafeBytes { ICMPPacket.parseV4($0) } == nil)
+    }
+
+    @Test("IPv4 host unreachable quoting our request names its target, identifier and sequence")
+    func parseUnreachableV4() {
+        let quotedRequest: [UInt8] = [8, 0, 0, 0, 0x12, 0x34, 0x00, 0x07]
+        let quoted = ipv4(source: [100, 64, 1, 2], destination: [198, 18, 0, 2], quotedRequest)
+        let packet = ipv4(source: [100, 64, 1, 1], destination: [100, 64, 1, 2], [3, 1, 0, 0, 0, 0, 0, 0] + quoted)
+        #expect(packet.withUnsafeBytes { ICMPPacket.parseV4($0) }
+            == .unreachable(target: IPAddress("198.18.0.2")!, identifier: 0x1234, sequence: 7, reason: "host unreachable"))
+        // The same error about someone's UDP datagram is not ours.
+        var udp = quoted
+        udp[9] = 17
+        let other = ipv4(source: [100, 64, 1, 1], destination: [100, 64, 1, 2], [3, 1, 0, 0, 0, 0, 0, 0] + udp)
+        #expect(other.withUnsafeBytes { ICMPPacket.parseV4($0) } == nil)
+    }
+
+    @Test("unreachable codes read as operators know them")
+    func unreachableWords() {
+        #expect(ICMPPacket.unreachableReasonV4(code: 0) == "network unreachable")
+        #expect(ICMPPacket.unreachableReasonV4(code: 1) == "host unreachable")
+        #expect(ICMPPacket.unreachableReasonV4(code: 13) == "administratively prohibited")
+        #expect(ICMPPacket.unreachableReasonV4(code: 42) == "destination unreachable (code 42)")
+        #expect(ICMPPacket.unreachableReasonV6(code: 3) == "host unreachable")
+        #expect(ICMPPacket.unreachableReasonV6(code: 1) == "administratively prohibited")
+    }
+
+    @Test("ICMPv6 echo reply and address unreachable")
+    func parseV6() {
+        let source = IPAddress("fd00:198::1")!
+        let reply: [UInt8] = [129, 0, 0xaa, 0xbb, 0x00, 0x09, 0x01, 0x00] + [UInt8](repeating: 0x5a, count: 8)
+        #expect(reply.withUnsafeBytes { ICMPPacket.parseV6($0, source: source) }
+            == .echoReply(source: source, identifier: 9, sequence: 256, cookie: 0x5a5a_5a5a_5a5a_5a5a))
+
+        // Quoted IPv6 header: version 6, payload length 16, next header 58, hop limit 64, src, dst.
+        let src: [UInt8] = [0xfd, 0, 0, 0x64, 0, 1] + [UInt8](repeating: 0, count: 9) + [2]
+        let dst: [UInt8] = [0xfd, 0, 0x01, 0x98] + [UInt8](repeating: 0, count: 11) + [2]
+        let header: [UInt8] = [0x60, 0, 0, 0, 0, 16, 58, 64] + src + dst
+        let error: [UInt8] = [1, 3, 0, 0, 0, 0, 0, 0] + header + [128, 0, 0, 0, 0, 9, 0, 5]
+        #expect(error.withUnsafeBytes { ICMPPacket.parseV6($0, source: IPAddress("fd00:64:1::1")!) }
+            == .unreachable(target: IPAddress("fd00:198::2")!, identifier: 9, sequence: 5, reason: "host unreachable"))
+        #expect([UInt8]([128, 0, 0, 0, 0, 1, 0, 1]).withUnsafeBytes { ICMPPacket.parseV6($0, source: source) } == nil)
+    }
+
+    @Test("SCM_TIMESTAMPNS control message is found and read")
+    func receiveTimestamp() {
+        // cmsghdr (len 32, SOL_SOCKET, SCM_TIMESTAMPNS) followed by a timespec of 12.000000345 s.
+        var control = [UInt8](repeating: 0, count: 32)
+        control.withUnsafeMutableBytes { bytes in
+            bytes.storeBytes(of: 32, toByteOffset: 0, as: Int.self)
+            bytes.storeBytes(of: SOL_SOCKET, toByteOffset: 8, as: Int32.self)
+            bytes.storeBytes(of: SCM_TIMESTAMPNS, toByteOffset: 12, as: Int32.self)
+            bytes.storeBytes(of: 12, toByteOffset: 16, as: Int.self)
+            bytes.storeBytes(of: 345, toByteOffset: 24, as: Int.self)
+        }
+        #expect(control.withUnsafeBytes { ProbeSocket.receiveTimestamp(control: $0) } == 12_000_000_345)
+        #expect([UInt8]().withUnsafeBytes { ProbeSocket.receiveTimestamp(control: $0) } == nil)
+    }
+
+    // MARK: Clock and deadlines
+
+    @Test("a realtime receive stamp becomes monotonic by its age; future stamps count as now")
+    func realtimeToMonotonic() {
+        #expect(ProbeClock.monotonic(fromRealtime: 1_000, nowMonotonic: 50_000, nowRealtime: 1_600) == 49_400)
+        #expect(ProbeClock.monotonic(fromRealtime: 2_000, nowMonotonic: 50_000, nowRealtime: 1_600) == 50_000)
+    }
+
+    @Test("poll timeouts round up to whole milliseconds and never wake early")
+    func pollTimeouts() {
+        #expect(ProbeClock.pollTimeout(until: nil, now: 0) == -1)
+        #expect(ProbeClock.pollTimeout(until: 5, now: 10) == 0)
+        #expect(ProbeClock.pollTimeout(until: 1_000_001, now: 0) == 2)
+        #expect(ProbeClock.pollTimeout(until: 3_000_000, now: 0) == 3)
+    }
+
+    @Test("the deadline heap gives entries back earliest first, only once due")
+    func deadlineHeap() {
+        var heap = ProbeDeadlineHeap<Int>()
+        let deadlines = [50, 10, 40, 10, 30, 90, 20, 70, 60, 80, 0]
+        for (i, d) in deadlines.enumerated() { heap.insert(Int64(d), i) }
+        #expect(heap.earliest == 0)
+        #expect(heap.popExpired(now: -1) == nil)
+        var popped: [Int64] = []
+        while let entry = heap.popExpired(now: 55) { popped.append(entry.deadline) }
+        #expect(popped == [0, 10, 10, 20, 30, 40, 50])
+        #expect(heap.count == 4)
+        #expect(heap.earliest == 60)
+    }
+
+    // MARK: Uplinks and errors
+
+    @Test("probe class marks follow docs/dataplane.md: (64 + index) << 24")
+    func marks() {
+        #expect(ProbeUplink(interface: "eth0", index: 0).mark == 0x4000_0000)
+        #expect(ProbeUplink(interface: "eth1", index: 1).mark == 0x4100_0000)
+        #expect(ProbeUplink(interface: "wan62", index: 62).mark == 0x7e00_0000)
+    }
+
+    @Test("a permission error names CAP_NET_RAW; other errors do not")
+    func permissionError() {
+        let denied = ProbeError(interface: "eth0", operation: "socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)", code: EPERM)
+        #expect(denied.missingCapability == "CAP_NET_RAW")
+        #expect(denied.description.hasPrefix("socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) on eth0: Operation not permitted (errno 1)"))
+        #expect(denied.description.contains("CAP_NET_RAW"))
+        let missing = ProbeError(interface: "eth9", operation: "setsockopt(SO_BINDTODEVICE)", code: ENODEV)
+        #expect(missing.missingCapability == nil)
+        #expect(missing.description == "setsockopt(SO_BINDTODEVICE) on eth9: No such device (errno 19)")
+    }
+
+    @Test("an uplink index beyond the probe classes is refused before any socket is opened")
+    func indexOutOfRange() throws {
+        let prober = try ICMPProber(onResult: { _ in })
+        defer { prober.shutdown() }
+        #expect(throws: ProbeError.self) { try prober.attach(ProbeUplink(interface: "lo", index: 63)) }
+    }
+
+    @Test("a non-ICMP target and an https URL fail at once with a clear reason")
+    func wrongTargets() throws {
+        let results = ProbeResultLog()
+        let icmp = try ICMPProber(onResult: { results.append($0) })
+        defer { icmp.shutdown() }
+        let http = try HTTPProber(onResult: { results.append($0) })
+        defer { http.shutdown() }
+        let uplink = ProbeUplink(interface: "lo", index: 0)
+        let a = ProbeID(interface: "lo", target: 0, sequence: 1)
+        let b = ProbeID(interface: "lo", target: 0, sequence: 2)
+        let c = ProbeID(interface: "lo", target: 0, sequence: 3)
+        icmp.send(ProbeRequest(id: a, target: .http(url: "http://x/", expectedStatus: 200), timeout: .seconds(1)), via: uplink)
+        http.send(ProbeRequest(id: b, target: .http(url: "https://example.test/", expectedStatus: 200), timeout: .seconds(1)), via: uplink)
+        http.send(ProbeRequest(id: c, target: .http(url: "ftp://example.test/", expectedStatus: 200), timeout: .seconds(1)), via: uplink)
+        #expect(results.values == [
+            ProbeResult(id: a, outcome: .failure("not an ICMP target: http://x/")),
+            ProbeResult(id: b, outcome: .failure("https checks are not supported yet")),
+            ProbeResult(id: c, outcome: .failure("invalid URL \"ftp://example.test/\": unsupported scheme \"ftp\"")),
+        ])
+        #expect(http.inFlight == 0)
+    }
+
+    // MARK: HTTP
+
+    @Test("HTTP URLs: host, port, request target and Host header")
+    func urls() throws {
+        let plain = try HTTPProbeURL("http://198.18.0.1/health")
+        #expect(plain.host == "198.18.0.1")
+        #expect(plain.port == 80)
+        #expect(plain.target == "/health")
+        #expect(plain.address == IPAddress("198.18.0.1"))
+        #expect(plain.hostHeader == "198.18.0.1")
+
+        let named = try HTTPProbeURL("HTTP://check.example.net:8080?probe=1#frag")
+        #expect(named.scheme == "http")
+        #expect(named.host == "check.example.net")
+        #expect(named.port == 8080)
+        #expect(named.target == "/?probe=1")
+        #expect(named.address == nil)
+        #expect(named.request == "GET /?probe=1 HTTP/1.1\r\nHost: check.example.net:8080\r\nConnection: close\r\nUser-Agent: flywall\r\nAccept: */*\r\n\r\n")
+
+        let v6 = try HTTPProbeURL("http://[fd00:198::1]:81")
+        #expect(v6.host == "fd00:198::1")
+        #expect(v6.port == 81)
+        #expect(v6.target == "/")
+        #expect(v6.hostHeader == "[fd00:198::1]:81")
+        #expect(v6.address == IPAddress("fd00:198::1"))
+
+        #expect(try HTTPProbeURL("https://example.net/").port == 443)
+    }
+
+    @Test("malformed HTTP URLs are rejected with the reason", arguments: [
+        ("example.net/health", "expected http://host/path"),
+        ("gopher://example.net/", "unsupported scheme \"gopher\""),
+        ("http:///path", "missing host"),
+        ("http://user@example.net/", "user info is not supported"),
+        ("http://example.net:0/", "invalid port \"0\""),
+        ("http://example.net:99999/", "invalid port \"99999\""),
+        ("http://fd00::1/", "IPv6 addresses must be in brackets"),
+        ("http://[fd00::1/", "unterminated IPv6 address"),
+        ("http://[10.0.0.1]/", "invalid IPv6 address \"10.0.0.1\""),
+        ("http://exa mple.net/", "invalid host \"exa mple.net\""),
+        ("http://example.net/a b", "the path must be ASCII without spaces (percent-encode it)"),
+    ])
+    func badURLs(url: String, reason: String) {
+        #expect(throws: HTTPProbeURLError(url: url, reason: reason)) { try HTTPProbeURL(url) }
+    }
+
+    @Test("status lines: HTTP/1.0 and 1.1, with or without a reason phrase")
+    func statusLines() {
+        func parse(_ text: String) -> HTTPStatusLine.Parse { HTTPStatusLine.parse(Array(text.utf8)) }
+        #expect(parse("HTTP/1.1 204 No Content\r\n") == .status(204))
+        #expect(parse("HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n") == .status(503))
+        #expect(parse("HTTP/1.1 200\r\n") == .status(200))
+        #expect(parse("HTTP/1.1 200 OK") == .incomplete)
+        #expect(parse("") == .incomplete)
+        #expect(parse("SSH-2.0-OpenSSH_9.2\r\n") == .malformed)
+        #expect(parse("HTTP/1.1 2x0 OK\r\n") == .malformed)
+        #expect(parse("HTTP/1.1 2000 OK\r\n") == .malformed)
+        #expect(parse("HTTP/1.1 099 Low\r\n") == .malformed)
+        #expect(HTTPStatusLine.parse([UInt8](repeating: 65, count: 5000)) == .malformed)
+    }
+
+    @Test("host names resolve through the system resolver (localhost from /etc/hosts)")
+    func resolveLocalhost() {
+        switch HTTPProbeURL.resolve("localhost", port: 80) {
+        case .addresses(let addresses): #expect(addresses.contains(IPAddress("127.0.0.1")!))
+        case .failed(let reason): Issue.record("localhost did not resolve: \(reason)")
+        }
+        guard case .failed(let reason) = HTTPProbeURL.resolve("no-such-host.invalid", port: 80) else {
+            Issue.record("a .invalid name resolved")
+            return
+        }
+        #expect(reason.hasPrefix("cannot resolve no-such-host.invalid: "))
+    }
+}
+
+/// Results collected from a prober's callback, in arrival order.
+final class ProbeResultLog: Sendable {
+    private let storage = Mutex<[(result: ProbeResult, at: ContinuousClock.Instant)]>([])
+
+    func append(_ result: ProbeResult) { storage.withLock { $0.append((result, .now)) } }
+
+    func clear() { storage.withLock { $0.removeAll() } }
+
+    var values: [ProbeResult] { storage.withLock { $0.map(\.result) } }
+
+    /// When the prober delivered the result for `id`.
+    func arrival(of id: ProbeID) -> ContinuousClock.Instant? {
+        storage.withLock { $0.first { $0.result.id == id }?.at }
+    }
+}
