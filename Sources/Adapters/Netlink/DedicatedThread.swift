@@ -1,0 +1,89 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A plain POSIX thread, for work that blocks in the kernel (netlink receive loops) or must change
+/// per-thread kernel state (`setns`), neither of which belongs on Swift's cooperative pool.
+enum DedicatedThread {
+    private final class Body {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+
+    /// Starts `body` on a new thread and returns its handle (join it, or it leaks).
+    static func start(name: String, _ body: @escaping @Sendable () -> Void) throws(AdapterError) -> pthread_t {
+        try startUnchecked(name: name, body)
+    }
+
+    /// Like `start`, for callers that join before anything else touches what `body` captured.
+    static func startUnchecked(name: String, _ body: @escaping () -> Void) throws(AdapterError) -> pthread_t {
+        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { argument in
+            Unmanaged<Body>.fromOpaque(argument!).takeRetainedValue().run()
+            return nil
+        }, context)
+        guard rc == 0 else {
+            Unmanaged<Body>.fromOpaque(context).release()
+            throw .errno("pthread_create(\(name))", rc)
+        }
+        // The kernel keeps at most 15 bytes of a thread name; it shows in top and /proc.
+        if let setName = GNUFunctions.pthreadSetName { _ = setName(thread, String(name.prefix(15))) }
+        return thread
+    }
+
+    static func join(_ thread: pthread_t) {
+        pthread_join(thread, nil)
+    }
+}
+
+/// glibc functions that its headers declare only under `_GNU_SOURCE`, which Swift's Glibc module is
+/// built without: looked up once by name in the C library that is already loaded.
+private enum GNUFunctions {
+    typealias SetNS = @convention(c) (Int32, Int32) -> Int32
+    typealias PthreadSetName = @convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32
+
+    /// `CLONE_NEWNET` from <sched.h>.
+    static let cloneNewNet: Int32 = 0x4000_0000
+
+    static let setns: SetNS? = lookup("setns")
+    static let pthreadSetName: PthreadSetName? = lookup("pthread_setname_np")
+
+    private static func lookup<F>(_ name: String) -> F? {
+        // RTLD_DEFAULT is ((void *) 0): search every object already loaded.
+        guard let symbol = dlsym(nil, name) else { return nil }
+        return unsafeBitCast(symbol, to: F.self)
+    }
+}
+
+/// Runs code inside another network namespace without moving the calling thread.
+public enum NetworkNamespace {
+    /// Runs `body` on a new thread that has joined the network namespace at `path` (such as
+    /// `/run/netns/NAME`, as `ip netns add` makes them) and returns its result.
+    ///
+    /// Sockets opened inside `body` (a `LinkMonitor`, `RoutingProgrammer`, `ConntrackFlusher`, ...)
+    /// stay in that namespace for their whole life, whichever thread uses them afterwards; threads
+    /// started inside `body` start in it too. The calling thread's namespace never changes.
+    public static func run<T>(path: String, _ body: () throws -> T) throws -> T {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw AdapterError.errno("open(\(path))") }
+        defer { close(fd) }
+        return try withoutActuallyEscaping(body) { body in
+            var outcome: Result<T, any Error> = .failure(AdapterError(operation: "run in \(path)", code: 0, message: "did not run"))
+            let thread = try DedicatedThread.startUnchecked(name: "flywall-netns") {
+                guard let setns = GNUFunctions.setns, setns(fd, GNUFunctions.cloneNewNet) == 0 else {
+                    outcome = .failure(AdapterError.errno("setns(\(path))"))
+                    return
+                }
+                outcome = Result { try body() }
+            }
+            DedicatedThread.join(thread)
+            return try outcome.get()
+        }
+    }
+
+    /// `run(path:)` for a namespace made with `ip netns add NAME`.
+    public static func run<T>(named name: String, _ body: () throws -> T) throws -> T {
+        try run(path: "/run/netns/\(name)", body)
+    }
+}

@@ -1,0 +1,509 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMnl
+import Domain
+import Synchronization
+
+/// What one call changed in the kernel.
+public struct RoutingChanges: Equatable, Sendable, CustomStringConvertible {
+    public var rulesAdded = 0
+    public var rulesDeleted = 0
+    /// Routes added or replaced in place (`RTM_NEWROUTE` with `NLM_F_REPLACE`).
+    public var routesReplaced = 0
+    public var routesDeleted = 0
+
+    public init(rulesAdded: Int = 0, rulesDeleted: Int = 0, routesReplaced: Int = 0, routesDeleted: Int = 0) {
+        self.rulesAdded = rulesAdded
+        self.rulesDeleted = rulesDeleted
+        self.routesReplaced = routesReplaced
+        self.routesDeleted = routesDeleted
+    }
+
+    public var isEmpty: Bool { self == RoutingChanges() }
+
+    public var description: String {
+        "rules +\(rulesAdded) -\(rulesDeleted), routes ~\(routesReplaced) -\(routesDeleted)"
+    }
+}
+
+/// Some changes failed; the others were made (the kernel goes on after a failed message).
+public struct RoutingError: Error, Sendable, CustomStringConvertible {
+    public struct Failure: Sendable, CustomStringConvertible {
+        /// The change that failed, in `ip` words: "add rule 10300: ...", "replace table 20001: ...".
+        public var change: String
+        public var error: AdapterError
+        public var description: String { "\(change): \(error)" }
+    }
+
+    public var failures: [Failure]
+    /// What was changed in spite of the failures.
+    public var changes: RoutingChanges
+
+    public var description: String {
+        "\(failures.count) routing change(s) failed: " + failures.map(\.description).joined(separator: "; ")
+    }
+}
+
+/// Flywall's ip rules and routing tables as the kernel holds them now.
+public struct RoutingSnapshot: Equatable, Sendable {
+    /// Rules with a Flywall priority, in kernel order (duplicates included).
+    public var rules: [FwmarkRule]
+    /// Routes in Flywall tables that have the shape Flywall writes, in kernel order.
+    public var routes: [TableRoute]
+    /// Rules or routes in Flywall's ranges that have any other shape (apply deletes them).
+    public var otherEntries: Int
+}
+
+/// Owns Flywall's ip rules and routing tables (the ranges of `FlywallRoutingRanges`) over rtnetlink.
+///
+/// `apply` makes the kernel's Flywall-owned rules and tables equal to the given ones, reading the
+/// kernel's state first, so it also cleans up after a crashed earlier run; `replaceRoutes` is the
+/// failover path: route replaces only, nothing read first. Nothing outside the ranges is touched.
+/// Calls are serialised; the rtnetlink socket stays in the network namespace it was opened in.
+public final class RoutingProgrammer: Sendable {
+    private let state: Mutex<RoutingSession>
+
+    /// Opens the rtnetlink socket. Changing routes needs CAP_NET_ADMIN; opening does not.
+    public init() throws(AdapterError) {
+        let session = try RoutingSession()
+        state = Mutex(session)
+    }
+
+    /// Makes Flywall's rules and tables exactly `rules` and `routes`: adds what is missing,
+    /// replaces routes that differ, deletes rules and routes in Flywall's ranges that are not asked
+    /// for (duplicates too). Applying the same values again changes nothing.
+    @discardableResult
+    public func apply(rules: [FwmarkRule], routes: [TableRoute]) throws(RoutingError) -> RoutingChanges {
+        try state.withLock { session throws(RoutingError) in try session.apply(rules: rules, routes: routes) }
+    }
+
+    /// The failover path: replaces (or creates) the default route of each given table, in one
+    /// batch, without reading the kernel's state first and without touching rules.
+    @discardableResult
+    public func replaceRoutes(_ routes: [TableRoute]) throws(RoutingError) -> RoutingChanges {
+        try state.withLock { session throws(RoutingError) in try session.replaceRoutes(routes) }
+    }
+
+    /// Deletes every rule with a Flywall priority and every route in a Flywall table (IPv4 and
+    /// IPv6), and nothing else.
+    @discardableResult
+    public func removeAll() throws(RoutingError) -> RoutingChanges {
+        try state.withLock { session throws(RoutingError) in try session.apply(rules: [], routes: [], families: [AF_INET, AF_INET6]) }
+    }
+
+    /// Reads Flywall's rules and tables back from the kernel.
+    public func snapshot() throws(AdapterError) -> RoutingSnapshot {
+        try state.withLock { session throws(AdapterError) in try session.snapshot() }
+    }
+}
+
+// MARK: - The session behind the lock
+
+/// A route as the kernel will hold it: the resolved form of a `TableRoute`.
+private struct RouteSpec: Equatable {
+    var table: UInt32
+    var family: UInt8
+    var type: UInt8
+    var scope: UInt8
+    var gateway: IPAddress?
+    var outputIndex: Int32?
+}
+
+/// A route read from the kernel, with what is needed to compare it and to delete it exactly.
+private struct KernelRoute {
+    var table: UInt32
+    var family: UInt8
+    var destinationLength: UInt8
+    var tos: UInt8
+    var type: UInt8
+    var gateway: IPAddress?
+    var outputIndex: Int32?
+    var metric: UInt32
+    /// Multipath, source-specific or preferred-source routes are never Flywall's shape.
+    var hasExtras: Bool
+    /// The `rtmsg` and the attributes that identify the route, to send back as `RTM_DELROUTE`.
+    var deleteRequest: [UInt8]
+
+    /// The route a `NLM_F_REPLACE` of a default route in this table and family overwrites.
+    func isReplacedBy(_ spec: RouteSpec) -> Bool {
+        family == spec.family && destinationLength == 0 && tos == 0 && metric == defaultMetric(family)
+    }
+
+    func matches(_ spec: RouteSpec) -> Bool {
+        isReplacedBy(spec) && !hasExtras && type == spec.type && gateway == spec.gateway
+            && (spec.type != UInt8(RTN_UNICAST) || outputIndex == spec.outputIndex)
+    }
+}
+
+/// The metric a route gets when none is given: IPv6 routes get 1024 (IP6_RT_PRIO_USER).
+private func defaultMetric(_ family: UInt8) -> UInt32 { family == UInt8(AF_INET6) ? 1024 : 0 }
+
+private struct KernelRule {
+    var family: UInt8
+    var rule: FwmarkRule
+    /// Only a fwmark selector and a table action: the shape Flywall writes.
+    var isPlain: Bool
+    var deleteRequest: [UInt8]
+}
+
+/// The rtnetlink socket and the interface index cache, used under the programmer's lock.
+final class RoutingSession {
+    private let socket: NetlinkSocket
+    private var interfaceIndex: [String: Int32] = [:]
+    private static let resolveOperation = "resolve interface"
+
+    init() throws(AdapterError) {
+        socket = try NetlinkSocket(bus: NETLINK_ROUTE)
+    }
+
+    // MARK: apply
+
+    func apply(rules: [FwmarkRule], routes: [TableRoute], families: [Int32] = [AF_INET, AF_INET6]) throws(RoutingError) -> RoutingChanges {
+        var existingRules: [KernelRule] = []
+        var existingRoutes: [KernelRoute] = []
+        do {
+            try refreshInterfaces()
+            for family in families {
+                existingRules += try dumpRules(family: family)
+                existingRoutes += try dumpRoutes(family: family)
+            }
+        } catch {
+            throw RoutingError(failures: [.init(change: "read rules and routes", error: error)], changes: RoutingChanges())
+        }
+
+        var failures: [RoutingError.Failure] = []
+        let batch = NetlinkBatch(capacity: 16 * 1024)
+        var pending: [PendingChange] = []
+
+        // Routes first, so that a new rule never points to an empty table.
+        var desiredTables = Set<UInt32>()
+        var routesByTable: [UInt32: [KernelRoute]] = [:]
+        for route in existingRoutes { routesByTable[route.table, default: []].append(route) }
+        for route in deduplicated(routes) {
+            desiredTables.insert(route.table)
+            guard let spec = resolve(route, failures: &failures) else { continue }
+            var present = routesByTable[route.table] ?? []
+            if let keep = present.firstIndex(where: { $0.matches(spec) }) {
+                present.remove(at: keep)
+            } else {
+                appendReplace(spec, route: route, to: batch, pending: &pending)
+                if let overwritten = present.firstIndex(where: { $0.isReplacedBy(spec) }) {
+                    present.remove(at: overwritten)
+                }
+            }
+            for extra in present { appendDelete(extra, to: batch, pending: &pending) }
+        }
+
+        // Rules: add the missing ones, then delete whatever else holds a Flywall priority.
+        var unclaimed = existingRules
+        for rule in deduplicated(rules) {
+            if let index = unclaimed.firstIndex(where: { $0.isPlain && $0.family == UInt8(AF_INET) && $0.rule == rule }) {
+                unclaimed.remove(at: index)
+            } else {
+                appendAdd(rule, to: batch, pending: &pending)
+            }
+        }
+        for stale in unclaimed { appendDelete(stale, to: batch, pending: &pending) }
+
+        // Tables no longer asked for go last, once no rule leads to them.
+        for route in existingRoutes where !desiredTables.contains(route.table) {
+            appendDelete(route, to: batch, pending: &pending)
+        }
+
+        return try execute(batch, pending, failures: failures)
+    }
+
+    // MARK: replaceRoutes
+
+    func replaceRoutes(_ routes: [TableRoute]) throws(RoutingError) -> RoutingChanges {
+        var failures: [RoutingError.Failure] = []
+        let batch = NetlinkBatch(capacity: max(4096, routes.count * 64))
+        var pending: [PendingChange] = []
+        let unknown = Set(routes.compactMap { route -> String? in
+            if case .via(_, let device) = route.kind, interfaceIndex[device] == nil { return device }
+            return nil
+        })
+        if !unknown.isEmpty {
+            do { try refreshInterfaces() } catch {
+                throw RoutingError(failures: [.init(change: "read interfaces", error: error)], changes: RoutingChanges())
+            }
+        }
+        for route in deduplicated(routes) {
+            guard let spec = resolve(route, failures: &failures) else { continue }
+            appendReplace(spec, route: route, to: batch, pending: &pending)
+        }
+        do {
+            return try execute(batch, pending, failures: failures)
+        } catch let error where error.failures.contains(where: { $0.error.code == ENODEV && !$0.error.operation.hasPrefix(Self.resolveOperation) }) {
+            // An interface came back with a new index since the cache was filled: read the
+            // indexes again and send the whole batch once more (replaces are idempotent).
+            do { try refreshInterfaces() } catch { throw RoutingError(failures: [.init(change: "read interfaces", error: error)], changes: RoutingChanges()) }
+            var retryFailures: [RoutingError.Failure] = []
+            batch.removeAll()
+            pending.removeAll()
+            for route in deduplicated(routes) {
+                guard let spec = resolve(route, failures: &retryFailures) else { continue }
+                appendReplace(spec, route: route, to: batch, pending: &pending)
+            }
+            return try execute(batch, pending, failures: retryFailures)
+        }
+    }
+
+    // MARK: snapshot
+
+    func snapshot() throws(AdapterError) -> RoutingSnapshot {
+        try refreshInterfaces()
+        let names = Dictionary(interfaceIndex.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        var rules: [FwmarkRule] = []
+        var routes: [TableRoute] = []
+        var others = 0
+        for family in [AF_INET, AF_INET6] {
+            for rule in try dumpRules(family: family) {
+                if rule.isPlain && rule.family == UInt8(AF_INET) { rules.append(rule.rule) } else { others += 1 }
+            }
+            for route in try dumpRoutes(family: family) {
+                let shaped = route.destinationLength == 0 && route.tos == 0 && !route.hasExtras
+                    && route.metric == defaultMetric(route.family)
+                switch Int(route.type) {
+                case RTN_UNICAST where shaped:
+                    guard let index = route.outputIndex, let name = names[index] else { others += 1; continue }
+                    routes.append(TableRoute(table: route.table, kind: .via(gateway: route.gateway, device: name)))
+                case RTN_THROW where shaped && route.family == UInt8(AF_INET):
+                    routes.append(TableRoute(table: route.table, kind: .throw))
+                case RTN_UNREACHABLE where shaped && route.family == UInt8(AF_INET):
+                    routes.append(TableRoute(table: route.table, kind: .unreachable))
+                default:
+                    others += 1
+                }
+            }
+        }
+        return RoutingSnapshot(rules: rules, routes: routes, otherEntries: others)
+    }
+
+    // MARK: Building messages
+
+    private enum PendingChange {
+        case addRule(FwmarkRule)
+        case deleteRule(FwmarkRule?)
+        case replaceRoute(TableRoute)
+        case deleteRoute(table: UInt32)
+
+        var description: String {
+            switch self {
+            case .addRule(let rule): "add rule \(rule)"
+            case .deleteRule(let rule?): "delete rule \(rule)"
+            case .deleteRule(nil): "delete rule"
+            case .replaceRoute(let route): "replace \(route)"
+            case .deleteRoute(let table): "delete route in table \(table)"
+            }
+        }
+    }
+
+    private func resolve(_ route: TableRoute, failures: inout [RoutingError.Failure]) -> RouteSpec? {
+        switch route.kind {
+        case .via(let gateway, let device):
+            guard let index = interfaceIndex[device] else {
+                failures.append(.init(change: "replace \(route)",
+                                      error: AdapterError(operation: "\(Self.resolveOperation) \(device)", code: ENODEV,
+                                                          message: String(cString: strerror(ENODEV)))))
+                return nil
+            }
+            return RouteSpec(table: route.table, family: gateway?.family ?? UInt8(AF_INET), type: UInt8(RTN_UNICAST),
+                             scope: gateway == nil ? UInt8(RT_SCOPE_LINK.rawValue) : UInt8(RT_SCOPE_UNIVERSE.rawValue),
+                             gateway: gateway, outputIndex: index)
+        case .throw:
+            return RouteSpec(table: route.table, family: UInt8(AF_INET), type: UInt8(RTN_THROW),
+                             scope: UInt8(RT_SCOPE_UNIVERSE.rawValue), gateway: nil, outputIndex: nil)
+        case .unreachable:
+            return RouteSpec(table: route.table, family: UInt8(AF_INET), type: UInt8(RTN_UNREACHABLE),
+                             scope: UInt8(RT_SCOPE_UNIVERSE.rawValue), gateway: nil, outputIndex: nil)
+        }
+    }
+
+    private func appendReplace(_ spec: RouteSpec, route: TableRoute, to batch: NetlinkBatch, pending: inout [PendingChange]) {
+        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE
+        batch.append(type: UInt16(RTM_NEWROUTE), flags: UInt16(flags), sequence: socket.makeSequence(), reserve: 128) { message in
+            message.putFamilyHeader(rtmsg(
+                rtm_family: spec.family, rtm_dst_len: 0, rtm_src_len: 0, rtm_tos: 0,
+                rtm_table: UInt8(RT_TABLE_UNSPEC.rawValue),  // the id is in RTA_TABLE: ours are all above 255
+                rtm_protocol: UInt8(RTPROT_STATIC), rtm_scope: spec.scope, rtm_type: spec.type, rtm_flags: 0))
+            message.put(Int(RTA_TABLE.rawValue), u32: spec.table)
+            if let gateway = spec.gateway { message.put(Int(RTA_GATEWAY.rawValue), address: gateway) }
+            if let index = spec.outputIndex { message.put(Int(RTA_OIF.rawValue), u32: UInt32(bitPattern: index)) }
+        }
+        pending.append(.replaceRoute(route))
+    }
+
+    private func appendDelete(_ route: KernelRoute, to batch: NetlinkBatch, pending: inout [PendingChange]) {
+        appendRaw(type: RTM_DELROUTE, request: route.deleteRequest, to: batch)
+        pending.append(.deleteRoute(table: route.table))
+    }
+
+    private func appendAdd(_ rule: FwmarkRule, to batch: NetlinkBatch, pending: inout [PendingChange]) {
+        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+        batch.append(type: UInt16(RTM_NEWRULE), flags: UInt16(flags), sequence: socket.makeSequence(), reserve: 96) { message in
+            message.putFamilyHeader(fib_rule_hdr(
+                family: UInt8(AF_INET), dst_len: 0, src_len: 0, tos: 0,
+                table: UInt8(rule.table < 256 ? rule.table : UInt32(RT_TABLE_UNSPEC.rawValue)),
+                res1: 0, res2: 0, action: UInt8(FR_ACT_TO_TBL), flags: 0))
+            message.put(FRA_PRIORITY, u32: rule.priority)
+            if rule.mark != 0 || rule.mask != 0 {
+                message.put(FRA_FWMARK, u32: rule.mark)
+                message.put(FRA_FWMASK, u32: rule.mask)
+            }
+            message.put(FRA_TABLE, u32: rule.table)
+            if let length = rule.suppressPrefixLength { message.put(FRA_SUPPRESS_PREFIXLEN, u32: length) }
+        }
+        pending.append(.addRule(rule))
+    }
+
+    private func appendDelete(_ rule: KernelRule, to batch: NetlinkBatch, pending: inout [PendingChange]) {
+        appendRaw(type: RTM_DELRULE, request: rule.deleteRequest, to: batch)
+        pending.append(.deleteRule(rule.isPlain ? rule.rule : nil))
+    }
+
+    /// Sends back what a dump reported, as a delete: the kernel then removes exactly that entry.
+    private func appendRaw(type: Int, request: [UInt8], to batch: NetlinkBatch) {
+        batch.append(type: UInt16(type), flags: UInt16(NLM_F_REQUEST | NLM_F_ACK), sequence: socket.makeSequence(),
+                     reserve: 16 + request.count + 8) { message in
+            request.withUnsafeBytes { bytes in
+                let raw = mnl_nlmsg_put_extra_header(message.header, bytes.count)!
+                raw.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            }
+        }
+    }
+
+    private func execute(_ batch: NetlinkBatch, _ pending: [PendingChange], failures: [RoutingError.Failure]) throws(RoutingError) -> RoutingChanges {
+        var failures = failures
+        var changes = RoutingChanges()
+        if batch.count > 0 {
+            let acks: [NetlinkAck]
+            do { acks = try socket.execute(batch, operation: "rtnetlink batch") } catch {
+                throw RoutingError(failures: failures + [.init(change: "send \(batch.count) changes", error: error)], changes: changes)
+            }
+            for (change, ack) in zip(pending, acks) {
+                // A delete of something that is already gone has reached its goal.
+                if case .deleteRule = change, ack.code == -ENOENT { continue }
+                if case .deleteRoute = change, ack.code == -ESRCH { continue }
+                guard ack.succeeded else {
+                    failures.append(.init(change: change.description,
+                                          error: .fromNetlink(change.description, ack.code, ack.text)))
+                    continue
+                }
+                switch change {
+                case .addRule: changes.rulesAdded += 1
+                case .deleteRule: changes.rulesDeleted += 1
+                case .replaceRoute: changes.routesReplaced += 1
+                case .deleteRoute: changes.routesDeleted += 1
+                }
+            }
+        }
+        if !failures.isEmpty { throw RoutingError(failures: failures, changes: changes) }
+        return changes
+    }
+
+    private func deduplicated<T: Hashable>(_ values: [T]) -> [T] {
+        var seen = Set<T>()
+        return values.filter { seen.insert($0).inserted }
+    }
+
+    private func deduplicated(_ routes: [TableRoute]) -> [TableRoute] {
+        // One route per table: the last one given wins.
+        var position: [UInt32: Int] = [:]
+        var result: [TableRoute] = []
+        for route in routes {
+            if let index = position[route.table] { result[index] = route } else {
+                position[route.table] = result.count
+                result.append(route)
+            }
+        }
+        return result
+    }
+
+    // MARK: Reading the kernel's state
+
+    private func refreshInterfaces() throws(AdapterError) {
+        var names: [String: Int32] = [:]
+        try socket.dump(operation: "RTM_GETLINK", reset: { names.removeAll() }, build: { message in
+            message.type = UInt16(RTM_GETLINK)
+            message.putFamilyHeader(ifinfomsg())
+        }) { (message: NetlinkMessage) throws(AdapterError) in
+            guard Int(message.type) == RTM_NEWLINK, let info = message.familyHeader(ifinfomsg.self),
+                  let name = message.attributes(after: MemoryLayout<ifinfomsg>.size)[IFLA_IFNAME]?.string
+            else { return }
+            names[name] = info.ifi_index
+        }
+        interfaceIndex = names
+    }
+
+    private func dumpRules(family: Int32) throws(AdapterError) -> [KernelRule] {
+        var rules: [KernelRule] = []
+        try socket.dump(operation: "RTM_GETRULE", reset: { rules.removeAll() }, build: { message in
+            message.type = UInt16(RTM_GETRULE)
+            message.putFamilyHeader(fib_rule_hdr(family: UInt8(family), dst_len: 0, src_len: 0, tos: 0, table: 0,
+                                                 res1: 0, res2: 0, action: 0, flags: 0))
+        }) { (message: NetlinkMessage) throws(AdapterError) in
+            guard Int(message.type) == RTM_NEWRULE, let header = message.familyHeader(fib_rule_hdr.self) else { return }
+            let attributes = message.attributes(after: MemoryLayout<fib_rule_hdr>.size)
+            let priority = attributes[FRA_PRIORITY]?.u32 ?? 0
+            guard FlywallRoutingRanges.ownsRule(priority: priority) else { return }
+            let mark = attributes[FRA_FWMARK]?.u32 ?? 0
+            let mask = attributes[FRA_FWMASK]?.u32 ?? (mark != 0 ? .max : 0)
+            let table = attributes[FRA_TABLE]?.u32 ?? UInt32(header.table)
+            let plainAttributes: Set<Int> = [FRA_PRIORITY, FRA_FWMARK, FRA_FWMASK, FRA_TABLE, FRA_PROTOCOL,
+                                              FRA_SUPPRESS_PREFIXLEN]
+            // The kernel reports "no suppression" as -1 in every rule it dumps.
+            let suppress = attributes[FRA_SUPPRESS_PREFIXLEN]?.u32.flatMap { $0 == .max ? nil : $0 }
+            let isPlain = header.dst_len == 0 && header.src_len == 0 && header.tos == 0
+                && header.action == UInt8(FR_ACT_TO_TBL) && header.flags & UInt32(FIB_RULE_INVERT) == 0
+                && attributes.allSatisfy { attribute in
+                    plainAttributes.contains(attribute.type) || (attribute.type == FRA_SUPPRESS_IFGROUP && attribute.u32 == .max)
+                }
+            rules.append(KernelRule(family: header.family,
+                                    rule: FwmarkRule(priority: priority, mark: mark, mask: mask, table: table,
+                                                     suppressPrefixLength: suppress),
+                                    isPlain: isPlain, deleteRequest: Array(message.payload)))
+        }
+        return rules
+    }
+
+    private func dumpRoutes(family: Int32) throws(AdapterError) -> [KernelRoute] {
+        var routes: [KernelRoute] = []
+        // Attributes that identify a route; the rest (cache info, preference, ...) stay out of deletes.
+        let identifying: Set<Int> = [Int(RTA_DST.rawValue), Int(RTA_SRC.rawValue), Int(RTA_OIF.rawValue),
+                                     Int(RTA_GATEWAY.rawValue), Int(RTA_PRIORITY.rawValue), Int(RTA_PREFSRC.rawValue),
+                                     Int(RTA_TABLE.rawValue), Int(RTA_MULTIPATH.rawValue)]
+        try socket.dump(operation: "RTM_GETROUTE", reset: { routes.removeAll() }, build: { message in
+            message.type = UInt16(RTM_GETROUTE)
+            message.putFamilyHeader(rtmsg(rtm_family: UInt8(family), rtm_dst_len: 0, rtm_src_len: 0, rtm_tos: 0, rtm_table: 0,
+                                          rtm_protocol: 0, rtm_scope: 0, rtm_type: 0, rtm_flags: 0))
+        }) { (message: NetlinkMessage) throws(AdapterError) in
+            guard Int(message.type) == RTM_NEWROUTE, var header = message.familyHeader(rtmsg.self) else { return }
+            let attributes = message.attributes(after: MemoryLayout<rtmsg>.size)
+            let table = attributes[Int(RTA_TABLE.rawValue)]?.u32 ?? UInt32(header.rtm_table)
+            guard FlywallRoutingRanges.ownsTable(table) else { return }
+            // IPv6 dumps include cached clones; those are not table entries.
+            guard header.rtm_flags & UInt32(RTM_F_CLONED) == 0 else { return }
+
+            var request: [UInt8] = []
+            header.rtm_flags = 0
+            withUnsafeBytes(of: header) { request.append(contentsOf: $0) }
+            for attribute in attributes where identifying.contains(attribute.type) {
+                let length = Int(attribute.header.pointee.nla_len)
+                let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(attribute.header), count: length)
+                request.append(contentsOf: bytes)
+                request.append(contentsOf: repeatElement(0, count: ((length + 3) & ~3) - length))
+            }
+            routes.append(KernelRoute(
+                table: table, family: header.rtm_family, destinationLength: header.rtm_dst_len, tos: header.rtm_tos,
+                type: header.rtm_type, gateway: attributes[Int(RTA_GATEWAY.rawValue)]?.address,
+                outputIndex: attributes[Int(RTA_OIF.rawValue)]?.u32.map { Int32(bitPattern: $0) },
+                metric: attributes[Int(RTA_PRIORITY.rawValue)]?.u32 ?? 0,
+                hasExtras: header.rtm_src_len != 0 || attributes[Int(RTA_MULTIPATH.rawValue)] != nil
+                    || attributes[Int(RTA_PREFSRC.rawValue)] != nil,
+                deleteRequest: request))
+        }
+        return routes
+    }
+}
