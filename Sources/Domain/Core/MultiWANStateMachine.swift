@@ -40,17 +40,23 @@ public struct MultiWANStateMachine: Sendable {
 
     /// The earliest time the core wants a `.tick`.
     public var nextDeadline: Instant? {
-        var earliest = Int64.max
-        for d in deadlines where d < earliest { earliest = d }
-        return earliest == .max ? nil : Instant(nanoseconds: earliest)
+        earliestDeadline == .max ? nil : Instant(nanoseconds: earliestDeadline)
     }
 
-    /// Each tracker's next deadline (Int64.max: none), kept beside the trackers because shells ask
-    /// for `nextDeadline` after every event.
+    /// Each tracker's next deadline (Int64.max: none), and their minimum, kept up to date because
+    /// shells ask for `nextDeadline` after every event.
     private var deadlines: [Int64] = []
+    private var earliestDeadline = Int64.max
 
     private mutating func refreshDeadline(_ i: Int) {
-        deadlines[i] = trackers[i].nextDeadline?.nanoseconds ?? .max
+        let old = deadlines[i]
+        let new = trackers[i].nextDeadline?.nanoseconds ?? .max
+        deadlines[i] = new
+        if new <= earliestDeadline {
+            earliestDeadline = new
+        } else if old == earliestDeadline {
+            earliestDeadline = deadlines.min() ?? .max
+        }
     }
 
     public mutating func handle(_ event: CoreEvent, at now: Instant) -> [CoreEffect] {
@@ -181,6 +187,7 @@ public struct MultiWANStateMachine: Sendable {
             deadlines.append(tracker.nextDeadline?.nanoseconds ?? .max)
             if uplinkIndex[wan.name] == nil { uplinkIndex[wan.name] = uplinkIndex.count }
         }
+        earliestDeadline = deadlines.min() ?? .max
     }
 
     private mutating func replaceConfig(_ newConfig: FlywallConfig, at now: Instant) {

@@ -2,8 +2,10 @@
 ///
 /// Running sums keep every update O(1), since the core handles millions of probe results.
 struct ProbeWindow: Sendable {
-    /// An answered probe's RTT in nanoseconds, or nil for a lost one.
-    private var samples: [Int64?]
+    /// An answered probe's RTT in nanoseconds, or `lost` for a lost one.
+    private var samples: [Int64]
+    private static let lost: Int64 = -1
+    /// Where the next sample goes; once full, also where the oldest one is.
     private var next = 0
     private(set) var count = 0
     private var answered = 0
@@ -11,48 +13,48 @@ struct ProbeWindow: Sendable {
     /// |rtt[i] - rtt[i-1]| over consecutive answered samples inside the window.
     private var jitterSum: Int64 = 0
     private var jitterPairs = 0
-    private(set) var last: Int64?? = nil
 
     init(capacity: Int) {
-        samples = Array(repeating: nil, count: max(1, capacity))
+        samples = Array(repeating: ProbeWindow.lost, count: max(1, capacity))
     }
 
     var capacity: Int { samples.count }
 
-    private func sample(at age: Int) -> Int64?? {
-        // age 0 = newest
-        guard age < count else { return .none }
-        let i = (next - 1 - age + samples.count * 2) % samples.count
-        return .some(samples[i])
+    /// The newest outcome: nil before any, `.some(nil)` for a lost probe.
+    var last: Int64?? {
+        guard count > 0 else { return nil }
+        let s = samples[next == 0 ? samples.count - 1 : next - 1]
+        return .some(s == ProbeWindow.lost ? nil : s)
     }
 
     mutating func record(_ rtt: Int64?) {
-        if count == samples.count {
-            // Evict the oldest, and its jitter pair with the second oldest.
-            let oldest = sample(at: count - 1)!
-            let secondOldest = count > 1 ? sample(at: count - 2)! : nil
-            if let o = oldest {
+        let capacity = samples.count
+        let newest = next == 0 ? capacity - 1 : next - 1
+        if count == capacity {
+            // Evict the oldest (at `next`) and its jitter pair with the second oldest.
+            let oldest = samples[next]
+            if oldest != ProbeWindow.lost {
                 answered -= 1
-                rttSum -= o
-                if let s = secondOldest {
-                    jitterSum -= abs(s - o)
+                rttSum -= oldest
+                let second = samples[next + 1 == capacity ? 0 : next + 1]
+                if capacity > 1 && second != ProbeWindow.lost {
+                    jitterSum -= abs(second - oldest)
                     jitterPairs -= 1
                 }
             }
             count -= 1
         }
         if let r = rtt {
-            if count > 0, let previous = sample(at: 0)! {
-                jitterSum += abs(r - previous)
+            if count > 0 && samples[newest] != ProbeWindow.lost {
+                jitterSum += abs(r - samples[newest])
                 jitterPairs += 1
             }
             answered += 1
             rttSum += r
         }
-        samples[next] = rtt
-        next = (next + 1) % samples.count
+        samples[next] = rtt ?? ProbeWindow.lost
+        next = next + 1 == capacity ? 0 : next + 1
         count += 1
-        last = .some(rtt)
     }
 
     /// Mean RTT of the answered probes, nanoseconds.
