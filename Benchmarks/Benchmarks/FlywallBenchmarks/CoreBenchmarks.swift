@@ -1,5 +1,6 @@
 import Benchmark
 import Domain
+import Simulator
 
 /// A config of `uplinks` WANs in one balance group, each probing `targets` addresses every `interval`.
 func benchmarkConfig(uplinks: Int, targets: Int, interval: Duration = .seconds(1)) -> FlywallConfig {
@@ -114,6 +115,23 @@ let coreBenchmarks: @Sendable () -> Void = {
               configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal])) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try? ConfigDecoder.load(source: source, file: "bench.hcl"))
+        }
+    }
+}
+
+let simulatorBenchmarks: @Sendable () -> Void = {
+    // One iteration: a whole simulated day of 16 uplinks x 3 targets probed every second
+    // (4.1 million probes), through the full simulator: link model, seeded loss, event queue.
+    var link = LinkState()
+    link.loss = 1
+    link.jitter = .milliseconds(4)
+    let day = Scenario(name: "day", duration: .seconds(86_400), seed: 1, config: benchmarkConfig(uplinks: 16, targets: 3),
+                       links: Dictionary(uniqueKeysWithValues: (0..<16).map { ("wan\($0)", link) }))
+    Benchmark("Simulator: one day, 16 uplinks x 3 targets every second",
+              configuration: .init(metrics: [.wallClock, .peakMemoryResident], maxDuration: .seconds(30),
+                                   maxIterations: 3)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(Simulation(scenario: day).run())
         }
     }
 }
