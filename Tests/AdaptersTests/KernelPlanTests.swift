@@ -179,7 +179,7 @@ struct KernelEvaluator {
 
 // MARK: - Seeded generation of configs, plans and flows
 
-struct SplitMix64: RandomNumberGenerator {
+struct DataplaneRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
@@ -191,7 +191,7 @@ struct SplitMix64: RandomNumberGenerator {
     }
 }
 
-struct Scenario {
+struct DataplaneScenario {
     var config: FlywallConfig
     /// Pools flows draw from, so that policies match often.
     var sources: [IPAddress]
@@ -199,13 +199,13 @@ struct Scenario {
     var ports: [UInt16]
 }
 
-enum Generator {
+enum DataplaneGenerator {
     static let cidrPool: [CIDR] = [
         "192.168.1.0/25", "192.168.1.50", "10.0.0.0/8", "203.0.113.0/24", "198.51.100.7", "2001:db8::/48",
         "2001:db8:1::/64", "fd00::1", "100.64.0.0/10", "198.51.100.0/30",
     ].map { CIDR($0)! }
 
-    static func scenario(_ rng: inout SplitMix64) -> Scenario {
+    static func scenario(_ rng: inout DataplaneRandom) -> DataplaneScenario {
         let wanCount = Int.random(in: 1...5, using: &rng)
         var interfaces = [Interface(name: "lan0", zone: "LAN")]
         for i in 0..<wanCount {
@@ -266,7 +266,7 @@ enum Generator {
         sources += ["10.1.2.3", "100.64.1.1", "2001:db8::5", "2001:db8:1::9", "fd00::1", "fd00::2"].map { IPAddress($0)! }
         let destinations: [IPAddress] = ["203.0.113.7", "198.51.100.7", "198.51.100.2", "8.8.8.8", "10.9.9.9",
                                          "2001:db8::1", "2001:db8:1::1", "2606:4700::1111", "100.100.1.1"].map { IPAddress($0)! }
-        return Scenario(config: config, sources: sources, destinations: destinations, ports: [53, 80, 443, 444, 1194, 1200, 5010, 8080])
+        return DataplaneScenario(config: config, sources: sources, destinations: destinations, ports: [53, 80, 443, 444, 1194, 1200, 5010, 8080])
     }
 
     /// A plan as the core makes one (`MultiWANStateMachine.makePlan`), for a health state.
@@ -307,7 +307,7 @@ enum Generator {
         return (ForwardingPlan(uplinks: uplinks, groups: groups, policies: policies, defaultGroup: defaultGroup), selections)
     }
 
-    static func flow(_ s: Scenario, v4Only: Bool, _ rng: inout SplitMix64) -> Flow {
+    static func flow(_ s: DataplaneScenario, v4Only: Bool, _ rng: inout DataplaneRandom) -> Flow {
         let v6 = !v4Only && Int.random(in: 0..<4, using: &rng) == 0
         let source = s.sources.filter { $0.isV4 != v6 }.randomElement(using: &rng)!
         let destination = s.destinations.filter { $0.isV4 != v6 }.randomElement(using: &rng)!
@@ -317,7 +317,7 @@ enum Generator {
     }
 }
 
-func expected(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
+func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
     decision.uplink.map { .uplink($0) } ?? .unreachable
 }
 
@@ -327,11 +327,11 @@ func expected(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
     /// The core property: for generated configs, health states and flows, the kernel state decides
     /// exactly what `ForwardingPlan.route` decides.
     @Test func compiledKernelStateMeansWhatThePlanMeans() throws {
-        var rng = SplitMix64(seed: 0x5EED_F1A7)
+        var rng = DataplaneRandom(seed: 0x5EED_F1A7)
         var compared = 0, rebuilds = 0, unreachable = 0, policyDecided = 0
         var usedUplinks = Set<String>()
         for _ in 0..<60 {
-            let scenario = Generator.scenario(&rng)
+            let scenario = DataplaneGenerator.scenario(&rng)
             let config = scenario.config
             let wans = config.wans.map(\.name)
             var previous: [String: GroupSelector.Selection] = [:]
@@ -342,7 +342,7 @@ func expected(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
             for (n, usable) in states.enumerated() {
                 var forced: [String: String] = [:]
                 if n == 3, let g = config.effectiveGroups.first, let m = g.members.first { forced[g.name] = m.interface }
-                let (plan, selections) = Generator.plan(config, usable: usable, forced: forced, previous: previous)
+                let (plan, selections) = DataplaneGenerator.plan(config, usable: usable, forced: forced, previous: previous)
                 previous = selections
                 if kernel == nil || !kernel!.accommodates(plan) {
                     if let k = kernel {
@@ -354,10 +354,10 @@ func expected(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
                 let routes = try kernel!.routes(for: plan)
                 var evaluator = KernelEvaluator(kernel!, routes: routes)
                 for _ in 0..<120 {
-                    let flow = Generator.flow(scenario, v4Only: false, &rng)
+                    let flow = DataplaneGenerator.flow(scenario, v4Only: false, &rng)
                     let want = plan.route(flow)
                     let (got, _) = evaluator.newConnection(flow)
-                    #expect(got == expected(want), "flow \(flow) plan \(plan) want \(want)")
+                    #expect(got == expectedOutcome(want), "flow \(flow) plan \(plan) want \(want)")
                     compared += 1
                     if want.uplink == nil { unreachable += 1 } else { usedUplinks.insert(want.uplink!) }
                     if want.policy != nil { policyDecided += 1 }
@@ -374,8 +374,8 @@ func expected(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
 
     /// The spec's 2-WAN failover: exact marks, tables and routes as docs/dataplane.md lists them.
     @Test func twoWANFailoverRoutesAndRules() throws {
-        let config = TestConfigs.twoWAN
-        let (up, _) = Generator.plan(config, usable: ["eth0", "eth1"])
+        let config = DataplaneConfigs.twoWAN
+        let (up, _) = DataplaneGenerator.plan(config, usable: ["eth0", "eth1"])
         let kernel = try KernelPlan(config: config, plan: up)
         #expect(kernel.groups.map(\.slots) == [64])
         #expect(kernel.rules.count == 2 + 2 + 64)
@@ -390,7 +390,7 @@ func expected(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
         #expect(upRoutes.route(table: 10_101)?.kind == .via(gateway: gw0, device: "eth0"))
         #expect(upRoutes.route(table: 10_001)?.kind == .via(gateway: gw1, device: "eth1"))
 
-        let (down, _) = Generator.plan(config, usable: ["eth1"])
+        let (down, _) = DataplaneGenerator.plan(config, usable: ["eth1"])
         #expect(kernel.accommodates(down))
         let downRoutes = try kernel.routes(for: down)
         let changed = downRoutes.changes(from: upRoutes)
@@ -405,8 +405,8 @@ func expected(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
 
     /// Established connections keep the uplink they took (ct mark pin), whatever the plan says now.
     @Test func connectionsStayOnTheirUplink() throws {
-        let config = TestConfigs.twoWAN
-        let (up, _) = Generator.plan(config, usable: ["eth0", "eth1"])
+        let config = DataplaneConfigs.twoWAN
+        let (up, _) = DataplaneGenerator.plan(config, usable: ["eth0", "eth1"])
         let kernel = try KernelPlan(config: config, plan: up)
         var evaluator = KernelEvaluator(kernel, routes: try kernel.routes(for: up))
         let flow = Flow(source: IPAddress("192.168.1.20")!, destination: IPAddress("203.0.113.9")!, proto: .tcp, destPort: 443)
@@ -416,7 +416,7 @@ func expected(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
 
         // eth0 is no longer preferred (failover to eth1 as if eth0 were degraded but up): new
         // connections move, the established one stays.
-        let (down, _) = Generator.plan(config, usable: ["eth1"])
+        let (down, _) = DataplaneGenerator.plan(config, usable: ["eth1"])
         evaluator.routes = try kernel.routes(for: down)
         var later = KernelEvaluator.Packet(flow)
         later.ctState = .established
@@ -439,7 +439,7 @@ func expected(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
     /// Sticky groups: the kernel's dynamic sets behave like the core's `StickyTable` over a run of
     /// connections, failures and repairs.
     @Test func stickySourcesMatchStickyTable() throws {
-        var rng = SplitMix64(seed: 77)
+        var rng = DataplaneRandom(seed: 77)
         let wans = ["wan0", "wan1", "wan2"]
         var interfaces = [Interface(name: "lan0")]
         for w in wans { interfaces.append(Interface(name: w, wan: WANSettings())) }
@@ -450,7 +450,7 @@ func expected(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
             policyRoutes: [PolicyRoute(name: "dns", match: .init(protocols: [.udp], destPorts: [PortRange(53)]), uplink: "wan2")])
         let sources: [IPAddress] = (1...60).map { .v4(0xC0A8_0100 + $0) }
         var table = StickyTable()
-        var (plan, selections) = Generator.plan(config, usable: Set(wans))
+        var (plan, selections) = DataplaneGenerator.plan(config, usable: Set(wans))
         let kernel = try KernelPlan(config: config, plan: plan)
         var evaluator = KernelEvaluator(kernel, routes: try kernel.routes(for: plan))
         var now = Instant.zero
@@ -459,7 +459,7 @@ func expected(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
             now = now + .milliseconds(Int64.random(in: 1...900, using: &rng) * 2 + 1)
             if step % 400 == 399 {
                 let usable = Set(wans.filter { _ in Int.random(in: 0..<3, using: &rng) > 0 })
-                (plan, selections) = Generator.plan(config, usable: usable, previous: selections)
+                (plan, selections) = DataplaneGenerator.plan(config, usable: usable, previous: selections)
                 #expect(kernel.accommodates(plan))
                 evaluator.routes = try kernel.routes(for: plan)
             }
@@ -469,7 +469,7 @@ func expected(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
             let want = table.route(flow, plan: plan, at: now)
             evaluator.now = now
             let (got, _) = evaluator.newConnection(flow)
-            #expect(got == expected(want), "step \(step) flow \(flow)")
+            #expect(got == expectedOutcome(want), "step \(step) flow \(flow)")
             compared += 1
             if want.uplink != plan.route(flow).uplink { moved += 1 }
         }
@@ -483,14 +483,14 @@ func expected(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
         var interfaces: [Interface] = []
         for i in 0..<65 { interfaces.append(Interface(name: "w\(i)", wan: WANSettings())) }
         let config = FlywallConfig(interfaces: interfaces)
-        let (plan, _) = Generator.plan(config, usable: [])
+        let (plan, _) = DataplaneGenerator.plan(config, usable: [])
         #expect(throws: KernelPlanError(.tooManyUplinks(65))) { try KernelPlan(config: config, plan: plan) }
     }
 
     /// The 64-uplink, 1,000-policy config of the benchmark compiles within the layout.
     @Test func largeConfigCompiles() throws {
-        let config = TestConfigs.large(uplinks: 64, policies: 1_000)
-        let (plan, _) = Generator.plan(config, usable: Set(config.wans.map(\.name)))
+        let config = DataplaneConfigs.large(uplinks: 64, policies: 1_000)
+        let (plan, _) = DataplaneGenerator.plan(config, usable: Set(config.wans.map(\.name)))
         let kernel = try KernelPlan(config: config, plan: plan)
         #expect(kernel.groups.map(\.slots) == [64])
         #expect(kernel.ruleset.chain(named: "classify")!.rules.count == 1_001)
@@ -500,7 +500,7 @@ func expected(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
 }
 
 /// Configs shared by the dataplane tests.
-enum TestConfigs {
+enum DataplaneConfigs {
     /// The spec page's dual WAN with its policy routes.
     static var twoWAN: FlywallConfig {
         FlywallConfig(

@@ -5,30 +5,30 @@ import Testing
 @testable import Domain
 
 /// A scratch network namespace (`fw-<random>-<role>`), removed when the value goes away.
-final class ScratchNamespace {
+final class NftTestNamespace {
     let name: String
 
     init(role: String) throws {
         name = "fw-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))-\(role)"
-        try Shell.run("ip", "netns", "add", name)
+        try NftTestShell.run("ip", "netns", "add", name)
     }
 
-    deinit { _ = try? Shell.run("ip", "netns", "delete", name) }
+    deinit { _ = try? NftTestShell.run("ip", "netns", "delete", name) }
 
     /// Runs a command inside the namespace (`ip netns exec`).
     @discardableResult
     func exec(_ arguments: String..., input: String? = nil) throws -> String {
-        try Shell.run(["ip", "netns", "exec", name] + arguments, input: input)
+        try NftTestShell.run(["ip", "netns", "exec", name] + arguments, input: input)
     }
 
     /// Runs `body` on a thread that has entered the namespace; sockets opened there stay in it.
     func enter<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
         let path = "/var/run/netns/\(name)"
-        let result = ThreadResult<T>()
+        let result = NftTestThreadResult<T>()
         let thread = Thread {
             let fd = open(path, O_RDONLY)
-            guard fd >= 0, sys_setns(fd, 0x4000_0000 /* CLONE_NEWNET */) == 0 else {
-                result.set(.failure(ShellError(command: "setns \(path)", status: errno, output: "")))
+            guard fd >= 0, nftTestSetns(fd, 0x4000_0000 /* CLONE_NEWNET */) == 0 else {
+                result.set(.failure(NftTestShellError(command: "setns \(path)", status: errno, output: "")))
                 return
             }
             close(fd)
@@ -39,23 +39,23 @@ final class ScratchNamespace {
     }
 }
 
-@_silgen_name("setns") func sys_setns(_ fd: Int32, _ nstype: Int32) -> Int32
+@_silgen_name("setns") func nftTestSetns(_ fd: Int32, _ nstype: Int32) -> Int32
 
-final class ThreadResult<T: Sendable>: @unchecked Sendable {
+final class NftTestThreadResult<T: Sendable>: @unchecked Sendable {
     private var value: Result<T, any Error>?
     private let done = DispatchSemaphore(value: 0)
     func set(_ r: Result<T, any Error>) { value = r; done.signal() }
     func wait() -> Result<T, any Error> { done.wait(); return value! }
 }
 
-struct ShellError: Error, CustomStringConvertible {
+struct NftTestShellError: Error, CustomStringConvertible {
     var command: String
     var status: Int32
     var output: String
     var description: String { "\(command) exited \(status): \(output)" }
 }
 
-enum Shell {
+enum NftTestShell {
     @discardableResult
     static func run(_ arguments: String..., input: String? = nil) throws -> String { try run(arguments, input: input) }
 
@@ -78,31 +78,29 @@ enum Shell {
         p.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
         guard p.terminationStatus == 0 else {
-            throw ShellError(command: arguments.joined(separator: " "), status: p.terminationStatus, output: text)
+            throw NftTestShellError(command: arguments.joined(separator: " "), status: p.terminationStatus, output: text)
         }
         return text
     }
 }
 
-extension NftablesTransport: @unchecked Sendable {}
-
 /// Needs root (CAP_NET_ADMIN) and `ip`/`nft` to create namespaces and check the kernel independently.
 @Suite(.serialized) struct NftablesTests {
     static func compile(_ config: FlywallConfig) throws -> KernelPlan {
-        let (plan, _) = Generator.plan(config, usable: Set(config.wans.map(\.name)))
+        let (plan, _) = DataplaneGenerator.plan(config, usable: Set(config.wans.map(\.name)))
         return try KernelPlan(config: config, plan: plan)
     }
 
     /// What nft itself builds from the ruleset's text, as `nft list` prints it.
     static func listingFromText(_ ruleset: NftRuleset) throws -> String {
-        let ns = try ScratchNamespace(role: "nftref")
+        let ns = try NftTestNamespace(role: "nftref")
         try ns.exec("nft", "-f", "-", input: ruleset.text)
         return try ns.exec("nft", "list", "table", "inet", "flywall")
     }
 
     @Test func twoWANRulesetIsWhatNftBuildsAndWhatTheDocSays() throws {
-        let kernel = try Self.compile(TestConfigs.twoWAN)
-        let ns = try ScratchNamespace(role: "nft2wan")
+        let kernel = try Self.compile(DataplaneConfigs.twoWAN)
+        let ns = try NftTestNamespace(role: "nft2wan")
         let transport = try ns.enter { try NftablesTransport() }
         #expect(try transport.tableExists() == false)
         try transport.replaceRuleset(kernel.ruleset)
@@ -113,8 +111,8 @@ extension NftablesTransport: @unchecked Sendable {}
     }
 
     @Test func largeRulesetIsWhatNftBuilds() throws {
-        let kernel = try Self.compile(TestConfigs.large(uplinks: 64, policies: 1_000))
-        let ns = try ScratchNamespace(role: "nftbig")
+        let kernel = try Self.compile(DataplaneConfigs.large(uplinks: 64, policies: 1_000))
+        let ns = try NftTestNamespace(role: "nftbig")
         let transport = try ns.enter { try NftablesTransport() }
         try transport.replaceRuleset(kernel.ruleset)
         let listing = try ns.exec("nft", "list", "table", "inet", "flywall")
@@ -123,8 +121,8 @@ extension NftablesTransport: @unchecked Sendable {}
     }
 
     @Test func replacingTwiceLeavesOneTableAndRemovingLeavesNone() throws {
-        let kernel = try Self.compile(TestConfigs.twoWAN)
-        let ns = try ScratchNamespace(role: "nftrep")
+        let kernel = try Self.compile(DataplaneConfigs.twoWAN)
+        let ns = try NftTestNamespace(role: "nftrep")
         // Someone else's table must survive everything Flywall does.
         try ns.exec("nft", "add", "table", "inet", "other")
         let transport = try ns.enter { try NftablesTransport() }
@@ -142,8 +140,8 @@ extension NftablesTransport: @unchecked Sendable {}
     }
 
     @Test func aRejectedRuleLeavesThePreviousRulesetIntact() throws {
-        let kernel = try Self.compile(TestConfigs.twoWAN)
-        let ns = try ScratchNamespace(role: "nftbad")
+        let kernel = try Self.compile(DataplaneConfigs.twoWAN)
+        let ns = try NftTestNamespace(role: "nftbad")
         let transport = try ns.enter { try NftablesTransport() }
         try transport.replaceRuleset(kernel.ruleset)
         let before = try ns.exec("nft", "list", "ruleset")
