@@ -37,6 +37,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: systemLibraries + [
         // Pure, deterministic core: no dependencies beyond the standard library.
@@ -45,17 +46,23 @@ let package = Package(
         // The real edges: netlink, nftables, libpcap (and later probes, API, store).
         .target(
             name: "Adapters",
-            dependencies: ["Domain", "CNetlinkRoute", "CMnl", "CNftnl", "CPcap"]
+            dependencies: [
+                "Domain", "CNetlinkRoute", "CMnl", "CNftnl", "CPcap",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "flywall",
             dependencies: [
-                "Domain", "Simulator",
+                "Domain", "Simulator", "Adapters",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "DomainTests", dependencies: ["Domain"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Domain"]),
         .testTarget(name: "AdaptersTests", dependencies: ["Adapters"]),
+        // Runs the built `flywall` binary; depending on it makes `swift test` build it first.
+        .testTarget(name: "FlywallCLITests", dependencies: ["flywall"]),
     ]
 )
