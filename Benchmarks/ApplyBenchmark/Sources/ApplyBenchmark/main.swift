@@ -25,7 +25,11 @@ func spawn(_ arguments: [String]) -> Int32 {
     return status
 }
 
+/// The scratch namespace, removed on every way out.
+nonisolated(unsafe) var namespace = ""
+
 func fail(_ message: String) -> Never {
+    if !namespace.isEmpty { spawn(["ip", "netns", "delete", namespace]) }
     let text = "apply benchmark: \(message)\n"
     _ = text.withCString { write(2, $0, strlen($0)) }
     exit(1)
@@ -131,7 +135,7 @@ func large() -> Case {
 // MARK: - Run
 
 guard getuid() == 0 else { fail("needs root (network namespaces, nftables, routes)") }
-let namespace = "fw-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))-bench"
+namespace = "fw-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))-bench"
 guard spawn(["ip", "netns", "add", namespace]) == 0 else { fail("ip netns add \(namespace) failed") }
 do {
     // This thread (the only one that opens sockets or spawns processes) enters the namespace.
@@ -147,9 +151,10 @@ print("Applying forwarding plans (median of N runs, namespace \(namespace))")
 print("case                      | failover (routes) | changed routes | libnftnl replace | nft -f replace | nft -f / failover | nft -f / libnftnl")
 var failed = false
 for c in [twoWAN(), large()] {
-    // The uplinks as dummy links with an on-link gateway each.
+    // The uplinks as veth links (this kernel has no dummy links) with an on-link gateway each.
     let script = c.config.wans.enumerated().map { i, w in
-        "link add \(w.name) type dummy\naddress add 10.\(i).0.2/16 dev \(w.name)\nlink set \(w.name) up"
+        "link add \(w.name) type veth peer name \(w.name)p\nlink set \(w.name)p up\n"
+            + "address add 10.\(i).0.2/16 dev \(w.name)\nlink set \(w.name) up"
     }.joined(separator: "\n") + "\n"
     let scriptPath = "/tmp/\(namespace)-links"
     let f = fopen(scriptPath, "w")!
