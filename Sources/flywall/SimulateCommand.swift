@@ -37,7 +37,7 @@ struct SimulateCommand: AsyncParsableCommand {
         let path: String
         if let file {
             do {
-                source = try String(contentsOfFile: file, encoding: .utf8)
+                source = try readConfigFile(file)
             } catch {
                 printError("\(file): error: cannot read: \(error.localizedDescription)")
                 throw ExitCode(2)
@@ -51,7 +51,7 @@ struct SimulateCommand: AsyncParsableCommand {
         var scenario: Scenario
         do {
             scenario = try ScenarioDecoder.load(source: source, file: path) { referenced in
-                try String(contentsOfFile: referenced, encoding: .utf8)
+                try readConfigFile(referenced)
             }
         } catch {
             printError(error.description)
@@ -72,9 +72,5 @@ struct SimulateCommand: AsyncParsableCommand {
             }
         }
         if !report.allPassed { throw ExitCode(1) }
-    }
-
-    private func printError(_ message: String) {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 }

@@ -16,10 +16,12 @@ public final class DaemonLoop {
     private let clock: MonotonicClock
     private var logger: Logger
     private var config: FlywallConfig
+    private let onReload: (FlywallConfig) -> Void
 
     public init(config: FlywallConfig, loadConfig: @escaping ConfigLoader, inbox: DaemonInbox, probes: ProbeSending,
                 dataplane: DataplaneApplying, recorder: WANEventRecording? = nil, clock: MonotonicClock = MonotonicClock(),
-                logger: Logger) {
+                logger: Logger, onReload: @escaping (FlywallConfig) -> Void = { _ in }) {
+        self.onReload = onReload
         self.config = config
         self.core = MultiWANStateMachine(config: config)
         self.loadConfig = loadConfig
@@ -71,8 +73,12 @@ public final class DaemonLoop {
         let newConfig: FlywallConfig
         do {
             newConfig = try loadConfig()
+        } catch let error as DiagnosticList {
+            for d in error.diagnostics { logger.error("\(d)") }
+            logger.error("reload rejected: \(error.diagnostics.count) error(s); the running configuration stays")
+            return
         } catch {
-            logger.error("reload rejected, keeping the running configuration:\n\(error)")
+            logger.error("reload rejected: \(error); the running configuration stays")
             return
         }
         guard newConfig != config else {
@@ -80,6 +86,7 @@ public final class DaemonLoop {
             return
         }
         config = newConfig
+        onReload(newConfig)
         perform(core.handle(.configReplaced(newConfig), at: now))
         do {
             try probes.configure(uplinks: core.plan.uplinks, config: newConfig)
@@ -109,8 +116,7 @@ public final class DaemonLoop {
                     logger.error("\(interface): could not flush connections: \(error)")
                 }
             case .emit(let event):
-                logger.notice("\(event.kind.rawValue): \(describe(event))",
-                              metadata: ["event": "\(event.kind.rawValue)", "group": "\(event.group ?? "")"])
+                logger.notice("\(event.kind.rawValue): \(describe(event))")
                 recorder?.record(event)
             case .log(let level, let message):
                 logger.log(level: Logger.Level(level), "\(message)")

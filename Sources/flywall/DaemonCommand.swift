@@ -1,0 +1,95 @@
+import Adapters
+import ArgumentParser
+import Domain
+import Foundation
+import Logging
+
+/// `flywall daemon --config FILE`: the multi-WAN engine on a real router.
+struct DaemonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "Run the multi-WAN engine: probe the uplinks, program routing and nftables, fail over.",
+        discussion: """
+        Runs in the foreground (a systemd service: see dist/flywall.service). Needs root, or \
+        CAP_NET_ADMIN and CAP_NET_RAW. Logs to standard error with syslog priority prefixes for journald.
+        SIGHUP reloads the config file; a config with any error is rejected and the running one stays. \
+        SIGTERM or SIGINT removes everything Flywall owns in the kernel (table inet flywall, its ip \
+        rules and routing tables) and exits. On start, leftovers of an earlier run are replaced, never \
+        duplicated.
+        """
+    )
+
+    @Option(name: .shortAndLong, help: "The config file (HCL).")
+    var config: String = "/etc/flywall/flywall.hcl"
+
+    @Option(help: "Lowest log level shown: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = JournalLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "flywall")
+
+        let missing = Privileges.missing()
+        guard missing.isEmpty else {
+            logger.critical("flywall daemon needs root or the capabilities CAP_NET_ADMIN and CAP_NET_RAW; missing: \(missing.joined(separator: ", "))")
+            throw ExitCode(1)
+        }
+
+        let path = config
+        let load: DaemonLoop.ConfigLoader = { try ConfigDecoder.load(source: try readConfigFile(path), file: path) }
+        let initial: FlywallConfig
+        do {
+            initial = try load()
+        } catch let error as DiagnosticList {
+            for d in error.diagnostics { logger.critical("\(d)") }
+            logger.critical("\(error.diagnostics.count) error(s) in \(path): not starting")
+            throw ExitCode(1)
+        } catch {
+            logger.critical("cannot read \(path): \(error)")
+            throw ExitCode(1)
+        }
+
+        let inbox = DaemonInbox()
+        SignalThread.start(inbox: inbox)
+
+        let probes: KernelProbes
+        let dataplane: KernelDataplane
+        let links: LinkMonitor
+        do {
+            probes = try KernelProbes(inbox: inbox)
+            dataplane = try KernelDataplane(logger: logger)
+            links = try LinkMonitor(interfaces: initial.wans.map(\.name)) { error in
+                logger.warning("link monitor: \(error)")
+            }
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        let forwarding = Task.detached {
+            for await event in links.events { inbox.push(.core(event)) }
+        }
+        defer {
+            forwarding.cancel()
+            links.stop()
+            probes.shutdown()
+        }
+
+        logger.notice("flywall starting: \(initial.wans.count) WANs (\(initial.wans.map(\.name).joined(separator: ", "))), config \(path)")
+        let loop = DaemonLoop(config: initial, loadConfig: load, inbox: inbox, probes: probes, dataplane: dataplane,
+                              logger: logger, onReload: { config in links.watch(config.wans.map(\.name)) })
+        do {
+            try loop.run()
+        } catch {
+            logger.critical("stopped: \(error)")
+            throw ExitCode(1)
+        }
+        logger.notice("flywall stopped; nothing of it is left in the kernel")
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
