@@ -135,6 +135,8 @@ struct KernelEvaluator {
             }
             guard let expiry = dynamicSets[set]?[a] else { return false }
             return now < expiry
+        case .prefix(let field, let cidr):
+            return cidr.contains(field == .source ? p.source : p.destination)
         }
     }
 

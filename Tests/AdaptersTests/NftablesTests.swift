@@ -120,6 +120,24 @@ enum NftTestShell {
         #expect(listing.components(separatedBy: "\n").count > 2_000)
     }
 
+    /// Prefix matches of every shape (whole bytes, a partial last byte, host addresses, IPv6) are
+    /// encoded as nft encodes them.
+    @Test func prefixMatchesAreWhatNftBuilds() throws {
+        let prefixes = ["100.64.0.0/10", "198.51.100.4/30", "192.168.1.128/25", "10.0.0.0/8", "192.168.1.50",
+                        "2001:db8::/48", "2001:db8:1::/61", "fd00::1", "2001:db8::/127"].map { CIDR($0)! }
+        let rules = prefixes.enumerated().map { i, c in
+            NftRule([.prefix(i % 2 == 0 ? .source : .destination, c)], [.accept])
+        }
+        let ruleset = NftRuleset(chains: [NftChain(name: "c", rules: rules)])
+        let ns = try NftTestNamespace(role: "nftpfx")
+        let transport = try ns.enter { try NftablesTransport() }
+        try transport.replaceRuleset(ruleset)
+        let listing = try ns.exec("nft", "list", "table", "inet", "flywall")
+        #expect(listing == (try Self.listingFromText(ruleset)))
+        #expect(listing.contains("ip saddr 100.64.0.0/10 accept"))
+        #expect(listing.contains("ip6 saddr 2001:db8:1::/61 accept"))
+    }
+
     @Test func replacingTwiceLeavesOneTableAndRemovingLeavesNone() throws {
         let kernel = try Self.compile(DataplaneConfigs.twoWAN)
         let ns = try NftTestNamespace(role: "nftrep")
@@ -175,12 +193,6 @@ table inet flywall {
 		flags interval
 	}
 
-	set policy_2_src_v4 {
-		type ipv4_addr
-		flags interval
-		elements = { 192.168.1.50 }
-	}
-
 	chain prerouting {
 		type filter hook prerouting priority mangle; policy accept;
 		iifname { "lo", "eth0", "eth1" } return
@@ -203,7 +215,7 @@ table inet flywall {
 	chain classify {
 		udp dport 1194 jump policy_uplink_0_fallback
 		ip daddr @ipset_streaming_services_v4 jump policy_uplink_1_fallback
-		meta l4proto udp ip saddr @policy_2_src_v4 jump policy_uplink_0_fallback
+		meta l4proto udp ip saddr 192.168.1.50 jump policy_uplink_0_fallback
 		jump group_0
 	}
 

@@ -105,7 +105,10 @@ public struct NftRule: Sendable, Equatable {
 
     /// The family this rule is restricted to by an address match, source hash or set update.
     public var family: NftFamily? {
-        for m in matches { if case .address(_, let f, _) = m { return f } }
+        for m in matches {
+            if case .address(_, let f, _) = m { return f }
+            if case .prefix(_, let c) = m { return c.address.isV4 ? .ipv4 : .ipv6 }
+        }
         for s in statements {
             switch s {
             case .dispatch(.sourceHash(let f, _, _), _), .updateSet(_, let f), .deleteFromSet(_, let f): return f
@@ -143,6 +146,9 @@ public enum NftMatch: Sendable, Equatable {
     /// `ip saddr @set`: membership in a named set of that family. Address lists are always named
     /// sets, so nft's rewriting of one-element anonymous sets never applies to them.
     case address(NftAddressField, NftFamily, set: String)
+    /// `ip saddr 10.0.3.0/24`: one prefix, matched without a set (a set per policy costs the kernel a
+    /// set object on every reload).
+    case prefix(NftAddressField, CIDR)
 }
 
 /// The key of a verdict map (`... vmap { key : jump chain }`).

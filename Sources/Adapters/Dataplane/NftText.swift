@@ -120,6 +120,14 @@ extension NftSet {
     }
 }
 
+extension CIDR {
+    /// The prefix with its host bits cleared, as nft prints it.
+    var canonical: CIDR {
+        let bytes = NftInterval.addresses([self], family: address.isV4 ? .ipv4 : .ipv6)[0].lower
+        return CIDR(address: NftInterval.address(bytes), prefixLength: prefixLength)
+    }
+}
+
 extension Duration {
     /// Whole milliseconds (nft's timeout resolution), at least 1.
     var nftMilliseconds: UInt64 {
@@ -179,6 +187,8 @@ extension NftMatch {
         case .destinationPort(let ranges): "th dport " + braced(NftInterval.ports(ranges).map(\.portText))
         case .address(let field, let family, let set):
             "\(family.keyword) \(field == .source ? "saddr" : "daddr") @\(set)"
+        case .prefix(let field, let cidr):
+            "\(cidr.address.isV4 ? "ip" : "ip6") \(field == .source ? "saddr" : "daddr") \(cidr.canonical)"
         }
     }
 }

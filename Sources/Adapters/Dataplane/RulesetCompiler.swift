@@ -218,6 +218,10 @@ struct RulesetCompiler {
                 if prefixes.isEmpty { possible = false; break }
                 if list.count == 1, case .ipset(let name) = list[0], let set = ipsets[name]?[family] {
                     matches.append(.address(field, family, set: set))
+                } else if prefixes.count == 1 {
+                    // A /0 matches every address of the family: the family check alone says it.
+                    if prefixes[0].prefixLength > 0 { matches.append(.prefix(field, prefixes[0])) }
+                    else { matches.append(.address(field, family, set: addSet("policy_\(k)_\(tag)" + suffix(family), .prefixes(family, prefixes)))) }
                 } else {
                     let set = addSet("policy_\(k)_\(tag)" + suffix(family), .prefixes(family, prefixes))
                     matches.append(.address(field, family, set: set))

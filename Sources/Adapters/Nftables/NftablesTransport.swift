@@ -381,6 +381,28 @@ struct NftBatch {
             }
             e.payload(base: NFT_PAYLOAD_NETWORK_HEADER, offset: offset, length: family == .ipv4 ? 4 : 16)
             e.lookup(named: set)
+        case .prefix(let field, let cidr):
+            // As nft encodes a prefix: a whole-byte prefix loads just those bytes; any other loads the
+            // address and masks it.
+            let family: NftFamily = cidr.address.isV4 ? .ipv4 : .ipv6
+            e.require(family)
+            let offset: UInt32 = switch (family, field) {
+            case (.ipv4, .source): 12
+            case (.ipv4, .destination): 16
+            case (.ipv6, .source): 8
+            case (.ipv6, .destination): 24
+            }
+            let full = NftInterval.addressBytes(cidr.canonical.address)
+            if cidr.prefixLength % 8 == 0 {
+                e.payload(base: NFT_PAYLOAD_NETWORK_HEADER, offset: offset, length: UInt32(cidr.prefixLength / 8))
+                e.cmp(.eq, Array(full.prefix(cidr.prefixLength / 8)))
+            } else {
+                var mask = [UInt8](repeating: 0, count: full.count)
+                for bit in 0..<cidr.prefixLength { mask[bit / 8] |= 0x80 >> UInt8(bit % 8) }
+                e.payload(base: NFT_PAYLOAD_NETWORK_HEADER, offset: offset, length: UInt32(full.count))
+                e.bitwise(mask: mask, xor: [UInt8](repeating: 0, count: full.count))
+                e.cmp(.eq, full)
+            }
         }
     }
 
@@ -501,6 +523,16 @@ struct RuleExpressions {
         nftnl_expr_set_u32(x, UInt16(NFTNL_EXPR_BITWISE_LEN), 4)
         set(x, UInt16(NFTNL_EXPR_BITWISE_MASK), le32(mask))
         set(x, UInt16(NFTNL_EXPR_BITWISE_XOR), le32(xor))
+        add(x)
+    }
+
+    func bitwise(mask: [UInt8], xor: [UInt8]) {
+        let x = nftnl_expr_alloc("bitwise")!
+        nftnl_expr_set_u32(x, UInt16(NFTNL_EXPR_BITWISE_SREG), 1)
+        nftnl_expr_set_u32(x, UInt16(NFTNL_EXPR_BITWISE_DREG), 1)
+        nftnl_expr_set_u32(x, UInt16(NFTNL_EXPR_BITWISE_LEN), UInt32(mask.count))
+        set(x, UInt16(NFTNL_EXPR_BITWISE_MASK), mask)
+        set(x, UInt16(NFTNL_EXPR_BITWISE_XOR), xor)
         add(x)
     }
 
