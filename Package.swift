@@ -64,5 +64,7 @@ let package = Package(
         .testTarget(name: "AdaptersTests", dependencies: ["Adapters"]),
         // Runs the built `flywall` binary; depending on it makes `swift test` build it first.
         .testTarget(name: "FlywallCLITests", dependencies: ["flywall"]),
+        // Runs the real daemon in network namespaces (root); also builds the binary first.
+        .testTarget(name: "IntegrationTests", dependencies: ["flywall"]),
     ]
 )

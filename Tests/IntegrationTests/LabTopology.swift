@@ -1,0 +1,322 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A router between ISPs and a LAN, built from network namespaces and veth pairs for one test.
+///
+/// ```
+///   LAN ns "lan" 192.168.1.10-59 ── lan0 192.168.1.1 ─ ROUTER ns ─ ethN 100.64.N.2/24 ── "cust" 100.64.N.1  ISP N ns
+///                                                                                        lo: 198.18.N.1, 198.18.N.2 (probe targets)
+///                                                                                            203.0.113.10, 198.51.100.7 (servers)
+/// ```
+/// Every ISP holds the same server addresses with an echo server that answers with the ISP's name
+/// (`isp0`, `isp1`, ...), so a LAN client learns which uplink carried its connection. All addresses
+/// are test addresses that exist only inside these namespaces.
+///
+/// Namespaces are named `fwlab-<pid>-<6 hex>-<role>`. `remove()` (call it in a `defer`; `withLab`
+/// does) stops the processes the lab started and deletes the namespaces; `sweepStale()` deletes those
+/// of earlier runs whose test process is gone.
+final class LabTopology: @unchecked Sendable {
+    static let prefix = "fwlab-"
+    static let server = "203.0.113.10"
+    /// A second server address, for destination-matching policy routes (`@ipset` of 198.51.100.0/24).
+    static let otherServer = "198.51.100.7"
+    static let lanGateway = "192.168.1.1"
+    static let clients = (10...59).map { "192.168.1.\($0)" }
+    static let tcpPorts = [7, 443, 7001, 7002]
+    static let udpPorts = [7, 1194, 5000, 5001]
+
+    struct ISP {
+        let index: Int
+        let namespace: String
+        var name: String { "isp\(index)" }
+        /// The router's interface towards this ISP (the config's WAN name).
+        var wan: String { "eth\(index)" }
+        var gateway: String { "100.64.\(index).1" }
+        /// The router's address on this WAN when it is static.
+        var address: String { "100.64.\(index).2" }
+        var prefixLength: Int { 24 }
+        var targets: [String] { ["198.18.\(index).1", "198.18.\(index).2"] }
+    }
+
+    let id: String
+    let router: String
+    let lan: String
+    let isps: [ISP]
+    let directory: URL
+    private var processes: [LabProcess] = []
+    private let lock = NSLock()
+
+    /// Builds the lab. `staticWANs` get their address on the router side (as the system's network
+    /// config would); the others are left without one (for a DHCP client). `mainDefault`: the WAN
+    /// the router's main table's default route points at (nil: none).
+    init(wans: Int = 2, staticWANs: Set<Int>? = nil, mainDefault: Int? = 0, echo: Bool = true) throws {
+        Self.sweepStale()
+        let id = "\(getpid())-" + String(format: "%06x", UInt32.random(in: 0..<0x100_0000))
+        self.id = id
+        router = Self.prefix + id + "-router"
+        lan = Self.prefix + id + "-lan"
+        isps = (0..<wans).map { ISP(index: $0, namespace: Self.prefix + id + "-isp\($0)") }
+        directory = LabShell.scratch.appendingPathComponent(id)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do {
+            try build(staticWANs: staticWANs ?? Set(0..<wans), mainDefault: mainDefault)
+            if echo { try startEchoServers() }
+        } catch {
+            remove()
+            throw error
+        }
+    }
+
+    private func build(staticWANs: Set<Int>, mainDefault: Int?) throws {
+        for ns in [router, lan] + isps.map(\.namespace) {
+            try LabShell.run("ip", "netns", "add", ns)
+            try ip(ns, "link set lo up")
+        }
+        try exec(router, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+        // LAN side.
+        try LabShell.run("ip", "link", "add", "lan0", "netns", router, "type", "veth", "peer", "name", "lan", "netns", lan)
+        try ip(router, "addr add \(Self.lanGateway)/24 dev lan0")
+        try ip(router, "link set lan0 up")
+        for client in Self.clients { try ip(lan, "addr add \(client)/24 dev lan") }
+        try ip(lan, "link set lan up")
+        try ip(lan, "route add default via \(Self.lanGateway)")
+        // ISPs.
+        for isp in isps {
+            try LabShell.run("ip", "link", "add", isp.wan, "netns", router, "type", "veth", "peer", "name", "cust",
+                             "netns", isp.namespace)
+            try ip(isp.namespace, "addr add \(isp.gateway)/\(isp.prefixLength) dev cust")
+            try ip(isp.namespace, "link set cust up")
+            for address in isp.targets + [Self.server, Self.otherServer] {
+                try ip(isp.namespace, "addr add \(address)/32 dev lo")
+            }
+            if staticWANs.contains(isp.index) {
+                try ip(router, "addr add \(isp.address)/\(isp.prefixLength) dev \(isp.wan)")
+            }
+            try ip(router, "link set \(isp.wan) up")
+        }
+        if let mainDefault { try setMainDefault(via: mainDefault) }
+    }
+
+    // MARK: Running things in the namespaces
+
+    /// `ip -n NS <arguments>`; arguments are split on spaces.
+    @discardableResult
+    func ip(_ namespace: String, _ arguments: String) throws -> String {
+        try LabShell.run(["ip", "-n", namespace] + arguments.split(separator: " ").map(String.init))
+    }
+
+    /// Runs a command inside a namespace.
+    @discardableResult
+    func exec(_ namespace: String, _ arguments: [String], input: String? = nil, timeout: Double = 20) throws -> String {
+        try LabShell.run(["ip", "netns", "exec", namespace] + arguments, input: input, timeout: timeout)
+    }
+
+    /// Starts a long-running process inside a namespace; `remove()` stops it.
+    func spawn(_ label: String, in namespace: String, _ arguments: [String]) throws -> LabProcess {
+        let process = try LabProcess(label, ["ip", "netns", "exec", namespace] + arguments)
+        lock.withLock { processes.append(process) }
+        return process
+    }
+
+    func setMainDefault(via index: Int) throws {
+        try ip(router, "route replace default via \(isps[index].gateway) dev \(isps[index].wan)")
+    }
+
+    // MARK: Faults
+
+    /// The ISP stops forwarding and answering: everything arriving from the router is dropped,
+    /// while the link (carrier) stays up.
+    func blackhole(_ index: Int) throws {
+        try exec(isps[index].namespace, ["nft", "-f", "-"], input: """
+            table inet fwlab_fault {
+              chain in {
+                type filter hook prerouting priority -300; policy accept;
+                iifname "cust" drop
+              }
+            }
+            """)
+    }
+
+    /// The cable is pulled: the ISP's end of the veth goes down, so the router's WAN loses carrier.
+    func pullCable(_ index: Int) throws {
+        try ip(isps[index].namespace, "link set cust down")
+    }
+
+    /// Undoes `blackhole` and `pullCable`.
+    func repair(_ index: Int) throws {
+        let ns = isps[index].namespace
+        _ = try? exec(ns, ["nft", "delete", "table", "inet", "fwlab_fault"])
+        try ip(ns, "link set cust up")
+    }
+
+    // MARK: Observing the ISPs
+
+    /// Starts counting ICMP echo requests arriving at each ISP, per (source, destination).
+    func watchEchoRequests() throws {
+        for isp in isps {
+            try exec(isp.namespace, ["nft", "-f", "-"], input: """
+                table inet fwlab_watch {
+                  set echo {
+                    type ipv4_addr . ipv4_addr; flags dynamic; counter;
+                  }
+                  chain in {
+                    type filter hook prerouting priority -400; policy accept;
+                    iifname "cust" icmp type echo-request add @echo { ip saddr . ip daddr }
+                  }
+                }
+                """)
+        }
+    }
+
+    struct EchoRequests: Equatable, CustomStringConvertible {
+        var source: String
+        var destination: String
+        var packets: Int
+        var description: String { "\(source) > \(destination): \(packets)" }
+    }
+
+    /// Echo requests that arrived at ISP `index` since `watchEchoRequests()`.
+    func echoRequests(at index: Int) throws -> [EchoRequests] {
+        let text = try exec(isps[index].namespace, ["nft", "list", "set", "inet", "fwlab_watch", "echo"])
+        let pattern = /(\d+\.\d+\.\d+\.\d+) \. (\d+\.\d+\.\d+\.\d+) counter packets (\d+)/
+        return text.matches(of: pattern).map {
+            EchoRequests(source: String($0.1), destination: String($0.2), packets: Int($0.3) ?? 0)
+        }
+    }
+
+    // MARK: Echo servers and LAN clients
+
+    static var echoScript: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/lab/echo.py").path
+    }
+
+    private func startEchoServers() throws {
+        var servers: [LabProcess] = []
+        for isp in isps {
+            servers.append(try spawn("echo \(isp.name)", in: isp.namespace, [
+                "python3", Self.echoScript, "serve", "--name", isp.name,
+                "--tcp", Self.tcpPorts.map(String.init).joined(separator: ","),
+                "--udp", Self.udpPorts.map(String.init).joined(separator: ","),
+                "--udp-address", [Self.server, Self.otherServer].joined(separator: ","),
+            ]))
+        }
+        for server in servers {
+            let deadline = Date().addingTimeInterval(15)
+            while !server.lines.contains("ready") {
+                if server.exitStatus != nil || Date() > deadline {
+                    throw LabCommandError(command: server.arguments, status: server.exitStatus ?? -1,
+                                          output: server.text, timedOut: server.exitStatus == nil)
+                }
+                usleep(20_000)
+            }
+        }
+    }
+
+    /// One connection a LAN client makes.
+    struct Flow: Encodable, Hashable, CustomStringConvertible {
+        var src: String
+        var proto: String
+        var dst: String
+        var port: Int
+        var description: String { "\(proto) \(src) -> \(dst):\(port)" }
+
+        static func tcp(_ src: String, _ dst: String = LabTopology.server, _ port: Int = 7) -> Flow {
+            Flow(src: src, proto: "tcp", dst: dst, port: port)
+        }
+
+        static func udp(_ src: String, _ dst: String = LabTopology.server, _ port: Int = 5000) -> Flow {
+            Flow(src: src, proto: "udp", dst: dst, port: port)
+        }
+    }
+
+    /// What a flow got: the ISP that answered and the source address it saw, or an error.
+    struct Outcome: Decodable, CustomStringConvertible {
+        var reply: String?
+        var error: String?
+        /// `isp0`, `isp1`, ... or nil when there was no answer.
+        var isp: String? { reply.flatMap { $0.split(separator: " ").first.map(String.init) } }
+        /// The source address:port the server saw.
+        var seenFrom: String? {
+            reply.flatMap { r in r.split(separator: " ").dropFirst().first.map(String.init) }
+        }
+        var description: String { reply ?? "error: \(error ?? "?")" }
+    }
+
+    /// Makes `flows` from the LAN namespace (concurrently) and returns their outcomes, in order.
+    func connect(_ flows: [Flow], timeout: Double = 2, concurrency: Int = 50) throws -> [Outcome] {
+        let input = String(decoding: try JSONEncoder().encode(flows), as: UTF8.self)
+        let output = try exec(lan, ["python3", Self.echoScript, "client", "--timeout", String(timeout),
+                                    "--concurrency", String(concurrency)],
+                              input: input, timeout: 30 + timeout * Double(flows.count) / Double(concurrency))
+        return try JSONDecoder().decode([Outcome].self, from: Data(output.utf8))
+    }
+
+    /// The ISP that answered one flow, or nil.
+    func isp(for flow: Flow, timeout: Double = 2) throws -> String? {
+        try connect([flow], timeout: timeout).first?.isp
+    }
+
+    /// Opens a TCP connection from the LAN and keeps it open; `send(_:)` on the process writes a
+    /// line through it and its answer appears in `lines`. The first line is the greeting.
+    func hold(_ flow: Flow) throws -> LabProcess {
+        try spawn("hold \(flow)", in: lan, ["python3", Self.echoScript, "hold", "--src", flow.src, "--dst", flow.dst,
+                                            "--port", String(flow.port)])
+    }
+
+    // MARK: Teardown
+
+    /// Stops every process the lab started (daemon included) and deletes its namespaces.
+    func remove() {
+        let started = lock.withLock { processes }
+        for process in started.reversed() { process.stop(grace: 2) }
+        for ns in Self.namespaces(ofRun: id) { Self.deleteNamespace(ns) }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private static func namespaces(ofRun id: String? = nil) -> [String] {
+        let list = (try? LabShell.run("ip", "netns", "list")) ?? ""
+        return list.split(separator: "\n").compactMap { line in
+            let name = String(line.split(separator: " ").first ?? "")
+            guard name.hasPrefix(prefix) else { return nil }
+            if let id, !name.hasPrefix(prefix + id + "-") { return nil }
+            return name
+        }
+    }
+
+    /// Kills what still runs inside (only processes the lab put there) and deletes the namespace.
+    private static func deleteNamespace(_ ns: String) {
+        let pids = ((try? LabShell.run("ip", "netns", "pids", ns)) ?? "").split(separator: "\n").compactMap { Int32($0) }
+        for pid in pids { kill(pid, SIGKILL) }
+        _ = try? LabShell.run("ip", "netns", "delete", ns)
+    }
+
+    private static let sweep: Void = sweepStaleNow()
+
+    /// Deletes namespaces that earlier runs of this harness left behind: `fwlab-<pid>-...` whose
+    /// test process is gone.
+    static func sweepStaleNow() {
+        for ns in namespaces() {
+            let parts = ns.dropFirst(prefix.count).split(separator: "-")
+            guard let pid = parts.first.flatMap({ Int32($0) }) else { continue }
+            if pid == getpid() { continue }
+            if kill(pid, 0) == 0 || errno == EPERM { continue }
+            deleteNamespace(ns)
+        }
+    }
+
+    /// `sweepStaleNow()`, once per test process.
+    static func sweepStale() { _ = sweep }
+}
+
+/// Builds a lab, runs `body`, and always removes the lab, whether `body` returns, throws, or
+/// records failures.
+func withLab<T>(wans: Int = 2, staticWANs: Set<Int>? = nil, mainDefault: Int? = 0,
+                _ body: (LabTopology) async throws -> T) async throws -> T {
+    let lab = try LabTopology(wans: wans, staticWANs: staticWANs, mainDefault: mainDefault)
+    defer { lab.remove() }
+    return try await body(lab)
+}

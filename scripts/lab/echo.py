@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Traffic ends for the namespace lab (Tests/IntegrationTests).
+
+serve  -- runs in an ISP namespace: TCP and UDP echo servers that answer with the ISP's name and the
+          peer address they saw, so a client knows which uplink carried its connection.
+client -- runs in the LAN namespace: makes the connections described by a JSON list on stdin
+          ([{"src", "proto", "dst", "port"}]), concurrently, and prints one JSON list of results in
+          the same order ({"reply": "isp1 100.64.1.2:40000"} or {"error": "timeout"}).
+hold   -- runs in the LAN namespace: opens one TCP connection, prints the greeting, then for every
+          line on stdin sends it and prints the answer (or "error: ..."); exits at end of stdin.
+
+Only addresses inside the test's own namespaces are ever used.
+"""
+import argparse
+import asyncio
+import json
+import socket
+import sys
+
+
+def serve(args):
+    name = args.name
+
+    class UDPEcho(asyncio.DatagramProtocol):
+        def connection_made(self, transport):
+            self.transport = transport
+
+        def datagram_received(self, data, addr):
+            self.transport.sendto(f"{name} {addr[0]}:{addr[1]}\n".encode(), addr)
+
+    async def tcp_echo(reader, writer):
+        peer = writer.get_extra_info("peername")
+        try:
+            writer.write(f"{name} {peer[0]}:{peer[1]}\n".encode())
+            await writer.drain()
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                writer.write(f"{name} {line.decode(errors='replace').strip()}\n".encode())
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        servers = []
+        for port in args.tcp:
+            servers.append(await asyncio.start_server(tcp_echo, "0.0.0.0", port, backlog=1024, reuse_address=True))
+        # One UDP socket per address: a wildcard socket would answer from the address the route to
+        # the client picks, not the one the client wrote to, and NAT on the router would drop it.
+        for address in args.udp_address:
+            for port in args.udp:
+                await loop.create_datagram_endpoint(UDPEcho, local_addr=(address, port))
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+async def one_tcp(item, timeout):
+    writer = None
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(item["dst"], item["port"], local_addr=(item["src"], item.get("sport", 0))),
+            timeout)
+        line = await asyncio.wait_for(reader.readline(), timeout)
+        if not line:
+            return {"error": "closed"}
+        return {"reply": line.decode().strip()}
+    except asyncio.TimeoutError:
+        return {"error": "timeout"}
+    except OSError as e:
+        return {"error": f"{type(e).__name__}: {e.strerror or e}"}
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+async def one_udp(item, timeout):
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        sock.bind((item["src"], item.get("sport", 0)))
+        sock.connect((item["dst"], item["port"]))
+        await loop.sock_sendall(sock, b"hello\n")
+        data = await asyncio.wait_for(loop.sock_recv(sock, 2048), timeout)
+        return {"reply": data.decode().strip()}
+    except asyncio.TimeoutError:
+        return {"error": "timeout"}
+    except OSError as e:
+        return {"error": f"{type(e).__name__}: {e.strerror or e}"}
+    finally:
+        sock.close()
+
+
+def client(args):
+    items = json.load(sys.stdin)
+
+    async def main():
+        limit = asyncio.Semaphore(args.concurrency)
+
+        async def run(item):
+            async with limit:
+                if item["proto"] == "udp":
+                    return await one_udp(item, args.timeout)
+                return await one_tcp(item, args.timeout)
+
+        return await asyncio.gather(*(run(i) for i in items))
+
+    print(json.dumps(asyncio.run(main())), flush=True)
+
+
+def hold(args):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(args.timeout)
+    try:
+        sock.bind((args.src, 0))
+        sock.connect((args.dst, args.port))
+        f = sock.makefile("rwb", buffering=0)
+        print(f.readline().decode().strip(), flush=True)
+    except OSError as e:
+        print(f"error: {type(e).__name__}: {e}", flush=True)
+        return
+    for line in sys.stdin:
+        try:
+            sock.sendall(line.strip().encode() + b"\n")
+            answer = f.readline()
+            print(answer.decode().strip() if answer else "error: closed", flush=True)
+        except OSError as e:
+            print(f"error: {type(e).__name__}: {e}", flush=True)
+
+
+def ports(text):
+    return [int(p) for p in text.split(",") if p]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="mode", required=True)
+    s = sub.add_parser("serve")
+    s.add_argument("--name", required=True)
+    s.add_argument("--tcp", type=ports, default=[])
+    s.add_argument("--udp", type=ports, default=[])
+    s.add_argument("--udp-address", type=lambda t: t.split(","), default=["0.0.0.0"])
+    c = sub.add_parser("client")
+    c.add_argument("--timeout", type=float, default=2.0)
+    c.add_argument("--concurrency", type=int, default=50)
+    h = sub.add_parser("hold")
+    h.add_argument("--src", required=True)
+    h.add_argument("--dst", required=True)
+    h.add_argument("--port", type=int, required=True)
+    h.add_argument("--timeout", type=float, default=3.0)
+    args = parser.parse_args()
+    {"serve": serve, "client": client, "hold": hold}[args.mode](args)
