@@ -1,0 +1,273 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Domain
+import Synchronization
+
+/// The passive health check (`health_check { type = "passive" }`): watches real TCP connection
+/// attempts leaving each attached WAN and reports, at most once per the check's `interval`, whether
+/// they were answered. Each sample is one probe round for the core (`sample.coreEvent`).
+///
+/// Each WAN gets its own capture on its interface, so the connections are seen as they leave:
+/// after masquerading, with the WAN's own address, which is the tuple the answers come back to.
+/// The kernel filter (`captureFilter`) passes only outgoing SYNs and incoming SYN-ACKs and RST-ACKs,
+/// so the cost is nil for all other traffic. The exact rule that turns them into samples is
+/// `PassiveHealthTracker`'s; in short, per interval: no attempts, no sample; otherwise answered
+/// when more than half of the attempts resolved in it got a SYN-ACK (or RST-ACK) within `timeout`.
+///
+/// One thread serves every WAN (poll on all captures, plus a timer for interval ends). Captures are
+/// opened by `attach`, in the network namespace of the calling thread. If a capture fails later
+/// (the interface was removed or taken down), the error is reported once and the monitor tries to
+/// reopen it every `interval`, from its own thread, which is in the namespace the monitor was made
+/// in: make the monitor and attach its WANs in the same namespace. Needs CAP_NET_RAW.
+public final class PassiveHealthMonitor: Sendable {
+    /// Outgoing SYNs (no ACK) and incoming SYN-ACKs or RST-ACKs, over IPv4 and IPv6 (IPv6 only
+    /// without extension headers before TCP, which is how connection attempts travel).
+    /// `and`/`or` have equal precedence in pcap-filter(7), hence every parenthesis.
+    public static let captureFilter = "(outbound and ((tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn)"
+        + " or (ip6[6] == 6 and ip6[53] & 0x12 == 0x02)))"
+        + " or (inbound and ((tcp[tcpflags] & tcp-ack != 0 and tcp[tcpflags] & (tcp-syn|tcp-rst) != 0)"
+        + " or (ip6[6] == 6 and ip6[53] & 0x10 != 0 and ip6[53] & 0x06 != 0)))"
+
+    private let engine: PassiveHealthEngine
+    private let thread: Mutex<pthread_t?>
+
+    /// Starts the monitor's thread (idle until a WAN is attached).
+    ///
+    /// - Parameters:
+    ///   - onSample: each sample, on the monitor's thread; must be quick.
+    ///   - onError: a WAN's capture failed at run time (it is retried every `interval`).
+    public init(onSample: @escaping @Sendable (PassiveHealthSample) -> Void,
+                onError: @escaping @Sendable (CaptureError) -> Void = { _ in }) throws(CaptureError) {
+        let wake = try CaptureWakePipe(interface: "")
+        let engine = PassiveHealthEngine(wake: wake, onSample: onSample, onError: onError)
+        self.engine = engine
+        do {
+            thread = Mutex(try DedicatedThread.start(name: "flywall-passive") { engine.run() })
+        } catch {
+            throw CaptureError(interface: "", operation: "pthread_create", status: -1, message: error.description)
+        }
+    }
+
+    deinit { shutdown() }
+
+    /// Starts watching `interface` with `check`'s interval and timeout, opening its capture now so a
+    /// missing privilege or interface shows at once. Attaching a WAN already watched only takes the
+    /// new interval and timeout (its capture and waiting attempts stay).
+    public func attach(interface: String, check: HealthCheck) throws(CaptureError) {
+        try engine.attach(interface: interface, check: check)
+    }
+
+    /// Stops watching `interface`; its waiting attempts are dropped without a sample.
+    public func detach(interface: String) {
+        engine.remove(interface: interface)
+    }
+
+    /// The WANs being watched, sorted.
+    public var interfaces: [String] { engine.interfaces }
+
+    /// Attempts waiting for an answer on `interface` (for status and tests).
+    public func waitingAttempts(interface: String) -> Int { engine.waiting(interface: interface) }
+
+    /// Stops the thread and closes every capture. Idempotent; also done on deinit. Must not be
+    /// called from `onSample` or `onError`.
+    public func shutdown() {
+        engine.requestStop()
+        let thread = self.thread.withLock { thread -> pthread_t? in
+            defer { thread = nil }
+            return thread
+        }
+        if let thread { DedicatedThread.join(thread) }
+        engine.closeAll()
+    }
+}
+
+/// The monitor's state and loop. Everything mutable is behind one mutex; the loop polls without it.
+/// Only the loop (or `closeAll` after it ended) closes a capture, so an fd it polls stays valid.
+private final class PassiveHealthEngine: Sendable {
+    struct WAN {
+        var tracker: PassiveHealthTracker
+        var handle: CaptureHandle?
+        /// When to try reopening a capture that failed.
+        var reopenAt: Int64?
+    }
+
+    struct State {
+        var wans: [String: WAN] = [:]
+        /// Captures of detached WANs, for the loop to close.
+        var closing: [CaptureHandle] = []
+        var stopped = false
+    }
+
+    private let state = Mutex(State())
+    private let wake: CaptureWakePipe
+    private let onSample: @Sendable (PassiveHealthSample) -> Void
+    private let onError: @Sendable (CaptureError) -> Void
+
+    init(wake: CaptureWakePipe, onSample: @escaping @Sendable (PassiveHealthSample) -> Void,
+         onError: @escaping @Sendable (CaptureError) -> Void) {
+        self.wake = wake
+        self.onSample = onSample
+        self.onError = onError
+    }
+
+    deinit { wake.close() }
+
+    var interfaces: [String] { state.withLock { $0.wans.keys.sorted() } }
+
+    func waiting(interface: String) -> Int { state.withLock { $0.wans[interface]?.tracker.waiting ?? 0 } }
+
+    /// Opens the WAN's capture (on the calling thread, so in its namespace) or updates its check.
+    /// The capture is opened under the lock, which holds the loop up for the millisecond that takes
+    /// but keeps the handle inside the state from its first moment.
+    func attach(interface: String, check: HealthCheck) throws(CaptureError) {
+        let now = PassiveHealthClock.monotonic()
+        try state.withLock { state throws(CaptureError) in
+            if state.wans[interface] != nil {
+                state.wans[interface]!.tracker.update(interval: check.interval, timeout: check.timeout)
+                return
+            }
+            let handle = try CaptureHandle.open(CaptureConfiguration(interface: interface,
+                                                                     filter: PassiveHealthMonitor.captureFilter))
+            let tracker = PassiveHealthTracker(interface: interface, interval: check.interval, timeout: check.timeout,
+                                               now: now)
+            state.wans[interface] = WAN(tracker: tracker, handle: handle)
+        }
+        wake.wake()
+    }
+
+    func remove(interface: String) {
+        state.withLock { state in
+            if let handle = state.wans.removeValue(forKey: interface)?.handle { state.closing.append(handle) }
+        }
+        wake.wake()
+    }
+
+    func requestStop() {
+        state.withLock { $0.stopped = true }
+        wake.wake()
+    }
+
+    func closeAll() {
+        state.withLock { state in
+            for handle in state.closing { handle.close() }
+            state.closing = []
+            for name in state.wans.keys {
+                state.wans[name]!.handle?.close()
+                state.wans[name]!.handle = nil
+            }
+        }
+    }
+
+    func run() {
+        var samples: [PassiveHealthSample] = []
+        var errors: [CaptureError] = []
+        while true {
+            // What to wait for: every open capture, the wake pipe, and the earliest interval end or retry.
+            let plan = state.withLock { state -> (fds: [pollfd], names: [String], deadline: Int64?)? in
+                if state.stopped { return nil }
+                var fds = [pollfd(fd: wake.readFD, events: Int16(POLLIN), revents: 0)]
+                var names: [String] = []
+                var deadline: Int64?
+                for (name, wan) in state.wans {
+                    if let handle = wan.handle {
+                        fds.append(pollfd(fd: handle.selectableFD, events: Int16(POLLIN), revents: 0))
+                        names.append(name)
+                    }
+                    for candidate in [wan.tracker.nextDeadline, wan.reopenAt].compactMap({ $0 }) {
+                        deadline = min(deadline ?? candidate, candidate)
+                    }
+                }
+                return (fds, names, deadline)
+            }
+            guard var (fds, names, deadline) = plan else { return }
+            let timeout = PassiveHealthClock.pollTimeout(until: deadline, now: PassiveHealthClock.monotonic())
+            let ready = poll(&fds, nfds_t(fds.count), timeout)
+            if ready < 0, errno != EINTR {
+                // Nothing sensible to do but not spin: wait a little and rebuild the poll set.
+                usleep(100_000)
+                continue
+            }
+            if fds[0].revents != 0 { wake.drain() }
+            let readable = Set(zip(names, fds.dropFirst()).filter { $0.1.revents != 0 }.map(\.0))
+            names = []
+            deadline = nil
+
+            state.withLock { state in
+                for handle in state.closing { handle.close() }
+                state.closing = []
+                if state.stopped { return }
+                for name in readable {
+                    guard var wan = state.wans[name] else { continue }
+                    read(&wan, errors: &errors)
+                    state.wans[name] = wan
+                }
+                let now = PassiveHealthClock.monotonic()
+                for name in state.wans.keys {
+                    var wan = state.wans[name]!
+                    if let sample = wan.tracker.advance(to: now) { samples.append(sample) }
+                    if wan.handle == nil, let at = wan.reopenAt, now >= at { reopen(&wan, now: now) }
+                    state.wans[name] = wan
+                }
+            }
+            for error in errors { onError(error) }
+            for sample in samples { onSample(sample) }
+            errors.removeAll(keepingCapacity: true)
+            samples.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Reads everything queued on one WAN's capture into its tracker. Capture stamps are realtime;
+    /// each is carried over to the monotonic clock by how long ago it was taken.
+    private func read(_ wan: inout WAN, errors: inout [CaptureError]) {
+        guard let handle = wan.handle else { return }
+        var packets: [CapturedPacket] = []
+        do {
+            for _ in 0..<8 {
+                let count = try handle.readAvailable { packets.append($0) }
+                if count == 0 { break }
+            }
+        } catch {
+            handle.close()
+            wan.handle = nil
+            wan.reopenAt = PassiveHealthClock.monotonic() + wan.tracker.interval
+            errors.append(error)
+        }
+        let nowMonotonic = PassiveHealthClock.monotonic()
+        let nowRealtime = PassiveHealthClock.realtime()
+        for packet in packets {
+            let stamp = PassiveHealthTracker.nanoseconds(packet.timestamp)
+            wan.tracker.observe(packet, at: nowMonotonic - max(0, nowRealtime - stamp))
+        }
+    }
+
+    /// Tries to reopen a failed capture (in this thread's namespace); errors were already reported.
+    private func reopen(_ wan: inout WAN, now: Int64) {
+        do {
+            wan.handle = try CaptureHandle.open(CaptureConfiguration(interface: wan.tracker.interface,
+                                                                     filter: PassiveHealthMonitor.captureFilter))
+            wan.reopenAt = nil
+        } catch {
+            wan.reopenAt = now + wan.tracker.interval
+        }
+    }
+}
+
+/// Nanosecond readings of the kernel clocks the passive check uses.
+enum PassiveHealthClock {
+    static func monotonic() -> Int64 { read(CLOCK_MONOTONIC) }
+    static func realtime() -> Int64 { read(CLOCK_REALTIME) }
+
+    private static func read(_ clock: clockid_t) -> Int64 {
+        var ts = timespec()
+        clock_gettime(clock, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// Milliseconds for `poll(2)`, rounded up so the wake-up is never early; -1 without a deadline.
+    static func pollTimeout(until deadline: Int64?, now: Int64) -> Int32 {
+        guard let deadline else { return -1 }
+        let remaining = deadline - now
+        return remaining <= 0 ? 0 : Int32(clamping: (remaining + 999_999) / 1_000_000)
+    }
+}
