@@ -39,7 +39,11 @@ public final class KernelDataplane: DataplaneApplying {
         let kernelPlan = try KernelPlan(config: config, plan: plan)
         let next = try kernelPlan.routes(for: plan)
         let first = compiled == nil
-        try nftables.replaceRuleset(kernelPlan.ruleset)
+        // A reload that changes only health checks or weights leaves the ruleset as it is: no
+        // nftables transaction, no RCU wait.
+        if first || compiled?.ruleset != kernelPlan.ruleset {
+            try nftables.replaceRuleset(kernelPlan.ruleset)
+        }
         let result = try routing.apply(rules: [FwmarkRule.mainWithoutDefault(priority: kernelPlan.mainRule.priority)]
                                           + kernelPlan.rules, routes: next.routes)
         compiled = kernelPlan
