@@ -102,12 +102,16 @@ struct ConntrackFlusherTests {
 
         // Nothing left to match: a second flush deletes nothing.
         #expect(try flusher.flush(mark: 0x0100_0000, mask: 0xff00_0000) == 0)
+        #expect(try connectionsByPort(spaces) == [5002: 4, 5004: 5, 5006: 2])
         // A full-mark match (mask 0xffffffff) takes only that exact mark.
         #expect(try flusher.flush(mark: 0x0000_0001, mask: 0xffff_ffff) == 5)
         #expect(try connectionsByPort(spaces) == [5002: 4, 5006: 2])
+        // Without counting: the same effect, nothing else touched.
+        try flusher.flushWithoutCounting(mark: 0x0200_0000, mask: 0xff00_0000)
+        #expect(try connectionsByPort(spaces) == [5006: 2])
     }
 
-    @Test("many connections go in batches; the others stay")
+    @Test("many connections: the marked ones go, the others stay")
     func flushMany() throws {
         let spaces = try NetlinkTestNamespaces(roles: ["host"])
         defer { spaces.remove() }

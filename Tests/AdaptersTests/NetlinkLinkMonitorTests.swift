@@ -150,6 +150,32 @@ struct NetlinkLinkMonitorTests {
         #expect(monitor.states.map(\.name) == ["wan1"])
     }
 
+    @Test("IPv6: a global address and a router-advertised style default route; IPv4 is preferred once present")
+    func ipv6() async throws {
+        let spaces = try makeTopology()
+        defer { spaces.remove() }
+        let monitor = try NetworkNamespace.run(named: spaces.name("router")) { try LinkMonitor(interfaces: ["wan0"]) }
+        defer { monitor.stop() }
+        let events = NetlinkTestCollector(monitor.events)
+        await events.wait { $0.contains(.carrier(interface: "wan0", up: true)) }
+        _ = events.drain()
+
+        let v6 = CIDR("2001:db8:77::2/64")!
+        try spaces.ip("router", "-6 addr add 2001:db8:77::2/64 dev wan0 nodad")
+        try spaces.ip("router", "-6 route add default via fe80::1 dev wan0")
+        let v6Learned = CoreEvent.addressLearned(interface: "wan0", address: v6, gateway: IPAddress("fe80::1"))
+        var seen = await events.wait { $0.contains(v6Learned) }
+        #expect(seen.last == v6Learned)
+        #expect(seen.allSatisfy { if case .addressLearned("wan0", let address, _) = $0 { address == v6 } else { false } })
+        _ = events.drain()
+
+        try spaces.ip("router", "addr add 10.77.0.2/24 dev wan0")
+        try spaces.ip("router", "route add default via 10.77.0.1 dev wan0")
+        let v4Learned = CoreEvent.addressLearned(interface: "wan0", address: CIDR("10.77.0.2/24")!, gateway: ipv4("10.77.0.1"))
+        seen = await events.wait { $0.contains(v4Learned) }
+        #expect(seen == [.addressLearned(interface: "wan0", address: CIDR("10.77.0.2/24")!, gateway: IPAddress("fe80::1")), v4Learned])
+    }
+
     @Test("stop ends the event stream")
     func stopFinishes() async throws {
         let spaces = try makeTopology()

@@ -71,7 +71,11 @@ public enum NetworkNamespace {
         return try withoutActuallyEscaping(body) { body in
             var outcome: Result<T, any Error> = .failure(AdapterError(operation: "run in \(path)", code: 0, message: "did not run"))
             let thread = try DedicatedThread.startUnchecked(name: "flywall-netns") {
-                guard let setns = GNUFunctions.setns, setns(fd, GNUFunctions.cloneNewNet) == 0 else {
+                guard let setns = GNUFunctions.setns else {
+                    outcome = .failure(AdapterError(operation: "setns", code: ENOSYS, message: "not found in the C library"))
+                    return
+                }
+                guard setns(fd, GNUFunctions.cloneNewNet) == 0 else {
                     outcome = .failure(AdapterError.errno("setns(\(path))"))
                     return
                 }

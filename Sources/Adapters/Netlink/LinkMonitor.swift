@@ -163,8 +163,12 @@ final class LinkMonitorLoop: @unchecked Sendable {
                 let request = rtmsg(rtm_family: UInt8(family), rtm_dst_len: 0, rtm_src_len: 0, rtm_tos: 0, rtm_table: 0,
                                     rtm_protocol: 0, rtm_scope: 0, rtm_type: 0, rtm_flags: 0)
                 var part: [LinkTracker.DefaultRoute] = []
-                try dump(RTM_GETROUTE, request, reset: { part = [] }) { update in
-                    if case .defaultRoutes(let found, true, _) = update { part += found }
+                do {
+                    try dump(RTM_GETROUTE, request, reset: { part = [] }) { update in
+                        if case .defaultRoutes(let found, true, _) = update { part += found }
+                    }
+                } catch where family == AF_INET6 && error.code == EAFNOSUPPORT {
+                    continue  // IPv6 disabled at boot
                 }
                 fresh.routes! += part
             }

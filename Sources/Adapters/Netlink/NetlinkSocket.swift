@@ -18,7 +18,9 @@ final class NetlinkSocket {
     /// Large enough for any single datagram the kernel sends: dump parts are at most 32 KiB.
     private let bufferSize = 64 * 1024
 
-    init(bus: Int32, receiveBufferBytes: Int32 = 1 << 20) throws(AdapterError) {
+    /// - Parameter receiveTimeout: how long one receive may wait for the kernel before it fails
+    ///   with EAGAIN, so that a request the kernel never answers cannot hang the caller forever.
+    init(bus: Int32, receiveBufferBytes: Int32 = 1 << 20, receiveTimeout: Duration = .seconds(10)) throws(AdapterError) {
         guard let handle = mnl_socket_open2(bus, Int32(SOCK_CLOEXEC.rawValue)) else { throw .errno("mnl_socket_open(\(bus))") }
         guard mnl_socket_bind(handle, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
             let error = AdapterError.errno("mnl_socket_bind(\(bus))")
@@ -42,6 +44,9 @@ final class NetlinkSocket {
         if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
+        let (seconds, attoseconds) = receiveTimeout.components
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     deinit {

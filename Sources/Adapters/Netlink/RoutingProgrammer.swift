@@ -165,8 +165,8 @@ final class RoutingSession {
         do {
             try refreshInterfaces()
             for family in families {
-                existingRules += try dumpRules(family: family)
-                existingRoutes += try dumpRoutes(family: family)
+                existingRules += try withoutFamilySupport(family) { () throws(AdapterError) in try dumpRules(family: family) } ?? []
+                existingRoutes += try withoutFamilySupport(family) { () throws(AdapterError) in try dumpRoutes(family: family) } ?? []
             }
         } catch {
             throw RoutingError(failures: [.init(change: "read rules and routes", error: error)], changes: RoutingChanges())
@@ -259,10 +259,10 @@ final class RoutingSession {
         var routes: [TableRoute] = []
         var others = 0
         for family in [AF_INET, AF_INET6] {
-            for rule in try dumpRules(family: family) {
+            for rule in try withoutFamilySupport(family, { () throws(AdapterError) in try dumpRules(family: family) }) ?? [] {
                 if rule.isPlain && rule.family == UInt8(AF_INET) { rules.append(rule.rule) } else { others += 1 }
             }
-            for route in try dumpRoutes(family: family) {
+            for route in try withoutFamilySupport(family, { () throws(AdapterError) in try dumpRoutes(family: family) }) ?? [] {
                 let shaped = route.destinationLength == 0 && route.tos == 0 && !route.hasExtras
                     && route.metric == defaultMetric(route.family)
                 switch Int(route.type) {
@@ -422,6 +422,11 @@ final class RoutingSession {
     }
 
     // MARK: Reading the kernel's state
+
+    /// Runs a dump; nil when the kernel has no such family (IPv6 disabled at boot).
+    private func withoutFamilySupport<T>(_ family: Int32, _ body: () throws(AdapterError) -> T) throws(AdapterError) -> T? {
+        do { return try body() } catch where family != AF_INET && error.code == EAFNOSUPPORT { return nil }
+    }
 
     private func refreshInterfaces() throws(AdapterError) {
         var names: [String: Int32] = [:]

@@ -85,3 +85,19 @@ public enum FlywallRoutingRanges {
         rulePriorities.contains(priority)
     }
 }
+
+extension FwmarkRule {
+    /// A `KernelPlan`'s suppressing main-table rule, as a rule the programmer applies.
+    public init(_ rule: SuppressedMainRule) {
+        self.init(priority: rule.priority, mark: 0, mask: 0, table: rule.table, suppressPrefixLength: rule.suppressPrefixLength)
+    }
+}
+
+extension RoutingProgrammer {
+    /// Applies a compiled plan: its suppressing main rule first, its fwmark rules, and `routes`
+    /// (`KernelPlan.routes(for:)`).
+    @discardableResult
+    public func apply(_ plan: KernelPlan, routes: RouteSet) throws(RoutingError) -> RoutingChanges {
+        try apply(rules: [FwmarkRule(plan.mainRule)] + plan.rules, routes: routes.routes)
+    }
+}
