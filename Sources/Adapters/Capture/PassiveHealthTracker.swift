@@ -45,7 +45,7 @@ public struct PassiveHealthSample: Sendable, Equatable, CustomStringConvertible 
 /// - **Timeout.** An attempt still waiting when an interval closes, with its deadline before the
 ///   close, is *unanswered*.
 /// - **Samples.** Intervals are `interval` long, aligned to the tracker's start. When one closes,
-///   the attempts resolved in it make one sample: `answered` if more than half of them were
+///   the attempts resolved since the previous close make one sample: `answered` if more than half of them were
 ///   answered (a strict majority; a tie is unanswered). An interval in which nothing resolved gives
 ///   no sample: an idle WAN is not a failing one. So there is at most one sample per interval.
 /// - **Bounds.** At most `maxPending` attempts wait at once; SYNs beyond that (a scan, a flood) are
