@@ -462,7 +462,7 @@ final class ProbeLabHTTPServer: Sendable {
 
     /// Call inside the namespace (`ProbeLabNamespace.enter`): the socket is opened there.
     init(address: IPAddress, port: UInt16, status: Int) throws {
-        let fd = socket(address.isV4 ? AF_INET : AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(address.isV4 ? AF_INET : AF_INET6, ProbeSocket.stream | ProbeSocket.closeOnExec, 0)
         guard fd >= 0 else { throw ProbeLabError(message: "socket: errno \(errno)") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -488,7 +488,7 @@ final class ProbeLabHTTPServer: Sendable {
                     request += chunk[0..<n]
                 }
                 received.withLock { $0.append(String(decoding: request, as: UTF8.self)) }
-                _ = response.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                _ = response.withUnsafeBytes { send(client, $0.baseAddress, $0.count, ProbeSocket.noSignal) }
                 close(client)
             }
         }

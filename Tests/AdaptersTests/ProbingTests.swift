@@ -202,6 +202,27 @@ struct ProbingTests {
         #expect(http.inFlight == 0)
     }
 
+    @Test("results arrive through an AsyncStream, which finishes on shutdown; later sends fail")
+    func asyncStream() async throws {
+        let (stream, continuation) = AsyncStream.makeStream(of: ProbeResult.self)
+        let prober = try HTTPProber(results: continuation)
+        let id = ProbeID(interface: "lo", target: 0, sequence: 9)
+        let uplink = ProbeUplink(interface: "lo", index: 0)
+        prober.send(ProbeRequest(id: id, target: .http(url: "https://x.test/", expectedStatus: 200), timeout: .seconds(1)), via: uplink)
+        prober.shutdown()
+        prober.shutdown()
+        var received: [ProbeResult] = []
+        for await result in stream { received.append(result) }
+        #expect(received == [ProbeResult(id: id, outcome: .failure("https checks are not supported yet"))])
+
+        let log = ProbeResultLog()
+        let icmp = try ICMPProber(onResult: log.append)
+        icmp.shutdown()
+        icmp.send(ProbeRequest(id: id, target: .icmp(IPAddress("127.0.0.1")!), timeout: .seconds(1)), via: uplink)
+        #expect(log.values.map(\.id) == [id])
+        #expect(log.values.first?.outcome == .failure(ProbeError(interface: "lo", operation: "ICMP prober is shut down", code: ESHUTDOWN).description))
+    }
+
     // MARK: HTTP
 
     @Test("HTTP URLs: host, port, request target and Host header")

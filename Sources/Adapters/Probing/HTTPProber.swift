@@ -129,7 +129,9 @@ private final class HTTPEngine: Sendable {
             state.deadlines.insert(deadline, key)
             return key
         }
-        guard let key else { return }
+        guard let key else {
+            return onResult(ProbeResult(id: request.id, outcome: .failure("HTTP prober is shut down")))
+        }
         thread?.wake()
 
         if let address = url.address {
@@ -159,7 +161,7 @@ private final class HTTPEngine: Sendable {
             do {
                 fd = try ProbeSocket.open(
                     family: address.isV4 ? AF_INET : AF_INET6,
-                    type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), protocol: 0,
+                    type: ProbeSocket.stream | ProbeSocket.nonBlocking, protocol: 0,
                     uplink: uplink, describe: address.isV4 ? "socket(AF_INET, SOCK_STREAM)" : "socket(AF_INET6, SOCK_STREAM)")
             } catch {
                 return finish(key, .failure(error.description))
@@ -294,7 +296,7 @@ private final class HTTPEngine: Sendable {
             return advance(&exchange, now: now)
         case .sending(let offset):
             let written = exchange.request[offset...].withUnsafeBytes {
-                Glibc.send(exchange.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                Glibc.send(exchange.fd, $0.baseAddress, $0.count, ProbeSocket.noSignal)
             }
             if written < 0 {
                 let code = errno
@@ -309,7 +311,7 @@ private final class HTTPEngine: Sendable {
             return nil
         case .receiving:
             var chunk = [UInt8](repeating: 0, count: 1024)
-            let count = chunk.withUnsafeMutableBytes { recv(exchange.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            let count = chunk.withUnsafeMutableBytes { recv(exchange.fd, $0.baseAddress, $0.count, ProbeSocket.dontWait) }
             if count < 0 {
                 let code = errno
                 return code == EAGAIN || code == EINTR ? nil : .failure(connectFailure(code))

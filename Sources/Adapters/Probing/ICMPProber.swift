@@ -30,16 +30,21 @@ public final class ICMPProber: Sendable {
     private let thread: ProbeThread
 
     /// Starts the receive thread. `onResult` gets each probe's outcome exactly once.
-    public init(onResult: @escaping @Sendable (ProbeResult) -> Void) throws(ProbeError) {
-        let engine = ICMPEngine(onResult: onResult)
+    ///
+    /// - Parameter readInterval: after reading replies, the receive thread waits this long before
+    ///   reading again, so that under load it reads many replies per wake-up. RTTs come from the
+    ///   kernel's receive stamps, so this only delays reports (never past a probe's deadline,
+    ///   which is checked against the stamp). Zero reads every reply as soon as it arrives.
+    public init(readInterval: Duration = .milliseconds(2), onResult: @escaping @Sendable (ProbeResult) -> Void) throws(ProbeError) {
+        let engine = ICMPEngine(readInterval: readInterval, onResult: onResult)
         self.engine = engine
         thread = try ProbeThread { wakeFD in engine.run(wakeFD: wakeFD) }
         engine.thread = thread
     }
 
     /// A prober that yields its results into an `AsyncStream`; the stream finishes on `shutdown()`.
-    public convenience init(results: AsyncStream<ProbeResult>.Continuation) throws(ProbeError) {
-        try self.init(onResult: { results.yield($0) })
+    public convenience init(readInterval: Duration = .milliseconds(2), results: AsyncStream<ProbeResult>.Continuation) throws(ProbeError) {
+        try self.init(readInterval: readInterval, onResult: { results.yield($0) })
         engine.onShutdown = { results.finish() }
     }
 
@@ -126,12 +131,14 @@ private final class ICMPEngine: Sendable {
     }
 
     let onResult: @Sendable (ProbeResult) -> Void
+    let readInterval: Int64
     private let state = Mutex(State())
     /// Set once right after the thread starts; read by senders to wake the loop.
     private let threadBox = Mutex<ProbeThread?>(nil)
     private let shutdownBox = Mutex<(@Sendable () -> Void)?>(nil)
 
-    init(onResult: @escaping @Sendable (ProbeResult) -> Void) {
+    init(readInterval: Duration, onResult: @escaping @Sendable (ProbeResult) -> Void) {
+        self.readInterval = max(0, readInterval.nanoseconds)
         self.onResult = onResult
     }
 
@@ -181,6 +188,9 @@ private final class ICMPEngine: Sendable {
     /// The slot of the uplink's socket for the family, opening it if needed. Runs under the lock:
     /// opening is rare, and holding the lock keeps two senders from opening the same socket.
     private func socketSlot(_ state: inout State, uplink: ProbeUplink, v6: Bool) throws(ProbeError) -> Int {
+        guard !state.stopped else {
+            throw ProbeError(interface: uplink.interface, operation: "ICMP prober is shut down", code: ESHUTDOWN)
+        }
         let key = SocketKey(interface: uplink.interface, v6: v6)
         if let slot = state.slots[key], let existing = state.sockets[slot] {
             if existing.uplink.index != uplink.index {
@@ -204,7 +214,7 @@ private final class ICMPEngine: Sendable {
 
     private static func openRawSocket(uplink: ProbeUplink, v6: Bool) throws(ProbeError) -> Int32 {
         let fd = try ProbeSocket.open(
-            family: v6 ? AF_INET6 : AF_INET, type: Int32(SOCK_RAW.rawValue),
+            family: v6 ? AF_INET6 : AF_INET, type: ProbeSocket.raw,
             protocol: v6 ? Int32(IPPROTO_ICMPV6) : Int32(IPPROTO_ICMP), uplink: uplink,
             describe: v6 ? "socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6)" : "socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)")
         // Wake only for echo replies and unreachables: every other ICMP message of the namespace
@@ -251,17 +261,19 @@ private final class ICMPEngine: Sendable {
             } catch {
                 return .failure(error)
             }
-            guard var socket = state.sockets[slot], let sequence = Self.freeSequence(socket) else {
+            guard let sequence = state.sockets[slot].flatMap(Self.freeSequence) else {
                 return .failure(ProbeError(interface: uplink.interface, operation: "no free ICMP sequence: 65,536 probes in flight", code: EBUSY))
             }
-            socket.nextSequence = sequence &+ 1
             let now = ProbeClock.monotonic()
             let deadline = now + timeout
-            socket.pending[sequence] = Pending(id: request.id, target: target, sentAt: now, deadline: deadline)
-            state.sockets[slot] = socket
+            // Mutated in place through the dictionary: a copy of the socket would copy its whole
+            // pending table on write.
+            state.sockets[slot]!.nextSequence = sequence &+ 1
+            state.sockets[slot]!.pending[sequence] = Pending(id: request.id, target: target, sentAt: now, deadline: deadline)
             state.deadlines.insert(deadline, Token(slot: slot, sequence: sequence, sentAt: now))
             state.inFlight += 1
             let wake = deadline < state.sleepingUntil || state.socketsChanged
+            let socket = state.sockets[slot]!
             return .success((socket.fd, socket.identifier, sequence, socket.cookie, slot, now, wake))
         }
         let probe: Prepared
@@ -361,7 +373,25 @@ private final class ICMPEngine: Sendable {
         let name = UnsafeMutableRawBufferPointer.allocate(byteCount: MemoryLayout<sockaddr_storage>.size, alignment: 8)
         defer { name.deallocate() }
 
+        // After reading, the loop leaves the sockets alone for `readInterval` so that replies
+        // queue up and are read many per wake-up, and the kernel need not wake this thread for
+        // each one. RTTs come from kernel receive stamps, so this delays only the report.
+        var holdUntil: Int64 = .min
+        var wakeOnly = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
         while true {
+            let hold: Int32? = state.withLock { state in
+                let now = ProbeClock.monotonic()
+                guard !state.stopped, now < holdUntil else { return nil }
+                let until = min(holdUntil, state.deadlines.earliest ?? .max)
+                guard now < until else { return nil }
+                state.sleepingUntil = until
+                return ProbeClock.pollTimeout(until: until, now: now)
+            }
+            if let hold {
+                if poll(&wakeOnly, 1, hold) > 0 { ProbeThread.drain(wakeFD) }
+                state.withLock { $0.sleepingUntil = .min }
+                continue
+            }
             let timeout: Int32? = state.withLock { state in
                 if state.stopped { return nil }
                 for fd in state.closing { close(fd) }
@@ -392,6 +422,7 @@ private final class ICMPEngine: Sendable {
                            buffer: buffer, control: control, name: name, into: &received)
             }
             let nowMonotonic = ProbeClock.monotonic()
+            if !received.isEmpty { holdUntil = nowMonotonic + readInterval }
             let nowRealtime = ProbeClock.realtime()
             state.withLock { state in
                 for message in received {
@@ -431,7 +462,7 @@ private final class ICMPEngine: Sendable {
             let count = withUnsafeMutablePointer(to: &iov) { iovPointer in
                 header.msg_iov = iovPointer
                 header.msg_iovlen = 1
-                return recvmsg(fd, &header, Int32(MSG_DONTWAIT))
+                return recvmsg(fd, &header, ProbeSocket.dontWait)
             }
             guard count > 0 else { return }  // EAGAIN: drained (other errors: nothing to read either)
             let packet = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
@@ -450,17 +481,19 @@ private final class ICMPEngine: Sendable {
 
     /// The result a message completes, if it answers a probe of this socket in flight.
     private static func match(_ state: inout State, _ received: Received, at: Int64) -> ProbeResult? {
-        guard let socket = state.sockets[received.slot] else { return nil }
+        // Only values are read out of the socket, so that removing the entry below mutates its
+        // pending table in place instead of copying it.
+        guard let (identifier, cookie) = state.sockets[received.slot].map({ ($0.identifier, $0.cookie) }) else { return nil }
         let sequence: UInt16
         let outcome: (Pending) -> ProbeOutcome
         switch received.message {
-        case let .echoReply(source, identifier, seq, cookie):
-            guard identifier == socket.identifier, cookie == socket.cookie,
-                  let pending = socket.pending[seq], pending.target == source else { return nil }
+        case let .echoReply(source, replyIdentifier, seq, replyCookie):
+            guard replyIdentifier == identifier, replyCookie == cookie,
+                  state.sockets[received.slot]?.pending[seq]?.target == source else { return nil }
             sequence = seq
             outcome = { at <= $0.deadline ? .reply(rtt: .nanoseconds(max(0, at - $0.sentAt))) : .timeout }
-        case let .unreachable(target, identifier, seq, reason):
-            guard identifier == socket.identifier, let pending = socket.pending[seq], pending.target == target else { return nil }
+        case let .unreachable(target, errorIdentifier, seq, reason):
+            guard errorIdentifier == identifier, state.sockets[received.slot]?.pending[seq]?.target == target else { return nil }
             sequence = seq
             outcome = { at <= $0.deadline ? .failure(reason) : .timeout }
         }

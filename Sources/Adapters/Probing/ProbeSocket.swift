@@ -6,6 +6,17 @@ import Domain
 /// Socket plumbing shared by the probers: opening a socket that can only leave through one uplink,
 /// and converting between `IPAddress` and `sockaddr`.
 enum ProbeSocket {
+    // Linux ABI values of glibc's socket enums, spelled out. Which module of this target "owns"
+    // `SOCK_STREAM` and friends depends on which C module (CMnl, ...) pulled <sys/socket.h> in
+    // first, and files that do not import that module then cannot see them (design.md, "different
+    // definitions in different modules"). These numbers are fixed by the kernel ABI.
+    static let stream: Int32 = 1  // SOCK_STREAM
+    static let raw: Int32 = 3  // SOCK_RAW
+    static let nonBlocking: Int32 = 0o4000  // SOCK_NONBLOCK (= O_NONBLOCK)
+    static let closeOnExec: Int32 = 0o2000000  // SOCK_CLOEXEC (= O_CLOEXEC)
+    static let dontWait: Int32 = 0x40  // MSG_DONTWAIT
+    static let noSignal: Int32 = 0x4000  // MSG_NOSIGNAL
+
     /// Opens a close-on-exec socket in the calling thread's network namespace, bound to the
     /// uplink's device and carrying its probe class mark.
     static func open(
@@ -14,7 +25,7 @@ enum ProbeSocket {
         guard ProbeUplink.validIndexes.contains(uplink.index) else {
             throw ProbeError(interface: uplink.interface, operation: "uplink index \(uplink.index) has no probe class", code: EINVAL)
         }
-        let fd = socket(family, type | Int32(SOCK_CLOEXEC.rawValue), proto)
+        let fd = socket(family, type | closeOnExec, proto)
         guard fd >= 0 else { throw ProbeError(interface: uplink.interface, operation: describe, code: errno) }
         do {
             try bindToDevice(fd, uplink: uplink)
