@@ -16,10 +16,16 @@ declare -A CMD_PACKAGES=(
     [nft]="nftables"
     [ip]="iproute2"
     [tcpdump]="tcpdump"
+    # The namespace lab (Tests/IntegrationTests): conntrack checks, echo servers, a real DHCP
+    # server and client.
+    [conntrack]="conntrack"
+    [python3]="python3"
+    [dnsmasq]="dnsmasq-base"
+    [udhcpc]="udhcpc"
 )
-ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev nftables iproute2 tcpdump"
+ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev nftables iproute2 tcpdump conntrack python3 dnsmasq-base udhcpc"
 
-# nft, ip and tcpdump live in /usr/sbin, which a non-root PATH may lack.
+# nft, ip, tcpdump, conntrack, dnsmasq and udhcpc live in /usr/sbin, which a non-root PATH may lack.
 has_command() {
     local path
     path=$(command -v "$1" 2>/dev/null) && [ -x "$path" ] && return 0

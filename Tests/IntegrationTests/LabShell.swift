@@ -78,7 +78,7 @@ enum LabShell {
         process.standardInput = input == nil ? FileHandle.nullDevice : stdin
         let done = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in done.signal() }
-        try process.run()
+        try spawn(process)
         if let input {
             stdin.fileHandleForWriting.write(Data(input.utf8))
             try? stdin.fileHandleForWriting.close()
@@ -92,6 +92,19 @@ enum LabShell {
         let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
         let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
         return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr, timedOut: timedOut)
+    }
+
+    /// Starts `process` with no signal blocked. The test runner's threads block most signals and a
+    /// child inherits the mask of the thread that spawns it: a daemon started from there would
+    /// never see SIGTERM or SIGHUP. (Foundation spawns from the calling thread.) `env
+    /// --default-signal` in front of every command also resets inherited dispositions.
+    static func spawn(_ process: Process) throws {
+        process.arguments = ["--default-signal"] + (process.arguments ?? [])
+        var none = sigset_t(), old = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &old)
+        defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
+        try process.run()
     }
 
     static func has(_ command: String) -> Bool {
@@ -138,7 +151,7 @@ final class LabProcess: @unchecked Sendable {
             exit.withLock { $0 = p.terminationStatus }
             exited.signal()
         }
-        try process.run()
+        try LabShell.spawn(process)
     }
 
     var pid: Int32 { process.processIdentifier }
