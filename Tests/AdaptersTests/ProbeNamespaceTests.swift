@@ -211,6 +211,40 @@ struct ProbeNamespaceTests {
         #expect(log.values == [ProbeResult(id: id, outcome: .failure("setsockopt(SO_BINDTODEVICE) on wan9: No such device (errno 19)"))])
     }
 
+    @Test("detaching drops an uplink's probes in flight without results; the next send reopens it")
+    func detachAndReopen() async throws {
+        let lab = try ProbeLab()
+        defer { lab.remove() }
+        try lab.ispA.run("nft add rule inet lab input ip daddr \(Self.rejected4) drop")
+        let log = ProbeResultLog()
+        let prober = try ICMPProber(onResult: log.append)
+        defer { prober.shutdown() }
+
+        let dropped = (0..<3).map { ProbeID(interface: "wan0", target: 1, sequence: UInt32($0)) }
+        let inFlight = try lab.router { () -> Int in
+            for id in dropped {
+                prober.send(ProbeRequest(id: id, target: .icmp(Self.rejected4), timeout: .milliseconds(300)), via: Self.uplinkA)
+            }
+            let count = prober.inFlight
+            prober.detach(interface: "wan0")
+            return count
+        }
+        #expect(inFlight == 3)
+        #expect(prober.inFlight == 0)
+
+        let fresh = (10..<12).map { ProbeID(interface: "wan0", target: 0, sequence: UInt32($0)) }
+        try lab.router {
+            for id in fresh {
+                prober.send(ProbeRequest(id: id, target: .icmp(Self.target4), timeout: .milliseconds(300)), via: Self.uplinkA)
+            }
+        }
+        _ = try await log.wait(for: 2)
+        try await Task.sleep(for: .milliseconds(450))  // past the dropped probes' deadlines
+        #expect(log.values.map(\.id) == fresh)
+        #expect(log.values.allSatisfy { $0.outcome.isReply })
+        #expect(try lab.counter("echo4", in: lab.ispA) == 5)
+    }
+
     // MARK: HTTP
 
     @Test("HTTP: expected status, wrong status, refused port, black-holed server, name lookup")

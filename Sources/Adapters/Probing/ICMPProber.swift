@@ -121,8 +121,10 @@ private final class ICMPEngine: Sendable {
         var nextSlot = 0
         var deadlines = ProbeDeadlineHeap<Token>()
         var identifierBase = UInt16.random(in: .min ... .max)
-        /// Sockets detached since the loop last looked; only the loop closes them.
+        /// Sockets detached since the loop last looked; only the loop closes them, and only when
+        /// no `sendto` is running outside the lock (which could otherwise hit a reused fd number).
         var closing: [Int32] = []
+        var sendsInProgress = 0
         var socketsChanged = true
         /// When the loop will next wake by itself (`.max`: not until woken; `.min`: awake now).
         var sleepingUntil: Int64 = .min
@@ -273,6 +275,7 @@ private final class ICMPEngine: Sendable {
             state.deadlines.insert(deadline, Token(slot: slot, sequence: sequence, sentAt: now))
             state.inFlight += 1
             let wake = deadline < state.sleepingUntil || state.socketsChanged
+            state.sendsInProgress += 1
             let socket = state.sockets[slot]!
             return .success((socket.fd, socket.identifier, sequence, socket.cookie, slot, now, wake))
         }
@@ -289,18 +292,23 @@ private final class ICMPEngine: Sendable {
                 sendto(probe.fd, buffer.baseAddress, ICMPPacket.requestSize, 0, address, length)
             }
         }
-        guard sent < 0 else { return }
-        let code = errno
-        let pending = state.withLock { state -> Pending? in
-            guard let removed = state.sockets[probe.slot]?.pending.removeValue(forKey: probe.sequence),
-                  removed.sentAt == probe.sentAt else { return nil }
-            state.inFlight -= 1
-            if code == ENODEV || code == ENXIO {
-                // The interface went away (or was re-created with a new index): reopen next time.
-                Self.forget(&state, slot: probe.slot)
+        let code = sent < 0 ? errno : 0
+        let (pending, wakeToClose) = state.withLock { state -> (Pending?, Bool) in
+            state.sendsInProgress -= 1
+            var removed: Pending?
+            if sent < 0, let entry = state.sockets[probe.slot]?.pending[probe.sequence], entry.sentAt == probe.sentAt {
+                state.sockets[probe.slot]?.pending[probe.sequence] = nil
+                state.inFlight -= 1
+                removed = entry
+                if code == ENODEV || code == ENXIO {
+                    // The interface went away (or was re-created under a new index): reopen next time.
+                    Self.forget(&state, slot: probe.slot)
+                }
             }
-            return removed
+            // The last sender out lets the loop close detached sockets.
+            return (removed, state.sendsInProgress == 0 && !state.closing.isEmpty)
         }
+        if wakeToClose { thread?.wake() }
         if let pending { onResult(ProbeResult(id: pending.id, outcome: .failure(Self.sendFailure(code)))) }
     }
 
@@ -394,8 +402,10 @@ private final class ICMPEngine: Sendable {
             }
             let timeout: Int32? = state.withLock { state in
                 if state.stopped { return nil }
-                for fd in state.closing { close(fd) }
-                state.closing = []
+                if state.sendsInProgress == 0 {
+                    for fd in state.closing { close(fd) }
+                    state.closing = []
+                }
                 if state.socketsChanged {
                     state.socketsChanged = false
                     pollFDs = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
