@@ -14,9 +14,9 @@ private var isRoot: Bool { geteuid() == 0 }
 /// namespaces. Both ISPs hold the same target addresses, so a reply can only tell which uplink a
 /// probe took by whether it came at all; the ISPs' nftables counters tell it independently.
 ///
-/// The router's main table deliberately routes the targets the wrong way (via the other uplink,
-/// or its default via uplink A), as a forwarding plan might; probes must still use their own uplink
-/// through `SO_BINDTODEVICE` and the probe class tables of docs/dataplane.md.
+/// The router's main table deliberately routes everything, the targets included, via uplink B, as
+/// a forwarding plan might; uplink A's probes must still leave (and be answered) through A, which
+/// only `SO_MARK` with the probe class tables of docs/dataplane.md plus `SO_BINDTODEVICE` achieve.
 @Suite("Probing in network namespaces (root)", .enabled(if: isRoot, "needs root for namespaces and raw sockets"))
 struct ProbeNamespaceTests {
     static let uplinkA = ProbeUplink(interface: "wan0", index: 0)
@@ -60,6 +60,27 @@ struct ProbeNamespaceTests {
         #expect(try lab.counter("echo4", in: lab.ispA) == 5)
         #expect(try lab.counter("echo4", in: lab.ispB) == 5)
         #expect(prober.inFlight == 0)
+    }
+
+    @Test("with its probe table empty, an uplink's probe fails instead of leaving through another uplink")
+    func noEscapeWithoutProbeTable() async throws {
+        let lab = try ProbeLab()
+        defer { lab.remove() }
+        // A missing or stale probe table (gateway not learned yet, a reconcile in progress): the
+        // main table would happily send the probe out through B, and B's ISP would answer, making
+        // a dead uplink A look healthy. The device binding must prevent that.
+        try lab.router.run("ip route flush table 10000")
+        let log = ProbeResultLog()
+        let prober = try ICMPProber(onResult: log.append)
+        defer { prober.shutdown() }
+        let id = ProbeID(interface: "wan0", target: 0, sequence: 1)
+        try lab.router {
+            prober.send(ProbeRequest(id: id, target: .icmp(Self.target4), timeout: .milliseconds(500)), via: Self.uplinkA)
+        }
+        let results = try await log.wait(for: 1)
+        #expect(results == [ProbeResult(id: id, outcome: .timeout)])
+        #expect(try lab.counter("echo4", in: lab.ispB) == 0)
+        #expect(try lab.counter("echo4", in: lab.ispA) == 0)
     }
 
     @Test("two uplinks probing the same target at once: each socket gets only its own replies")
@@ -247,7 +268,7 @@ struct ProbeNamespaceTests {
 
     // MARK: HTTP
 
-    @Test("HTTP: expected status, wrong status, refused port, black-holed server, name lookup")
+    @Test("HTTP: expected status, wrong status, refused port, black-holed server, IPv6, name lookup")
     func http() async throws {
         let lab = try ProbeLab()
         defer { lab.remove() }
@@ -257,6 +278,8 @@ struct ProbeNamespaceTests {
         defer { server.stop() }
         let black = try lab.ispA.enter { try ProbeLabHTTPServer(address: Self.target4, port: 8082, status: 200) }
         defer { black.stop() }
+        let server6 = try lab.ispA.enter { try ProbeLabHTTPServer(address: Self.target6, port: 8080, status: 204) }
+        defer { server6.stop() }
         try lab.ispA.run("nft insert rule inet lab input tcp dport 8082 drop")
 
         let log = ProbeResultLog()
@@ -276,7 +299,9 @@ struct ProbeNamespaceTests {
         // Through uplink B the same address has no server: ISP B's kernel refuses the connection.
         let otherISP = try lab.router { check("http://198.18.0.1:8080/", expect: 200, via: Self.uplinkB, 5) }
 
-        let results = try await log.wait(for: 5)
+        let overIPv6 = try lab.router { check("http://[fd00:198::1]:8080/v6", expect: 204, 6) }
+
+        let results = try await log.wait(for: 6)
         func outcome(_ id: ProbeID) -> ProbeOutcome? { results.first { $0.id == id }?.outcome }
         guard case .reply(let rtt) = outcome(ok) else {
             Issue.record("expected a reply, got \(String(describing: outcome(ok)))")
@@ -291,6 +316,8 @@ struct ProbeNamespaceTests {
         #expect(outcome(refused) == .failure("connection refused"))
         #expect(outcome(blackholed) == .timeout)
         #expect(outcome(otherISP) == .failure("connection refused"))
+        #expect(outcome(overIPv6)?.isReply == true, "\(String(describing: outcome(overIPv6)))")
+        #expect(server6.requests.first?.hasPrefix("GET /v6 HTTP/1.1\r\nHost: [fd00:198::1]:8080\r\n") == true)
         #expect(server.requests.count == 2)
         #expect(server.requests.first?.hasPrefix("GET /health HTTP/1.1\r\nHost: 198.18.0.1:8080\r\n") == true)
         #expect(server.requests.first?.contains("Connection: close\r\nUser-Agent: flywall\r\n") == true)
@@ -301,7 +328,7 @@ struct ProbeNamespaceTests {
         log.clear()
         let local = try lab.router { try ProbeLabHTTPServer(address: IPAddress("127.0.0.1")!, port: 8090, status: 503) }
         defer { local.stop() }
-        let named = try lab.router { check("http://localhost:8090/status", expect: 200, via: ProbeUplink(interface: "lo", index: 3), 6) }
+        let named = try lab.router { check("http://localhost:8090/status", expect: 200, via: ProbeUplink(interface: "lo", index: 3), 7) }
         let namedResult = try await log.wait(for: 1)
         #expect(namedResult.first?.id == named)
         guard case .wrongStatus(503, _) = namedResult.first?.outcome else {
@@ -327,7 +354,7 @@ extension ProbeOutcome {
 /// ```
 /// Both ISPs hold 198.18.0.1, 198.18.0.2 and fd00:198::1 on lo and count incoming echo requests
 /// in named nftables counters `echo4` and `echo6`. The router has the probe class rules and tables
-/// of docs/dataplane.md, a main default via A, and the targets routed via B.
+/// of docs/dataplane.md, and its main table routes everything (targets included) via B.
 final class ProbeLab: Sendable {
     let router: ProbeLabNamespace
     let ispA: ProbeLabNamespace
@@ -360,6 +387,7 @@ final class ProbeLab: Sendable {
             try isp.run("ip addr add 100.64.\(n).1/24 dev up0")
             try isp.run("ip addr add fd00:64:\(n)::1/64 dev up0 nodad")
             try isp.run("ip link set up0 up")
+            try isp.run("sysctl -qw net.ipv4.conf.all.arp_ignore=1")
             for address in ["198.18.0.1/32", "198.18.0.2/32", "fd00:198::1/128"] {
                 try isp.run("ip addr add \(address) dev lo")
             }
@@ -383,10 +411,13 @@ final class ProbeLab: Sendable {
                 EOF
                 """)
         }
-        // The main table points the wrong way for each uplink's probes.
-        try router.run("ip route add default via 100.64.1.1 dev wan0")
+        // The main table sends everything, and the targets explicitly, through uplink B, as a
+        // plan might. Uplink A's probes have no route there: only their mark's table gets them
+        // out. (With arp_ignore = 1 the ISPs do not answer ARP for their loopback targets, so
+        // the kernel's "assume on-link" fallback for a device-bound socket cannot reach them.)
+        try router.run("ip route add default via 100.64.2.1 dev wan1")
         try router.run("ip route add 198.18.0.0/24 via 100.64.2.1 dev wan1")
-        try router.run("ip -6 route add default via fd00:64:1::1 dev wan0")
+        try router.run("ip -6 route add default via fd00:64:2::1 dev wan1")
         try router.run("ip -6 route add fd00:198::/64 via fd00:64:2::1 dev wan1")
     }
 
