@@ -361,10 +361,14 @@ final class ProbeLab: Sendable {
     let ispB: ProbeLabNamespace
 
     init() throws {
+        Self.sweepOrphans()
+        // The test process's pid is in the name, so a later run can tell the lab of a crashed
+        // process (whose `defer` never ran) from one a concurrent run is still using.
         let tag = String(UInt32.random(in: 0 ... .max), radix: 36)
-        router = ProbeLabNamespace(name: "fw-\(tag)-probe-r")
-        ispA = ProbeLabNamespace(name: "fw-\(tag)-probe-a")
-        ispB = ProbeLabNamespace(name: "fw-\(tag)-probe-b")
+        let prefix = "fw-\(tag)-probe\(getpid())"
+        router = ProbeLabNamespace(name: "\(prefix)-r")
+        ispA = ProbeLabNamespace(name: "\(prefix)-a")
+        ispB = ProbeLabNamespace(name: "\(prefix)-b")
         do {
             try build()
         } catch {
@@ -434,6 +438,20 @@ final class ProbeLab: Sendable {
             throw ProbeLabError(message: "no packet count in: \(text)")
         }
         return value
+    }
+
+    /// Deletes probe labs left behind by test processes that no longer exist.
+    static func sweepOrphans() {
+        guard let names = try? ProbeLabNamespace.shell("ls /run/netns 2>/dev/null") else { return }
+        for name in names.split(separator: "\n") {
+            // fw-<tag>-probe<pid>-<role>
+            let parts = name.split(separator: "-")
+            guard parts.count == 4, parts[0] == "fw", parts[2].hasPrefix("probe"),
+                  let pid = Int32(parts[2].dropFirst("probe".count)) else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                _ = try? ProbeLabNamespace.shell("ip netns del \(name) 2>/dev/null")
+            }
+        }
     }
 
     /// Deletes the namespaces (and with them the veths, addresses, rules and counters).
