@@ -8,6 +8,10 @@ public struct CaptureConfiguration: Sendable, Equatable {
     /// A network interface, or `"any"` for all of them (then each packet names its interface).
     public var interface: String
     /// A pcap-filter(7) expression, compiled into the kernel; empty captures every packet.
+    ///
+    /// Use `direction`, not `inbound`/`outbound` in the filter: libpcap on Linux runs a newly set
+    /// filter in user space on the first packet after it, and there those keywords never match, so
+    /// that packet would be lost.
     public var filter: String
     /// Only packets sent, only packets received, or both.
     public var direction: Direction

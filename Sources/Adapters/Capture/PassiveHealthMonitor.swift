@@ -8,12 +8,16 @@ import Synchronization
 /// attempts leaving each attached WAN and reports, at most once per the check's `interval`, whether
 /// they were answered. Each sample is one probe round for the core (`sample.coreEvent`).
 ///
-/// Each WAN gets its own capture on its interface, so the connections are seen as they leave:
-/// after masquerading, with the WAN's own address, which is the tuple the answers come back to.
-/// The kernel filter (`captureFilter`) passes only outgoing SYNs and incoming SYN-ACKs and RST-ACKs,
-/// so the cost is nil for all other traffic. The exact rule that turns them into samples is
-/// `PassiveHealthTracker`'s; in short, per interval: no attempts, no sample; otherwise answered
-/// when more than half of the attempts resolved in it got a SYN-ACK (or RST-ACK) within `timeout`.
+/// Each WAN gets two captures on its interface, one for each direction, so the connections are
+/// seen as they leave: after masquerading, with the WAN's own address, which is the tuple the
+/// answers come back to. Kernel filters pass only outgoing SYNs (`outgoingFilter`) and incoming
+/// SYN-ACKs and RST-ACKs (`incomingFilter`), so other traffic costs nothing. The direction is set
+/// with `pcap_setdirection` rather than `inbound`/`outbound` in one filter: libpcap runs a new
+/// filter in user space on the first packet after installing it, where those keywords cannot be
+/// evaluated, and that first connection attempt would be lost. The exact rule that turns attempts
+/// into samples is `PassiveHealthTracker`'s; in short, per interval: no attempts, no sample;
+/// otherwise answered when more than half of the attempts resolved in it got a SYN-ACK (or
+/// RST-ACK) within `timeout`.
 ///
 /// One thread serves every WAN (poll on all captures, plus a timer for interval ends). Captures are
 /// opened by `attach`, in the network namespace of the calling thread. If a capture fails later
@@ -21,13 +25,18 @@ import Synchronization
 /// reopen it every `interval`, from its own thread, which is in the namespace the monitor was made
 /// in: make the monitor and attach its WANs in the same namespace. Needs CAP_NET_RAW.
 public final class PassiveHealthMonitor: Sendable {
-    /// Outgoing SYNs (no ACK) and incoming SYN-ACKs or RST-ACKs, over IPv4 and IPv6 (IPv6 only
-    /// without extension headers before TCP, which is how connection attempts travel).
-    /// `and`/`or` have equal precedence in pcap-filter(7), hence every parenthesis.
-    public static let captureFilter = "(outbound and ((tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn)"
-        + " or (ip6[6] == 6 and ip6[53] & 0x12 == 0x02)))"
-        + " or (inbound and ((tcp[tcpflags] & tcp-ack != 0 and tcp[tcpflags] & (tcp-syn|tcp-rst) != 0)"
-        + " or (ip6[6] == 6 and ip6[53] & 0x10 != 0 and ip6[53] & 0x06 != 0)))"
+    /// TCP segments with SYN and without ACK, over IPv4 and IPv6 (IPv6 only without extension
+    /// headers before TCP, which is how connection attempts travel). `and`/`or` have equal
+    /// precedence in pcap-filter(7), hence every parenthesis.
+    public static let outgoingFilter = "(tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn)"
+        + " or (ip6[6] == 6 and ip6[53] & 0x12 == 0x02)"
+
+    /// TCP segments with ACK and SYN or RST.
+    public static let incomingFilter = "(tcp[tcpflags] & tcp-ack != 0 and tcp[tcpflags] & (tcp-syn|tcp-rst) != 0)"
+        + " or (ip6[6] == 6 and ip6[53] & 0x10 != 0 and ip6[53] & 0x06 != 0)"
+
+    /// The rings hold only connection attempts and their answers: a quarter of libpcap's default.
+    static let bufferSize: Int32 = 256 << 10
 
     private let engine: PassiveHealthEngine
     private let thread: Mutex<pthread_t?>
@@ -82,12 +91,56 @@ public final class PassiveHealthMonitor: Sendable {
     }
 }
 
+/// A WAN's two captures: SYNs leaving, answers arriving.
+private struct WANCaptures {
+    var incoming: CaptureHandle
+    var outgoing: CaptureHandle
+
+    static func open(_ interface: String) throws(CaptureError) -> WANCaptures {
+        let incoming = try CaptureHandle.open(CaptureConfiguration(
+            interface: interface, filter: PassiveHealthMonitor.incomingFilter, direction: .incoming,
+            bufferSize: PassiveHealthMonitor.bufferSize))
+        let outgoing: CaptureHandle
+        do {
+            outgoing = try CaptureHandle.open(CaptureConfiguration(
+                interface: interface, filter: PassiveHealthMonitor.outgoingFilter, direction: .outgoing,
+                bufferSize: PassiveHealthMonitor.bufferSize))
+        } catch {
+            incoming.close()
+            throw error
+        }
+        return WANCaptures(incoming: incoming, outgoing: outgoing)
+    }
+
+    var descriptors: [Int32] { [incoming.selectableFD, outgoing.selectableFD] }
+
+    /// Everything queued on both, in capture order. Answers are read first: an answer read now
+    /// arrived before this read began, so its SYN (captured before the answer could exist) is in
+    /// the other ring by the time that is read. Sorting by stamp then puts each SYN before its answer.
+    func readAll() throws(CaptureError) -> [CapturedPacket] {
+        var packets: [CapturedPacket] = []
+        for handle in [incoming, outgoing] {
+            for _ in 0..<8 {
+                let count = try handle.readAvailable { packets.append($0) }
+                if count == 0 { break }
+            }
+        }
+        packets.sort { $0.timestamp < $1.timestamp }
+        return packets
+    }
+
+    func close() {
+        incoming.close()
+        outgoing.close()
+    }
+}
+
 /// The monitor's state and loop. Everything mutable is behind one mutex; the loop polls without it.
 /// Only the loop (or `closeAll` after it ended) closes a capture, so an fd it polls stays valid.
 private final class PassiveHealthEngine: Sendable {
     struct WAN {
         var tracker: PassiveHealthTracker
-        var handle: CaptureHandle?
+        var captures: WANCaptures?
         /// When to try reopening a capture that failed.
         var reopenAt: Int64?
     }
@@ -95,7 +148,7 @@ private final class PassiveHealthEngine: Sendable {
     struct State {
         var wans: [String: WAN] = [:]
         /// Captures of detached WANs, for the loop to close.
-        var closing: [CaptureHandle] = []
+        var closing: [WANCaptures] = []
         var stopped = false
     }
 
@@ -127,18 +180,17 @@ private final class PassiveHealthEngine: Sendable {
                 state.wans[interface]!.tracker.update(interval: check.interval, timeout: check.timeout)
                 return
             }
-            let handle = try CaptureHandle.open(CaptureConfiguration(interface: interface,
-                                                                     filter: PassiveHealthMonitor.captureFilter))
+            let captures = try WANCaptures.open(interface)
             let tracker = PassiveHealthTracker(interface: interface, interval: check.interval, timeout: check.timeout,
                                                now: now)
-            state.wans[interface] = WAN(tracker: tracker, handle: handle)
+            state.wans[interface] = WAN(tracker: tracker, captures: captures)
         }
         wake.wake()
     }
 
     func remove(interface: String) {
         state.withLock { state in
-            if let handle = state.wans.removeValue(forKey: interface)?.handle { state.closing.append(handle) }
+            if let captures = state.wans.removeValue(forKey: interface)?.captures { state.closing.append(captures) }
         }
         wake.wake()
     }
@@ -150,11 +202,11 @@ private final class PassiveHealthEngine: Sendable {
 
     func closeAll() {
         state.withLock { state in
-            for handle in state.closing { handle.close() }
+            for captures in state.closing { captures.close() }
             state.closing = []
             for name in state.wans.keys {
-                state.wans[name]!.handle?.close()
-                state.wans[name]!.handle = nil
+                state.wans[name]!.captures?.close()
+                state.wans[name]!.captures = nil
             }
         }
     }
@@ -170,8 +222,8 @@ private final class PassiveHealthEngine: Sendable {
                 var names: [String] = []
                 var deadline: Int64?
                 for (name, wan) in state.wans {
-                    if let handle = wan.handle {
-                        fds.append(pollfd(fd: handle.selectableFD, events: Int16(POLLIN), revents: 0))
+                    for fd in wan.captures?.descriptors ?? [] {
+                        fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
                         names.append(name)
                     }
                     for candidate in [wan.tracker.nextDeadline, wan.reopenAt].compactMap({ $0 }) {
@@ -194,7 +246,7 @@ private final class PassiveHealthEngine: Sendable {
             deadline = nil
 
             state.withLock { state in
-                for handle in state.closing { handle.close() }
+                for captures in state.closing { captures.close() }
                 state.closing = []
                 if state.stopped { return }
                 for name in readable {
@@ -206,7 +258,7 @@ private final class PassiveHealthEngine: Sendable {
                 for name in state.wans.keys {
                     var wan = state.wans[name]!
                     if let sample = wan.tracker.advance(to: now) { samples.append(sample) }
-                    if wan.handle == nil, let at = wan.reopenAt, now >= at { reopen(&wan, now: now) }
+                    if wan.captures == nil, let at = wan.reopenAt, now >= at { reopen(&wan, now: now) }
                     state.wans[name] = wan
                 }
             }
@@ -217,21 +269,19 @@ private final class PassiveHealthEngine: Sendable {
         }
     }
 
-    /// Reads everything queued on one WAN's capture into its tracker. Capture stamps are realtime;
+    /// Reads everything queued on one WAN's captures into its tracker. Capture stamps are realtime;
     /// each is carried over to the monotonic clock by how long ago it was taken.
     private func read(_ wan: inout WAN, errors: inout [CaptureError]) {
-        guard let handle = wan.handle else { return }
-        var packets: [CapturedPacket] = []
+        guard let captures = wan.captures else { return }
+        let packets: [CapturedPacket]
         do {
-            for _ in 0..<8 {
-                let count = try handle.readAvailable { packets.append($0) }
-                if count == 0 { break }
-            }
+            packets = try captures.readAll()
         } catch {
-            handle.close()
-            wan.handle = nil
+            captures.close()
+            wan.captures = nil
             wan.reopenAt = PassiveHealthClock.monotonic() + wan.tracker.interval
             errors.append(error)
+            return
         }
         let nowMonotonic = PassiveHealthClock.monotonic()
         let nowRealtime = PassiveHealthClock.realtime()
@@ -241,11 +291,10 @@ private final class PassiveHealthEngine: Sendable {
         }
     }
 
-    /// Tries to reopen a failed capture (in this thread's namespace); errors were already reported.
+    /// Tries to reopen a failed WAN's captures (in this thread's namespace); errors were already reported.
     private func reopen(_ wan: inout WAN, now: Int64) {
         do {
-            wan.handle = try CaptureHandle.open(CaptureConfiguration(interface: wan.tracker.interface,
-                                                                     filter: PassiveHealthMonitor.captureFilter))
+            wan.captures = try WANCaptures.open(wan.tracker.interface)
             wan.reopenAt = nil
         } catch {
             wan.reopenAt = now + wan.tracker.interval
