@@ -55,11 +55,11 @@ struct NetlinkRouteBenchmarkTests {
         .via(gateway: IPAddress("10.\(64 + i / 256).\(i % 256).1")!, device: "wan\(i)")
     }
 
-    /// The tables of a plan with `uplinks` uplinks and `buckets` buckets in one group, as
-    /// docs/dataplane.md numbers them: probe, policy (2 per uplink), pin, bucket.
-    private func tables(uplinks: Int, buckets: Int) -> [UInt32] {
+    /// The tables of a plan as `KernelPlan` lays them out (docs/dataplane.md): a pin table per
+    /// uplink, two policy tables per uplink, a sticky table per sticky member, a table per hash slot.
+    private func tables(uplinks: Int, sticky: Int, slots: Int) -> [UInt32] {
         (0..<uplinks).map { 10000 + UInt32($0) } + (0..<(2 * uplinks)).map { 10100 + UInt32($0) }
-            + (0..<uplinks).map { 10300 + UInt32($0) } + (0..<buckets).map { 20000 + UInt32($0) }
+            + (0..<sticky).map { 10300 + UInt32($0) } + (0..<slots).map { 20000 + UInt32($0) }
     }
 
     @Test("replace the default route of N tables in one batch (failover), and a full apply")
@@ -68,12 +68,20 @@ struct NetlinkRouteBenchmarkTests {
         defer { spaces.remove() }
         let programmer = try NetworkNamespace.run(named: spaces.name("bench")) { try RoutingProgrammer() }
 
+        // A failover replaces the routes of the dead uplink's policy and sticky tables and of the
+        // hash slots that pointed to it (pin tables never change).
+        let deadUplinkTables: [UInt32] = [10100, 10101, 10300]
+        let twoWANSlots: [UInt32] = (0..<64).map { 20000 + UInt32($0) }
+        let bigSlots: [UInt32] = stride(from: 0, to: 1023, by: 64).map { 20000 + UInt32($0) }
+        let twoWANFailover = deadUplinkTables + twoWANSlots
+        let bigFailover = deadUplinkTables + bigSlots
         let cases: [(label: String, tables: [UInt32], runs: Int)] = [
             ("1 table", [20000], 500),
-            ("2-WAN plan, tables of the dead uplink (pin, 2 policy, 2 of 3 buckets)", [10300, 10100, 10101, 20000, 20001], 500),
-            ("2-WAN plan, all 11 tables", tables(uplinks: 2, buckets: 3), 500),
-            ("64 uplinks / 1,000 policies, one uplink's 1/64 of 1,023 buckets + its pin and policy tables", Array(tables(uplinks: 64, buckets: 1023).suffix(16)) + [10300, 10100, 10101], 200),
-            ("64 uplinks / 1,000 policies, all 1,279 tables", tables(uplinks: 64, buckets: 1023), 60),
+            ("2-WAN failover (2 policy, 1 sticky, 64 hash-slot tables)", twoWANFailover, 500),
+            ("2-WAN plan, every table (2 pin, 4 policy, 2 sticky, 64 slots)", tables(uplinks: 2, sticky: 2, slots: 64), 500),
+            ("64 uplinks, 1,000 policies: one uplink fails (2 policy, 1 sticky, 1/64 of 1,023 slots)", bigFailover, 300),
+            ("64 uplinks, 1,000 policies: every table (64 pin, 128 policy, 63 sticky, 1,023 slots)",
+             tables(uplinks: 64, sticky: 63, slots: 1023), 60),
         ]
         print("rtnetlink route replace (RoutingProgrammer.replaceRoutes), median [p10–p90] of N runs:")
         for (label, tables, runs) in cases {
@@ -93,9 +101,9 @@ struct NetlinkRouteBenchmarkTests {
 
         // The reconcile path (start, config reload): dump rules, routes and links, then diff.
         print("rtnetlink apply (dump + reconcile), median of N runs:")
-        for (label, uplinks, buckets) in [("2-WAN plan", 2, 3), ("64 uplinks / 1,023 buckets", 64, 1023)] {
+        for (label, uplinks, sticky, slots) in [("2-WAN plan", 2, 2, 64), ("64 uplinks, 1,023 slots", 64, 63, 1023)] {
             try programmer.removeAll()
-            let ids = tables(uplinks: uplinks, buckets: buckets)
+            let ids = tables(uplinks: uplinks, sticky: sticky, slots: slots)
             let rules = ids.enumerated().map { index, table in
                 FwmarkRule(priority: table < 20000 ? 10100 : 10300, mark: UInt32(index + 1) << 8, mask: 0x00ff_ff00, table: table)
             }
