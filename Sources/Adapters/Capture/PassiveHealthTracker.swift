@@ -36,7 +36,8 @@ public struct PassiveHealthSample: Sendable, Equatable, CustomStringConvertible 
 ///   `t + timeout`. A SYN for a 4-tuple already waiting, with the same sequence number, is a
 ///   retransmission and changes nothing (the deadline stays that of the first SYN). One with
 ///   another sequence number is a new attempt replacing the old one, which is forgotten (the client
-///   gave up on it; that says nothing about the WAN).
+///   gave up on it; that says nothing about the WAN). A SYN for a 4-tuple whose attempt was already
+///   answered or timed out starts a new attempt: a client still retrying is still unanswered.
 /// - **Answer.** A segment arriving on the WAN with ACK and SYN (SYN-ACK) or ACK and RST, from the
 ///   attempt's destination to its source, acknowledging its SYN (`ack == seq + 1`), resolves the
 ///   attempt: *answered* when captured at or before the deadline, *unanswered* when later. A reset
