@@ -435,6 +435,34 @@ struct CaptureNamespaceTests {
         #expect(capture.stop() == capture.stop())  // idempotent
     }
 
+    @Test("the callback may read statistics and stop its own capture",
+          .enabled(if: captureTestsAreRoot, "needs root for namespaces and captures"))
+    func stopFromCallback() async throws {
+        let lab = try Lab(roles: ["a"])
+        defer { lab.remove() }
+        let box = Mutex<PacketCapture?>(nil)
+        let log = CaptureTestLog<CapturedPacket>()
+        let capture = try lab.inside("a") {
+            try PacketCapture(CaptureConfiguration(interface: "lo", filter: "icmp"), onPacket: { packet in
+                log.append(packet)
+                let capture = box.withLock { $0 }
+                _ = capture?.statistics
+                capture?.stop()
+            })
+        }
+        box.withLock { $0 = capture }
+        defer { box.withLock { $0 = nil } }
+        try lab.inside("a") {
+            for sequence: UInt16 in 1...3 { try CaptureTestSocket.sendEcho(to: IPAddress("127.0.0.1")!, identifier: 9, sequence: sequence) }
+        }
+        await log.wait { !$0.isEmpty }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(log.all.count == 1)
+        #expect(log.all.first?.icmp == ICMPMessageHeader(type: 8, code: 0, identifier: 9, sequence: 1))
+        #expect(capture.delivered == 1)
+        capture.stop()
+    }
+
     @Test("a missing interface and a bad filter are errors that name the interface and the call",
           .enabled(if: captureTestsAreRoot, "needs root for namespaces and captures"))
     func errors() throws {

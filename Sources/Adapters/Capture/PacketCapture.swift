@@ -149,14 +149,19 @@ private final class CaptureLoop: Sendable {
     }
 
     /// Reads what is queued, a bounded number of rounds so a stop request is seen between them.
+    /// Packets are delivered outside the handle's lock, so the callback may ask for statistics or stop.
     private func readBatch() throws(CaptureError) {
+        var packets: [CapturedPacket] = []
         for _ in 0..<8 {
+            packets.removeAll(keepingCapacity: true)
             let read = try handle.withLock { handle throws(CaptureError) -> Int in
                 guard let handle else { return 0 }
-                return try handle.readAvailable { packet in
-                    self.delivered.add(1, ordering: .relaxed)
-                    self.onPacket(packet)
-                }
+                return try handle.readAvailable(limit: 256) { packets.append($0) }
+            }
+            for packet in packets {
+                if stopping.load(ordering: .acquiring) { return }
+                delivered.add(1, ordering: .relaxed)
+                onPacket(packet)
             }
             if read == 0 || stopping.load(ordering: .acquiring) { return }
         }
