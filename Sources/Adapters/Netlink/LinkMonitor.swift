@@ -75,7 +75,8 @@ public final class LinkMonitor: Sendable {
     /// The current state of every watched interface, sorted by name.
     public var states: [InterfaceState] { loop.states }
 
-    /// Stops the receive thread, closes the sockets' use and finishes `events`. Idempotent.
+    /// Stops the receive thread and finishes `events`; the sockets close when the monitor goes.
+    /// Idempotent.
     public func stop() {
         guard let running = thread.withLock({ handle -> pthread_t? in
             defer { handle = nil }
@@ -128,10 +129,15 @@ final class LinkMonitorLoop: @unchecked Sendable {
     }
 
     func watch(_ interfaces: Set<String>) {
-        let events = tracker.withLock { tracker in
+        tracker.withLock { tracker in
             tracker.watched = interfaces
-            return tracker.takeEvents()
+            publish(tracker.takeEvents())
         }
+    }
+
+    /// Called with the tracker locked, so that events from `watch` and from the receive thread
+    /// reach the stream in the order the tracker produced them.
+    private func publish(_ events: [CoreEvent]) {
         for event in events { continuation.yield(event) }
     }
 
@@ -173,11 +179,10 @@ final class LinkMonitorLoop: @unchecked Sendable {
                 fresh.routes! += part
             }
         }
-        let events = tracker.withLock { tracker in
+        tracker.withLock { tracker in
             tracker.replace(with: fresh)
-            return tracker.takeEvents()
+            publish(tracker.takeEvents())
         }
-        for event in events { continuation.yield(event) }
     }
 
     private func dump<Header>(_ type: Int, _ header: Header, reset: () -> Void, _ body: (LinkUpdate) -> Void) throws(AdapterError) {
@@ -207,12 +212,12 @@ final class LinkMonitorLoop: @unchecked Sendable {
                 try notifications.receive { (message: NetlinkMessage) throws(AdapterError) in
                     if let update = LinkUpdate(message) { updates.append(update) }
                 }
-                let (events, routesMayHaveVanished) = tracker.withLock { tracker in
+                let routesMayHaveVanished = tracker.withLock { tracker in
                     var vanished = false
                     for update in updates { vanished = tracker.apply(update) || vanished }
-                    return (tracker.takeEvents(), vanished)
+                    publish(tracker.takeEvents())
+                    return vanished
                 }
-                for event in events { continuation.yield(event) }
                 if routesMayHaveVanished { try resynchronise(links: false, addresses: false, routes: true) }
             } catch where error.code == ENOBUFS {
                 do { try resynchronise(links: true, addresses: true, routes: true) } catch { report(error) }
