@@ -396,7 +396,7 @@ final class ProbeLab: Sendable {
                 try isp.run("ip addr add \(address) dev lo")
             }
             let table = 10000 + n - 1
-            let mark = String(UInt32(64 + n - 1) << 24, radix: 16)
+            let mark = String(UInt32(n) << 24, radix: 16)
             try router.run("ip rule add fwmark 0x\(mark)/0xff000000 lookup \(table) priority 10000")
             try router.run("ip -6 rule add fwmark 0x\(mark)/0xff000000 lookup \(table) priority 10000")
             try router.run("ip route add default via 100.64.\(n).1 dev \(wan) table \(table)")

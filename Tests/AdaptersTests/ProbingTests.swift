@@ -155,11 +155,11 @@ struct ProbingTests {
 
     // MARK: Uplinks and errors
 
-    @Test("probe class marks follow docs/dataplane.md: (64 + index) << 24")
+    @Test("probe marks are the uplink's pin class from docs/dataplane.md: (index + 1) << 24")
     func marks() {
-        #expect(ProbeUplink(interface: "eth0", index: 0).mark == 0x4000_0000)
-        #expect(ProbeUplink(interface: "eth1", index: 1).mark == 0x4100_0000)
-        #expect(ProbeUplink(interface: "wan62", index: 62).mark == 0x7e00_0000)
+        #expect(ProbeUplink(interface: "eth0", index: 0).mark == 0x0100_0000)
+        #expect(ProbeUplink(interface: "eth1", index: 1).mark == 0x0200_0000)
+        #expect(ProbeUplink(interface: "wan63", index: 63).mark == 0x4000_0000)
     }
 
     @Test("a permission error names CAP_NET_RAW; other errors do not")
