@@ -248,6 +248,38 @@ enum CaptureTestSocket {
         }
     }
 
+    /// Creates a tun device (no packet information header) in the calling thread's namespace and
+    /// returns its descriptor; the device lives as long as the descriptor is open.
+    static func openTun(_ name: String) throws -> Int32 {
+        let fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw failure("open /dev/net/tun") }
+        var request = ifreq()
+        withUnsafeMutableBytes(of: &request.ifr_ifrn.ifrn_name) { bytes in
+            for (i, byte) in name.utf8.prefix(15).enumerated() { bytes[i] = byte }
+        }
+        request.ifr_ifru.ifru_flags = 0x0001 | 0x1000  // IFF_TUN | IFF_NO_PI
+        let tunSetInterface: UInt = 0x4004_54ca  // TUNSETIFF = _IOW('T', 202, int)
+        guard withUnsafeMutablePointer(to: &request, { ioctl(fd, tunSetInterface, $0) }) == 0 else {
+            let error = failure("TUNSETIFF \(name)")
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// Sends one UDP datagram ("flywall") from `source:sourcePort`.
+    static func sendUDP(from source: IPAddress, sourcePort: UInt16, to destination: IPAddress, port: UInt16) throws {
+        let fd = socket(source.isV4 ? AF_INET : AF_INET6, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw failure("socket") }
+        defer { close(fd) }
+        guard withSockaddr(source, port: sourcePort, { bind(fd, $0, $1) }) == 0 else { throw failure("bind \(source)") }
+        let payload = Array("flywall".utf8)
+        let sent = withSockaddr(destination, port: port) { address, length in
+            payload.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, address, length) }
+        }
+        guard sent == payload.count else { throw failure("sendto \(destination)") }
+    }
+
     /// Sends one ICMP or ICMPv6 echo request with an 8-byte payload ("flywall!") from a raw socket.
     static func sendEcho(to destination: IPAddress, identifier: UInt16, sequence: UInt16) throws {
         let v4 = destination.isV4
@@ -433,6 +465,37 @@ struct CaptureNamespaceTests {
             == Set([1, 2, 3].flatMap { [Echo(type: 8, sequence: $0), Echo(type: 0, sequence: $0)] }))
         #expect(capture.delivered == 6)
         #expect(capture.stop() == capture.stop())  // idempotent
+    }
+
+    @Test("a tun device gives raw IP frames: IPv4 and IPv6 UDP leaving through it",
+          .enabled(if: captureTestsAreRoot, "needs root for namespaces and captures"))
+    func rawIP() async throws {
+        let lab = try Lab(roles: ["a"])
+        defer { lab.remove() }
+        // The test holds the tun's file descriptor: it is the far end, so the packets stay here.
+        let tun = try lab.inside("a") { try CaptureTestSocket.openTun("fwtun0") }
+        defer { close(tun) }
+        try lab.sh("a", "ip link set fwtun0 up && ip addr add 198.18.32.1/24 dev fwtun0 && ip addr add fd00:32::1/64 dev fwtun0 nodad")
+        let log = CaptureTestLog<CapturedPacket>()
+        let capture = try lab.inside("a") {
+            try PacketCapture(CaptureConfiguration(interface: "fwtun0", filter: "udp"), onPacket: log.append)
+        }
+        defer { capture.stop() }
+        try lab.inside("a") {
+            try CaptureTestSocket.sendUDP(from: IPAddress("198.18.32.1")!, sourcePort: 5001, to: IPAddress("198.18.32.9")!, port: 5002)
+            try CaptureTestSocket.sendUDP(from: IPAddress("fd00:32::1")!, sourcePort: 5003, to: IPAddress("fd00:32::9")!, port: 5004)
+        }
+        let packets = await log.wait { $0.count >= 2 }
+        #expect(packets.count == 2)
+        let v4 = try #require(packets.first { $0.ipVersion == .v4 })
+        let v6 = try #require(packets.first { $0.ipVersion == .v6 })
+        #expect(v4.interface == "fwtun0" && v4.ipProtocol == .udp)
+        #expect(v4.source == IPAddress("198.18.32.1")! && v4.destination == IPAddress("198.18.32.9")!)
+        #expect(v4.sourcePort == 5001 && v4.destinationPort == 5002)
+        #expect(v4.length == 20 + 8 + 7)  // no link header at all
+        #expect(v6.source == IPAddress("fd00:32::1")! && v6.destination == IPAddress("fd00:32::9")!)
+        #expect(v6.sourcePort == 5003 && v6.destinationPort == 5004)
+        #expect(v6.length == 40 + 8 + 7)
     }
 
     @Test("the callback may read statistics and stop its own capture",
