@@ -103,6 +103,63 @@ struct CapturePassiveTests {
         #expect(samples == [PassiveHealthSample(interface: "rw0", answered: true, attempts: 1, answeredAttempts: 1)])
     }
 
+    @Test("a WAN whose interface disappears is reported, and watched again once it is back",
+          .enabled(if: captureTestsAreRoot, "needs root for namespaces and captures"))
+    func interfaceComesBack() async throws {
+        let lab = try Lab.routed()
+        defer { lab.remove() }
+        let log = CaptureTestLog<PassiveHealthSample>()
+        let errors = CaptureTestLog<CaptureError>()
+        let monitor = try lab.inside("router") {
+            let monitor = try PassiveHealthMonitor(onSample: log.append, onError: errors.append)
+            try monitor.attach(interface: "rw0", check: Self.check)
+            return monitor
+        }
+        defer { monitor.shutdown() }
+
+        try lab.sh("router", "ip link del rw0")
+        let reported = await errors.wait { !$0.isEmpty }
+        #expect(reported.count == 1)
+        #expect(reported.first?.interface == "rw0")
+        #expect(reported.first?.operation == "pcap_dispatch")
+
+        // The same uplink comes back (a new veth, as after a modem reset); the monitor reopens it.
+        try lab.sh("router", "ip link add rw0 type veth peer name iw0 netns \(lab.name("isp"))")
+        try lab.sh("router", "ip addr add 100.64.31.2/24 dev rw0 && ip link set rw0 up")
+        try lab.sh("isp", "ip addr add 100.64.31.1/24 dev iw0 && ip link set iw0 up")
+        let server = try lab.inside("isp") { try CaptureTestSocket.listen(Lab.isp4, port: 8080) }
+        defer { close(server) }
+        // Connect until the monitor has a capture again (it retries every interval).
+        var port: UInt16 = 45001
+        let start = ContinuousClock.now
+        while log.all.isEmpty, ContinuousClock.now - start < .seconds(20) {
+            let outcome = try lab.inside("lan") { try CaptureTestSocket.connect(from: Lab.lan4, sourcePort: port, to: Lab.isp4, port: 8080) }
+            #expect(outcome == .connected)
+            port += 1
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        let samples = log.all
+        #expect(!samples.isEmpty)
+        #expect(samples.allSatisfy { $0.answered && $0.interface == "rw0" })
+        #expect(errors.all.count == 1)  // reopening failed quietly until the interface was back
+
+        // Taken down and up again (same interface): watched again too, whether libpcap reported it or not.
+        try await Task.sleep(for: .seconds(2))  // let the last interval close
+        let before = log.all.count
+        try lab.sh("router", "ip link set rw0 down")
+        try await Task.sleep(for: .milliseconds(1500))
+        try lab.sh("router", "ip link set rw0 up")
+        let restart = ContinuousClock.now
+        while log.all.count == before, ContinuousClock.now - restart < .seconds(20) {
+            let outcome = try lab.inside("lan") { try CaptureTestSocket.connect(from: Lab.lan4, sourcePort: port, to: Lab.isp4, port: 8080) }
+            #expect(outcome == .connected)
+            port += 1
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(log.all.count > before)
+        #expect(log.all.allSatisfy { $0.answered })
+    }
+
     @Test("attach reports a missing interface; attaching twice keeps one capture; detach stops samples",
           .enabled(if: captureTestsAreRoot, "needs root for namespaces and captures"))
     func attachAndDetach() async throws {
