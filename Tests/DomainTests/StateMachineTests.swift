@@ -173,6 +173,22 @@ struct StateMachineTests {
         #expect(d.core.plan.group(named: "default")?.active == ["eth1"])
     }
 
+    @Test func gatewaysFollowTheSystemButStaticOnesWin() {
+        var config = dualWAN()
+        config.interfaces[1].dhcp = false
+        config.interfaces[1].gateway = ip("100.64.1.1")
+        var d = CoreDriver(config)
+        d.run(seconds: 1)
+        d.send(.addressLearned(interface: "eth0", address: CIDR("100.64.0.2/30"), gateway: ip("100.64.0.1")))
+        d.send(.addressLearned(interface: "eth1", address: nil, gateway: ip("10.9.9.9")))
+        #expect(d.core.plan.uplink(named: "eth0")?.gateway == ip("100.64.0.1"))
+        #expect(d.core.plan.uplink(named: "eth1")?.gateway == ip("100.64.1.1"))
+        d.send(.addressLearned(interface: "eth0", address: nil, gateway: nil))
+        d.send(.addressLearned(interface: "eth1", address: nil, gateway: nil))
+        #expect(d.core.plan.uplink(named: "eth0")?.gateway == nil)
+        #expect(d.core.plan.uplink(named: "eth1")?.gateway == ip("100.64.1.1"))
+    }
+
     @Test func deterministicForSameInputs() {
         func run() -> [WANEvent] {
             var d = CoreDriver(dualWAN())

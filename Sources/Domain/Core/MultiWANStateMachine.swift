@@ -14,7 +14,9 @@ public struct MultiWANStateMachine: Sendable {
     private var trackers: [HealthTracker]
     private var trackerIndex: [String: Int]
     private var uplinkIndex: [String: Int]
-    private var gateways: [String: IPAddress] = [:]
+    /// Next hops learned from the system (DHCP client routes, netlink). A static `gateway` in the
+    /// config wins over these; see `gateway(of:)`.
+    private var learnedGateways: [String: IPAddress] = [:]
     private var forced: [String: String] = [:]
     private var selections: [String: GroupSelector.Selection] = [:]
     /// Usability as last reported in events, to turn state changes into wan_up/wan_down once.
@@ -33,9 +35,6 @@ public struct MultiWANStateMachine: Sendable {
         self.trackerIndex = [:]
         self.uplinkIndex = [:]
         installTrackers(for: config, at: .zero)
-        for wan in config.wans {
-            if let gw = wan.gateway { gateways[wan.name] = gw }
-        }
     }
 
     /// The earliest time the core wants a `.tick`.
@@ -93,12 +92,11 @@ public struct MultiWANStateMachine: Sendable {
             effects.append(.log(up ? .info : .warning, "\(interface): carrier \(up ? "up" : "down")"))
             dirty = true
         case .addressLearned(let interface, _, let gateway):
-            guard trackerIndex[interface] != nil else { return [] }
-            if let gateway, gateways[interface] != gateway {
-                gateways[interface] = gateway
-                effects.append(.log(.info, "\(interface): gateway \(gateway)"))
-                dirty = true
-            }
+            guard trackerIndex[interface] != nil, learnedGateways[interface] != gateway else { return [] }
+            // nil: the system withdrew its route (lease lost); a static gateway is unaffected.
+            learnedGateways[interface] = gateway
+            effects.append(.log(.info, "\(interface): gateway \(gateway.map { "\($0)" } ?? "withdrawn")"))
+            dirty = true
         case .configReplaced(let newConfig):
             replaceConfig(newConfig, at: now)
             effects.append(.log(.notice, "configuration replaced: \(newConfig.wans.count) WANs, \(groups.count) groups"))
@@ -194,9 +192,6 @@ public struct MultiWANStateMachine: Sendable {
         config = newConfig
         groups = newConfig.effectiveGroups
         installTrackers(for: newConfig, at: now)
-        for wan in newConfig.wans {
-            if let gw = wan.gateway { gateways[wan.name] = gw }
-        }
         forced = forced.filter { g, i in groups.contains { $0.name == g && $0.members.contains { $0.interface == i } } }
         reportedUsable = reportedUsable.filter { trackerIndex[$0.key] != nil }
     }
@@ -247,6 +242,10 @@ public struct MultiWANStateMachine: Sendable {
         }
     }
 
+    private func gateway(of interface: String) -> IPAddress? {
+        config.interface(named: interface)?.gateway ?? learnedGateways[interface]
+    }
+
     private func isUsable(_ interface: String) -> Bool {
         trackerIndex[interface].map { trackers[$0].usable } ?? false
     }
@@ -295,7 +294,7 @@ public struct MultiWANStateMachine: Sendable {
     private func makePlan() -> ForwardingPlan {
         let uplinks = trackers.map { t in
             ForwardingPlan.Uplink(name: t.interface, index: uplinkIndex[t.interface] ?? 0, usable: t.usable,
-                                  gateway: gateways[t.interface])
+                                  gateway: gateway(of: t.interface))
         }
         let planGroups = groups.map { g in
             let s = selections[g.name] ?? GroupSelector.Selection(active: [], buckets: [])
