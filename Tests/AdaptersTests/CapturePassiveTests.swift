@@ -160,7 +160,7 @@ struct CapturePassiveTests {
         #expect(log.all.allSatisfy { $0.answered })
     }
 
-    @Test("attach reports a missing interface; attaching twice keeps one capture; detach stops samples",
+    @Test("attach reports a missing interface; attaching twice keeps one capture; configure follows the config; detach stops samples",
           .enabled(if: captureTestsAreRoot, "needs root for namespaces and captures"))
     func attachAndDetach() async throws {
         let lab = try Lab.routed()
@@ -181,6 +181,21 @@ struct CapturePassiveTests {
         #expect(missing?.interface == "fw-none0")
         try lab.inside("router") { try monitor.attach(interface: "rw0", check: HealthCheck(kind: .passive, interval: .seconds(2), timeout: .seconds(1))) }
         #expect(monitor.interfaces == ["rw0"])
+
+        // A config decides which WANs are watched: only those whose check is passive.
+        let passive = HealthCheck(kind: .passive, interval: .seconds(1), timeout: .seconds(1))
+        let config = FlywallConfig(interfaces: [
+            Interface(name: "rw0", wan: WANSettings(), healthCheck: passive),
+            Interface(name: "fw-none1", wan: WANSettings(priority: 2), healthCheck: passive),
+            Interface(name: "rl0", wan: WANSettings(priority: 3), healthCheck: HealthCheck(kind: .icmp, targets: [Lab.isp4])),
+        ])
+        let configErrors = try lab.inside("router") { monitor.configure(config) }
+        #expect(configErrors.map(\.interface) == ["fw-none1"])
+        #expect(monitor.interfaces == ["rw0"])
+        let noPassive = FlywallConfig(interfaces: [Interface(name: "rw0", wan: WANSettings())])
+        #expect(try lab.inside("router") { monitor.configure(noPassive) }.isEmpty)
+        #expect(monitor.interfaces == [])
+        try lab.inside("router") { try monitor.attach(interface: "rw0", check: Self.check) }
 
         monitor.detach(interface: "rw0")
         #expect(monitor.interfaces == [])

@@ -67,6 +67,27 @@ public final class PassiveHealthMonitor: Sendable {
         try engine.attach(interface: interface, check: check)
     }
 
+    /// Watches exactly the WANs of `config` whose effective health check is passive: attaches new
+    /// ones, updates the others' interval and timeout, detaches the rest. Returns the errors of the
+    /// WANs that could not be attached (each is left out; the others are watched).
+    @discardableResult
+    public func configure(_ config: FlywallConfig) -> [CaptureError] {
+        var wanted: [String: HealthCheck] = [:]
+        for wan in config.wans {
+            if let check = config.healthCheck(for: wan.name), check.kind == .passive { wanted[wan.name] = check }
+        }
+        for name in interfaces where wanted[name] == nil { detach(interface: name) }
+        var errors: [CaptureError] = []
+        for (name, check) in wanted.sorted(by: { $0.key < $1.key }) {
+            do throws(CaptureError) {
+                try attach(interface: name, check: check)
+            } catch {
+                errors.append(error)
+            }
+        }
+        return errors
+    }
+
     /// Stops watching `interface`; its waiting attempts are dropped without a sample.
     public func detach(interface: String) {
         engine.remove(interface: interface)
