@@ -60,12 +60,16 @@ struct DaemonCommand: ParsableCommand {
         let probes: KernelProbes
         let dataplane: KernelDataplane
         let links: LinkMonitor
+        let passive: PassiveHealthMonitor
         do {
             probes = try KernelProbes(inbox: inbox)
             dataplane = try KernelDataplane(logger: logger)
             links = try LinkMonitor(interfaces: initial.wans.map(\.name)) { error in
                 logger.warning("link monitor: \(error)")
             }
+            // `health_check { type = "passive" }`: outbound SYNs answered or not, one sample per interval.
+            passive = try PassiveHealthMonitor(onSample: { sample in inbox.push(.core(sample.coreEvent)) },
+                                               onError: { error in logger.warning("passive health: \(error)") })
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
@@ -77,11 +81,16 @@ struct DaemonCommand: ParsableCommand {
             forwarding.cancel()
             links.stop()
             probes.shutdown()
+            passive.shutdown()
         }
+        for error in passive.configure(initial) { logger.warning("passive health: \(error)") }
 
         logger.notice("flywall starting: \(initial.wans.count) WANs (\(initial.wans.map(\.name).joined(separator: ", "))), config \(path)")
         let loop = DaemonLoop(config: initial, loadConfig: load, inbox: inbox, probes: probes, dataplane: dataplane,
-                              logger: logger, onReload: { config in links.watch(config.wans.map(\.name)) })
+                              logger: logger, onReload: { config in
+                                  links.watch(config.wans.map(\.name))
+                                  for error in passive.configure(config) { logger.warning("passive health: \(error)") }
+                              })
         do {
             try loop.run()
         } catch {
