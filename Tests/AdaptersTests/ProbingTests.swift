@@ -173,11 +173,11 @@ struct ProbingTests {
         #expect(missing.description == "setsockopt(SO_BINDTODEVICE) on eth9: No such device (errno 19)")
     }
 
-    @Test("an uplink index beyond the probe classes is refused before any socket is opened")
+    @Test("an uplink index beyond the pin classes is refused before any socket is opened")
     func indexOutOfRange() throws {
         let prober = try ICMPProber(onResult: { _ in })
         defer { prober.shutdown() }
-        #expect(throws: ProbeError.self) { try prober.attach(ProbeUplink(interface: "lo", index: 63)) }
+        #expect(throws: ProbeError.self) { try prober.attach(ProbeUplink(interface: "lo", index: DataplaneMarks.maxUplinks)) }
     }
 
     @Test("a non-ICMP target and an https URL fail at once with a clear reason")
