@@ -109,10 +109,11 @@ enum LabConfig {
         var dhcp = false
     }
 
-    static func interfaces(_ lab: LabTopology, _ wans: [WAN]? = nil) -> String {
+    /// The WAN interfaces (all of the lab's, or the first `count`) and the LAN interface.
+    static func interfaces(_ lab: LabTopology, _ wans: [WAN]? = nil, count: Int? = nil) -> String {
         let wans = wans ?? lab.isps.map { WAN(priority: $0.index + 1) }
         var text = ""
-        for (isp, wan) in zip(lab.isps, wans) {
+        for (isp, wan) in zip(lab.isps.prefix(count ?? lab.isps.count), wans) {
             let addressing = wan.dhcp
                 ? "  dhcp = true\n"
                 : "  address = \"\(isp.address)/\(isp.prefixLength)\"\n  gateway = \"\(isp.gateway)\"\n"
@@ -146,8 +147,8 @@ enum LabConfig {
     }
 
     /// A failover group of all the lab's WANs, in index order (eth0 preferred).
-    static func failoverGroup(_ lab: LabTopology, order: [Int]? = nil) -> String {
-        let order = order ?? Array(lab.isps.indices)
+    static func failoverGroup(_ lab: LabTopology, order: [Int]? = nil, count: Int? = nil) -> String {
+        let order = order ?? Array(lab.isps.indices.prefix(count ?? lab.isps.count))
         let members = order.enumerated().map { "  member \"eth\($1)\" { priority = \($0 + 1) }" }
         return "uplink_group \"default\" {\n  mode = \"failover\"\n" + members.joined(separator: "\n") + "\n}\n"
     }
@@ -191,10 +192,21 @@ struct LabKernel {
         }
     }
 
-    /// `ip route show table N`, trimmed lines.
+    /// `ip route show table N`, trimmed lines without `proto ...` (who installed a route is not
+    /// what these tests check).
     func routes(table: Int) throws -> [String] {
         try lab.exec(lab.router, ["ip", "route", "show", "table", String(table)])
-            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .split(separator: "\n").map { $0.replacing(#/ proto \S+/#, with: "").trimmingCharacters(in: .whitespaces) }
+    }
+
+    /// Tables among `tables` whose routes are not `expected`, with what they hold.
+    func tables(_ tables: [Int], notRouting expected: [String]) throws -> [Int: [String]] {
+        var wrong: [Int: [String]] = [:]
+        for table in tables {
+            let routes = try routes(table: table)
+            if routes != expected { wrong[table] = routes }
+        }
+        return wrong
     }
 
     /// Everything Flywall owns in the kernel, for before/after comparisons.

@@ -18,6 +18,83 @@ struct LabCommandError: Error, CustomStringConvertible {
     }
 }
 
+/// Starting and reaping child processes, without Foundation's `Process`.
+///
+/// `Process` on Linux learns that a child ended when a socket the child inherited closes, then calls
+/// a blocking `waitpid` on one shared thread. A child that closes its inherited descriptors at
+/// start (dnsmasq does) stalls that thread until it exits, and with it the reaping of every other
+/// child: the lab's `ip` commands would all seem to hang. And a child inherits the signal mask of
+/// the spawning thread, which in the test runner blocks SIGTERM and SIGHUP. So the lab spawns with
+/// `posix_spawn` (empty mask, default dispositions) and reaps each child itself.
+enum LabSpawn {
+    /// Starts `arguments` (through /usr/bin/env, so PATH from `environment` finds the program) with
+    /// the given descriptors as stdin, stdout and stderr; returns the pid.
+    static func start(_ arguments: [String], environment: [String: String], stdin: Int32, stdout: Int32,
+                      stderr: Int32) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        if let closeFrom = closeFrom { _ = closeFrom(&actions, 3) }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = (["/usr/bin/env"] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, argv, envp)
+        guard status == 0 else {
+            throw LabCommandError(command: arguments, status: -1, output: "posix_spawn: \(String(cString: strerror(status)))")
+        }
+        return pid
+    }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which the Glibc module does not
+    /// export: keeps the test process's other descriptors out of the children.
+    private static let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            return nil
+        }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
+
+    /// `waitpid` without blocking: the exit code (128 + signal when killed), or nil while it runs.
+    static func poll(_ pid: pid_t) -> Int32? {
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, WNOHANG)
+        guard r == pid else { return r == -1 && errno == ECHILD ? -1 : nil }
+        return decode(status)
+    }
+
+    /// Blocking `waitpid`: the exit code (128 + signal when killed).
+    static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            if errno != EINTR { return -1 }
+        }
+        return decode(status)
+    }
+
+    private static func decode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+}
+
 /// Runs the CLI tools the lab builds and inspects the kernel with (ip, nft, conntrack, ...). Tests
 /// may use them; the product never does.
 enum LabShell {
@@ -55,56 +132,40 @@ enum LabShell {
 
     struct Result { var status: Int32; var stdout: String; var stderr: String; var timedOut: Bool }
 
-    /// Runs a command and returns how it ended, whatever that was.
+    /// Runs a command and returns how it ended, whatever that was. Input and output go through
+    /// files, so nothing can fill a pipe while we wait.
     static func runStatus(_ arguments: [String], input: String? = nil, timeout: Double = 20) throws -> Result {
-        let id = UUID().uuidString
-        let outURL = scratch.appendingPathComponent("\(id).out"), errURL = scratch.appendingPathComponent("\(id).err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
+        let base = scratch.appendingPathComponent(UUID().uuidString).path
+        let inPath = base + ".in", outPath = base + ".out", errPath = base + ".err"
+        try (input ?? "").write(toFile: inPath, atomically: false, encoding: .utf8)
+        defer { for p in [inPath, outPath, errPath] { unlink(p) } }
+        let inFD = open(inPath, O_RDONLY | O_CLOEXEC)
+        let outFD = open(outPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let errFD = open(errPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        defer { for fd in [inFD, outFD, errFD] where fd >= 0 { close(fd) } }
+        guard inFD >= 0, outFD >= 0, errFD >= 0 else {
+            throw LabCommandError(command: arguments, status: -1, output: "cannot open scratch files in \(scratch.path)")
         }
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        defer { try? out.close(); try? err.close() }
+        let pid = try LabSpawn.start(arguments, environment: environment, stdin: inFD, stdout: outFD, stderr: errFD)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = out
-        process.standardError = err
-        let stdin = Pipe()
-        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-        let done = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in done.signal() }
-        try spawn(process)
-        if let input {
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try? stdin.fileHandleForWriting.close()
-        }
+        let deadline = Date().addingTimeInterval(timeout)
+        var pause: UInt32 = 500
+        var status = LabSpawn.poll(pid)
         var timedOut = false
-        if done.wait(timeout: .now() + timeout) == .timedOut {
-            timedOut = true
-            kill(process.processIdentifier, SIGKILL)
-            done.wait()
+        while status == nil {
+            if Date() > deadline {
+                timedOut = true
+                kill(pid, SIGKILL)
+                status = LabSpawn.wait(pid)
+                break
+            }
+            usleep(pause)
+            pause = min(pause * 2, 20_000)
+            status = LabSpawn.poll(pid)
         }
-        let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-        return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr, timedOut: timedOut)
-    }
-
-    /// Starts `process` with no signal blocked. The test runner's threads block most signals and a
-    /// child inherits the mask of the thread that spawns it: a daemon started from there would
-    /// never see SIGTERM or SIGHUP. (Foundation spawns from the calling thread.) `env
-    /// --default-signal` in front of every command also resets inherited dispositions.
-    static func spawn(_ process: Process) throws {
-        process.arguments = ["--default-signal"] + (process.arguments ?? [])
-        var none = sigset_t(), old = sigset_t()
-        sigemptyset(&none)
-        pthread_sigmask(SIG_SETMASK, &none, &old)
-        defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
-        try process.run()
+        let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        return Result(status: status ?? -1, stdout: stdout, stderr: stderr, timedOut: timedOut)
     }
 
     static func has(_ command: String) -> Bool {
@@ -112,49 +173,78 @@ enum LabShell {
     }
 }
 
-/// A long-running process of the lab (daemon, echo server, DHCP server or client) whose output is
-/// collected line by line so a test can wait for a line with a deadline.
+/// A value behind a lock that closures can share (`Mutex` itself cannot be captured).
+final class LabLocked<Value>: @unchecked Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: sending Value) { mutex = Mutex(value) }
+    func withLock<R>(_ body: (inout sending Value) throws -> sending R) rethrows -> sending R {
+        try mutex.withLock(body)
+    }
+}
+
+/// A long-running process of the lab (daemon, echo server, DHCP client) whose output (stdout and
+/// stderr merged) is collected line by line so a test can wait for a line with a deadline.
 final class LabProcess: @unchecked Sendable {
     let label: String
     let arguments: [String]
-    private let process = Process()
-    private let stdin = Pipe()
+    let pid: pid_t
+    private let inputFD: Int32
     private let output = LabLocked<(lines: [String], partial: String)>(([], ""))
-    private let exited = DispatchSemaphore(value: 0)
     private let exit = LabLocked<Int32?>(nil)
+    private let exited = DispatchSemaphore(value: 0)
 
-    /// Starts `arguments` (through /usr/bin/env, with sbin on PATH); stdout and stderr are merged.
+    /// Starts `arguments` (through /usr/bin/env, with sbin on PATH).
     init(_ label: String, _ arguments: [String]) throws {
         self.label = label
         self.arguments = arguments
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.environment = LabShell.environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = stdin
-        pipe.fileHandleForReading.readabilityHandler = { [output] handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                return
-            }
-            output.withLock { state in
-                state.partial += String(decoding: data, as: UTF8.self)
-                var parts = state.partial.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                state.partial = parts.removeLast()
-                state.lines += parts
-            }
+        var input: [Int32] = [0, 0], out: [Int32] = [0, 0]
+        // (pipe2 is not exported to Swift; children never see these anyway: spawns close from fd 3.)
+        guard pipe(&input) == 0 else { throw LabCommandError(command: arguments, status: -1, output: "pipe") }
+        guard pipe(&out) == 0 else {
+            close(input[0]); close(input[1])
+            throw LabCommandError(command: arguments, status: -1, output: "pipe")
         }
-        process.terminationHandler = { [exited, exit] p in
-            exit.withLock { $0 = p.terminationStatus }
+        for fd in input + out { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        defer { close(input[0]); close(out[1]) }
+        do {
+            pid = try LabSpawn.start(arguments, environment: LabShell.environment, stdin: input[0], stdout: out[1], stderr: out[1])
+        } catch {
+            close(input[1]); close(out[0])
+            throw error
+        }
+        inputFD = input[1]
+        // Writing to a child that has exited must fail, not kill the test runner.
+        Glibc.signal(SIGPIPE, SIG_IGN)
+
+        let readFD = out[0]
+        let output = self.output
+        let reader = Thread {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(readFD, &buffer, buffer.count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                let text = String(decoding: buffer[0..<n], as: UTF8.self)
+                output.withLock { state in
+                    state.partial += text
+                    var parts = state.partial.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                    state.partial = parts.removeLast()
+                    state.lines += parts
+                }
+            }
+            close(readFD)
+        }
+        reader.start()
+        let pid = self.pid, exit = self.exit, exited = self.exited
+        let waiter = Thread {
+            let status = LabSpawn.wait(pid)
+            exit.withLock { $0 = status }
             exited.signal()
         }
-        try LabShell.spawn(process)
+        waiter.start()
     }
 
-    var pid: Int32 { process.processIdentifier }
+    deinit { close(inputFD) }
 
     /// Every complete line so far (plus an unterminated last one).
     var lines: [String] {
@@ -163,18 +253,16 @@ final class LabProcess: @unchecked Sendable {
 
     var text: String { lines.joined(separator: "\n") }
 
-    /// The exit status, once it has exited (negative numbers are not used: see `terminationReason`).
+    /// The exit code once it has exited (128 + the signal's number when a signal ended it).
     var exitStatus: Int32? { exit.withLock { $0 } }
 
-    var terminatedBySignal: Bool { exitStatus != nil && process.terminationReason == .uncaughtSignal }
-
     func send(_ line: String) {
-        stdin.fileHandleForWriting.write(Data((line + "\n").utf8))
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(inputFD, $0.baseAddress, $0.count) }
     }
 
-    func closeInput() { try? stdin.fileHandleForWriting.close() }
-
     func signal(_ number: Int32) {
+        // Only while it runs: after the reaper saw it exit, the pid may belong to someone else.
         if exitStatus == nil { kill(pid, number) }
     }
 
@@ -194,7 +282,13 @@ final class LabProcess: @unchecked Sendable {
         while true {
             let all = lines
             if from < all.count, let line = all[from...].first(where: match) { return line }
-            if exitStatus != nil || Date() > deadline { return nil }
+            if exitStatus != nil {
+                // The last lines may still be in the pipe.
+                try? await Task.sleep(for: .milliseconds(100))
+                let all = lines
+                return from < all.count ? all[from...].first(where: match) : nil
+            }
+            if Date() > deadline { return nil }
             try? await Task.sleep(for: .milliseconds(100))
         }
     }
@@ -207,15 +301,6 @@ final class LabProcess: @unchecked Sendable {
             signal(SIGKILL)
             _ = waitForExit(seconds: 5)
         }
-    }
-}
-
-/// A value behind a lock that closures can share (`Mutex` itself cannot be captured).
-final class LabLocked<Value>: @unchecked Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: sending Value) { mutex = Mutex(value) }
-    func withLock<R>(_ body: (inout sending Value) throws -> sending R) rethrows -> sending R {
-        try mutex.withLock(body)
     }
 }
 
