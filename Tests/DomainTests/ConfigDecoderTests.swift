@@ -26,30 +26,7 @@ private func addr(_ s: String) -> IPAddress { IPAddress(s)! }
 private func net(_ s: String) -> CIDR { CIDR(s)! }
 
 /// Two WANs as on the spec page ("Interface Configuration"), for snippets that need them.
-private let specInterfaces = """
-# Primary WAN
-interface "eth0" {
-  zone = "WAN"
-  dhcp = true
-
-  # Mark this as a WAN for multi-WAN system
-  wan {
-    priority = 1  # Lower = preferred
-    weight   = 1  # For load balancing
-  }
-}
-
-# Secondary WAN
-interface "eth1" {
-  zone = "WAN"
-  dhcp = true
-
-  wan {
-    priority = 2  # Failover target
-    weight   = 1
-  }
-}
-"""
+private let specInterfaces = SpecSnippets.basicDualWAN
 
 /// A compact base for error tests: 8 lines, so appended text starts on line 9.
 private let base = """
@@ -85,21 +62,7 @@ struct ConfigSpecSnippetTests {
     }
 
     @Test func uplinkGroupFailover() throws {
-        let config = try load(specInterfaces + """
-
-        uplink_group "default" {
-          # Failover mode: use primary until it fails
-          mode = "failover"
-
-          member "eth0" {
-            priority = 1
-          }
-
-          member "eth1" {
-            priority = 2
-          }
-        }
-        """)
+        let config = try load(specInterfaces + "\n" + SpecSnippets.uplinkGroups)
         let group = try #require(config.group(named: "default"))
         #expect(group.mode == .failover)
         #expect(group.members == [Member(interface: "eth0", priority: 1, weight: 1),
@@ -112,44 +75,7 @@ struct ConfigSpecSnippetTests {
     }
 
     @Test func memberHealthChecks() throws {
-        let config = try load(specInterfaces + """
-
-        uplink_group "default" {
-          mode = "failover"
-
-          member "eth0" {
-            priority = 1
-
-            health_check {
-              # Ping these targets
-              targets = ["1.1.1.1", "8.8.8.8"]
-
-              # Check every 5 seconds
-              interval = "5s"
-
-              # Mark down after 3 failures
-              threshold_down = 3
-
-              # Mark up after 2 successes
-              threshold_up = 2
-
-              # Timeout for each check
-              timeout = "2s"
-            }
-          }
-
-          member "eth1" {
-            priority = 2
-
-            health_check {
-              targets        = ["1.0.0.1", "8.8.4.4"]
-              interval       = "5s"
-              threshold_down = 3
-              threshold_up   = 2
-            }
-          }
-        }
-        """)
+        let config = try load(specInterfaces + "\n" + SpecSnippets.healthChecks)
         let eth0 = try #require(config.healthCheck(for: "eth0"))
         #expect(eth0.kind == .icmp)
         #expect(eth0.targets == [addr("1.1.1.1"), addr("8.8.8.8")])
@@ -166,18 +92,7 @@ struct ConfigSpecSnippetTests {
         #expect(eth1.maxLatency == nil && eth1.maxLoss == nil)
     }
 
-    static let httpCheck = """
-    health_check {
-      type = "http"
-      url  = "http://connectivitycheck.gstatic.com/generate_204"
-
-      # Expect HTTP 204
-      expected_status = 204
-
-      interval       = "10s"
-      threshold_down = 2
-    }
-    """
+    static let httpCheck = SpecSnippets.httpHealthCheck
 
     @Test func customHTTPCheckAsWritten() throws {
         // As written on the page: a top-level health_check, the default for every WAN without one.
@@ -213,20 +128,7 @@ struct ConfigSpecSnippetTests {
     }
 
     @Test func loadBalancing() throws {
-        let config = try load(specInterfaces + """
-
-        uplink_group "balanced" {
-          mode = "balance"
-
-          member "eth0" {
-            weight = 2  # Gets 2/3 of traffic
-          }
-
-          member "eth1" {
-            weight = 1  # Gets 1/3 of traffic
-          }
-        }
-        """)
+        let config = try load(specInterfaces + "\n" + SpecSnippets.loadBalancing)
         let group = try #require(config.group(named: "balanced"))
         #expect(group.mode == .balance)
         #expect(group.members.map(\.weight) == [2, 1])
@@ -237,19 +139,7 @@ struct ConfigSpecSnippetTests {
     }
 
     @Test func stickySessions() throws {
-        let config = try load(specInterfaces + """
-
-        uplink_group "balanced" {
-          mode = "balance"
-
-          # Hash by source IP for sticky sessions
-          sticky = true
-          sticky_timeout = "1h"
-
-          member "eth0" { weight = 1 }
-          member "eth1" { weight = 1 }
-        }
-        """)
+        let config = try load(specInterfaces + "\n" + SpecSnippets.stickySessions)
         let group = try #require(config.group(named: "balanced"))
         #expect(group.sticky)
         #expect(group.stickyTimeout == .seconds(3600))
@@ -310,32 +200,7 @@ struct ConfigSpecSnippetTests {
     }
 
     @Test func cableAndDSL() throws {
-        let config = try load("""
-        interface "eth0" {
-          zone = "WAN"
-          dhcp = true  # Cable modem
-
-          wan {
-            priority  = 1
-            bandwidth = "100Mbps"  # For QoS calculations
-          }
-        }
-
-        interface "eth1" {
-          zone = "WAN"
-
-          # DSL with PPPoE
-          pppoe {
-            username = "user@isp.com"
-            password = "secret"
-          }
-
-          wan {
-            priority  = 2
-            bandwidth = "20Mbps"
-          }
-        }
-        """)
+        let config = try load(SpecSnippets.cableDSL)
         #expect(config.interface(named: "eth0")?.wan == WANSettings(priority: 1, weight: 1, bandwidthBitsPerSecond: 100_000_000))
         let dsl = try #require(config.interface(named: "eth1"))
         #expect(dsl.pppoe == PPPoE(username: "user@isp.com", password: "secret"))
@@ -345,31 +210,7 @@ struct ConfigSpecSnippetTests {
     }
 
     @Test func lteBackup() throws {
-        let config = try load("""
-        interface "eth0" {
-          zone = "WAN"
-          dhcp = true
-
-          wan { priority = 1 }
-        }
-
-        # LTE USB modem appears as eth1 or usb0
-        interface "usb0" {
-          zone = "WAN"
-          dhcp = true
-
-          wan {
-            priority = 10  # Only use when primary is down
-          }
-
-          health_check {
-            # More aggressive checks for backup
-            interval       = "10s"
-            threshold_down = 2
-            threshold_up   = 3
-          }
-        }
-        """)
+        let config = try load(SpecSnippets.lteBackup)
         #expect(config.interface(named: "eth0")?.wan == WANSettings(priority: 1))
         #expect(config.interface(named: "eth0")?.healthCheck == nil)
         let lte = try #require(config.interface(named: "usb0"))
@@ -387,24 +228,7 @@ struct ConfigSpecSnippetTests {
     }
 
     @Test func notifications() throws {
-        let config = try load("""
-        notifications {
-          # Email
-          email {
-            enabled = true
-            smtp    = "smtp.gmail.com:587"
-            to      = ["admin@example.com"]
-            events  = ["wan_down", "wan_up", "failover"]
-          }
-
-          # Webhook
-          webhook {
-            enabled = true
-            url     = "https://hooks.slack.com/services/xxx"
-            events  = ["wan_down", "failover"]
-          }
-        }
-        """)
+        let config = try load(SpecSnippets.notifications)
         let email = try #require(config.notifications.email.first)
         #expect(email == Notifications.Email(enabled: true, smtp: "smtp.gmail.com:587", to: ["admin@example.com"],
                                              events: [.wanDown, .wanUp, .failover]))
