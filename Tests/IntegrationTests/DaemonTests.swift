@@ -467,6 +467,99 @@ struct DaemonTests {
         }
     }
 
+    // MARK: 12. All uplinks down
+
+    @Test func allUplinksDownKeepsTheLastActiveOrRefusesAndRecoversWithAFailback() async throws {
+        guard LabDaemon.check() else { return }
+        try await withLab(wans: 2) { lab in
+            let kernel = LabKernel(lab: lab)
+            func slotIDs() throws -> [Int] {
+                try kernel.ownedRules().filter { $0.hasPrefix("10300:") }.compactMap { line in
+                    line.firstMatch(of: /lookup (\d+)/).flatMap { Int($0.1) }
+                }
+            }
+            // all_down = "last_active" (the default): new connections keep going to eth1.
+            let daemon = try LabDaemon(lab: lab, config: LabConfig.interfaces(lab) + LabConfig.failoverGroup(lab))
+            guard await daemon.waitReady() else { return }
+            var mark = daemon.lines.count
+            try lab.blackhole(0)
+            guard await daemon.expectLog("failover: group default: eth0 -> eth1", from: mark, seconds: 20) != nil else { return }
+            mark = daemon.lines.count
+            try lab.blackhole(1)
+            guard await daemon.expectLog("all_down: group default", from: mark, seconds: 20) != nil else { return }
+            let slots = try slotIDs()
+            #expect(!slots.isEmpty)
+            let kept = try kernel.tables(slots, notRouting: ["default via 100.64.1.1 dev eth1"])
+            #expect(kept.isEmpty, "last_active: slot tables should still route via eth1: \(kept.sorted { $0.key < $1.key })")
+            // eth0 comes back: the group leaves all_down with a failback naming it.
+            mark = daemon.lines.count
+            try lab.repair(0)
+            await daemon.expectLog("failback: group default:", from: mark, seconds: 20)
+            #expect(daemon.lines[mark...].contains { $0.contains("failback: group default:") && $0.contains("-> eth0") }, "\(daemon.tail)")
+            #expect(await eventually(seconds: 5) { try lab.isp(for: .tcp(Self.lan[0]), timeout: 1) == "isp0" }, "\(daemon.tail)")
+            #expect(daemon.terminate() == 0)
+            try lab.repair(1)
+
+            // all_down = "unreachable": new connections are refused at once, not left to time out.
+            let refusing = try LabDaemon(lab: lab, config: LabConfig.interfaces(lab) + """
+                uplink_group "default" {
+                  mode     = "failover"
+                  all_down = "unreachable"
+                  member "eth0" { priority = 1 }
+                  member "eth1" { priority = 2 }
+                }
+                """)
+            guard await refusing.waitReady() else { return }
+            mark = refusing.lines.count
+            try lab.blackhole(0)
+            try lab.blackhole(1)
+            guard await refusing.expectLog("all_down: group default", from: mark, seconds: 20) != nil else { return }
+            let unreachable = await eventually(seconds: 5) {
+                try kernel.tables(try slotIDs(), notRouting: ["unreachable default"]).isEmpty
+            }
+            #expect(unreachable, "slot tables: \((try? kernel.tables(try slotIDs(), notRouting: ["unreachable default"]).sorted { $0.key < $1.key }) ?? [])")
+            let start = Date()
+            let outcome = try lab.connect([.tcp(Self.lan[1])], timeout: 3).first
+            #expect(outcome?.isp == nil && outcome?.error != "timeout", "expected an immediate error, got \(String(describing: outcome))")
+            #expect(Date().timeIntervalSince(start) < 2.5, "refusal took \(Date().timeIntervalSince(start))s")
+        }
+    }
+
+    // MARK: 13. Privileges
+
+    @Test func withoutPrivilegesTheDaemonSaysWhatItLacksAndExits() async throws {
+        guard LabDaemon.check() else { return }
+        guard LabShell.has("setpriv") else {
+            Issue.record("this test needs `setpriv` (util-linux)")
+            return
+        }
+        let config = LabShell.scratch.appendingPathComponent("unprivileged.hcl")
+        try """
+            interface "eth0" {
+              zone = "WAN"
+              dhcp = true
+              wan { priority = 1 }
+            }
+            """.write(to: config, atomically: true, encoding: .utf8)
+        // A copy of the binary that nobody can reach, wherever the checkout lives (/root is 0700).
+        let binary = LabShell.scratch.appendingPathComponent("flywall-unprivileged")
+        try? FileManager.default.removeItem(at: binary)
+        try FileManager.default.copyItem(at: LabDaemon.binary, to: binary)
+        chmod(LabShell.scratch.path, 0o755)
+        chmod(config.path, 0o644)
+        chmod(binary.path, 0o755)
+        defer {
+            try? FileManager.default.removeItem(at: config)
+            try? FileManager.default.removeItem(at: binary)
+        }
+        // nobody, with no capabilities at all.
+        let r = try LabShell.runStatus(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                                        "--bounding-set=-all", binary.path, "daemon", "--config", config.path],
+                                       timeout: 20)
+        #expect(r.status == 1, "exit status \(r.status): \(r.stdout)\(r.stderr)")
+        #expect(r.stderr.contains("CAP_NET_ADMIN") && r.stderr.contains("CAP_NET_RAW"), "\(r.stderr)")
+    }
+
     // MARK: 11. DHCP
 
     @Test func dhcpWANFollowsTheAddressAndGatewayOfARealDHCPClient() async throws {
