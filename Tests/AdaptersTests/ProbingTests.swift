@@ -127,16 +127,16 @@ struct ProbingTests {
 
     @Test("a realtime receive stamp becomes monotonic by its age; future stamps count as now")
     func realtimeToMonotonic() {
-        #expect(ProbeClock.monotonic(fromRealtime: 1_000, nowMonotonic: 50_000, nowRealtime: 1_600) == 49_400)
-        #expect(ProbeClock.monotonic(fromRealtime: 2_000, nowMonotonic: 50_000, nowRealtime: 1_600) == 50_000)
+        #expect(KernelClock.monotonic(fromRealtime: 1_000, nowMonotonic: 50_000, nowRealtime: 1_600) == 49_400)
+        #expect(KernelClock.monotonic(fromRealtime: 2_000, nowMonotonic: 50_000, nowRealtime: 1_600) == 50_000)
     }
 
     @Test("poll timeouts round up to whole milliseconds and never wake early")
     func pollTimeouts() {
-        #expect(ProbeClock.pollTimeout(until: nil, now: 0) == -1)
-        #expect(ProbeClock.pollTimeout(until: 5, now: 10) == 0)
-        #expect(ProbeClock.pollTimeout(until: 1_000_001, now: 0) == 2)
-        #expect(ProbeClock.pollTimeout(until: 3_000_000, now: 0) == 3)
+        #expect(KernelClock.pollTimeout(until: nil, now: 0) == -1)
+        #expect(KernelClock.pollTimeout(until: 5, now: 10) == 0)
+        #expect(KernelClock.pollTimeout(until: 1_000_001, now: 0) == 2)
+        #expect(KernelClock.pollTimeout(until: 3_000_000, now: 0) == 3)
     }
 
     @Test("the deadline heap gives entries back earliest first, only once due")

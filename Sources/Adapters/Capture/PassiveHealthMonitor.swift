@@ -195,7 +195,7 @@ private final class PassiveHealthEngine: Sendable {
     /// The capture is opened under the lock, which holds the loop up for the millisecond that takes
     /// but keeps the handle inside the state from its first moment.
     func attach(interface: String, check: HealthCheck) throws(CaptureError) {
-        let now = PassiveHealthClock.monotonic()
+        let now = KernelClock.monotonic()
         try state.withLock { state throws(CaptureError) in
             if state.wans[interface] != nil {
                 state.wans[interface]!.tracker.update(interval: check.interval, timeout: check.timeout)
@@ -254,7 +254,7 @@ private final class PassiveHealthEngine: Sendable {
                 return (fds, names, deadline)
             }
             guard var (fds, names, deadline) = plan else { return }
-            let timeout = PassiveHealthClock.pollTimeout(until: deadline, now: PassiveHealthClock.monotonic())
+            let timeout = KernelClock.pollTimeout(until: deadline, now: KernelClock.monotonic())
             let ready = poll(&fds, nfds_t(fds.count), timeout)
             if ready < 0, errno != EINTR {
                 // Nothing sensible to do but not spin: wait a little and rebuild the poll set.
@@ -275,7 +275,7 @@ private final class PassiveHealthEngine: Sendable {
                     read(&wan, errors: &errors)
                     state.wans[name] = wan
                 }
-                let now = PassiveHealthClock.monotonic()
+                let now = KernelClock.monotonic()
                 for name in state.wans.keys {
                     var wan = state.wans[name]!
                     if let sample = wan.tracker.advance(to: now) { samples.append(sample) }
@@ -300,12 +300,12 @@ private final class PassiveHealthEngine: Sendable {
         } catch {
             captures.close()
             wan.captures = nil
-            wan.reopenAt = PassiveHealthClock.monotonic() + wan.tracker.interval
+            wan.reopenAt = KernelClock.monotonic() + wan.tracker.interval
             errors.append(error)
             return
         }
-        let nowMonotonic = PassiveHealthClock.monotonic()
-        let nowRealtime = PassiveHealthClock.realtime()
+        let nowMonotonic = KernelClock.monotonic()
+        let nowRealtime = KernelClock.realtime()
         for packet in packets {
             let stamp = PassiveHealthTracker.nanoseconds(packet.timestamp)
             wan.tracker.observe(packet, at: nowMonotonic - max(0, nowRealtime - stamp))
@@ -320,24 +320,5 @@ private final class PassiveHealthEngine: Sendable {
         } catch {
             wan.reopenAt = now + wan.tracker.interval
         }
-    }
-}
-
-/// Nanosecond readings of the kernel clocks the passive check uses.
-enum PassiveHealthClock {
-    static func monotonic() -> Int64 { read(CLOCK_MONOTONIC) }
-    static func realtime() -> Int64 { read(CLOCK_REALTIME) }
-
-    private static func read(_ clock: clockid_t) -> Int64 {
-        var ts = timespec()
-        clock_gettime(clock, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-
-    /// Milliseconds for `poll(2)`, rounded up so the wake-up is never early; -1 without a deadline.
-    static func pollTimeout(until deadline: Int64?, now: Int64) -> Int32 {
-        guard let deadline else { return -1 }
-        let remaining = deadline - now
-        return remaining <= 0 ? 0 : Int32(clamping: (remaining + 999_999) / 1_000_000)
     }
 }

@@ -9,19 +9,13 @@ import Domain
 public struct MonotonicClock: Sendable {
     private let origin: Int64
 
-    public init() { origin = MonotonicClock.rawNanoseconds() }
+    public init() { origin = KernelClock.monotonic() }
 
-    public var now: Instant { Instant(nanoseconds: MonotonicClock.rawNanoseconds() - origin) }
+    public var now: Instant { Instant(nanoseconds: KernelClock.monotonic() - origin) }
 
     /// The absolute CLOCK_MONOTONIC reading of an instant, for timed waits.
     public func absolute(_ instant: Instant) -> timespec {
         let ns = instant.nanoseconds + origin
         return timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000))
-    }
-
-    static func rawNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }

@@ -25,21 +25,19 @@ public enum SignalThread {
             action.sa_flags = SA_RESTART
             sigaction(s, &action, nil)
         }
-        let reader = Unmanaged.passRetained(SignalReader(fd: fds[0], inbox: inbox)).toOpaque()
-        var thread = pthread_t()
-        pthread_create(&thread, nil, { raw in
-            let reader = Unmanaged<SignalReader>.fromOpaque(raw!).takeRetainedValue()
-            reader.run()
-            return nil
-        }, reader)
-        pthread_detach(thread)
+        let reader = SignalReader(fd: fds[0], inbox: inbox)
+        do {
+            try DedicatedThread.detach(name: "flywall-signals") { reader.run() }
+        } catch {
+            fatalError("cannot start the signal thread: \(error)")
+        }
     }
 }
 
 /// Written only by the signal handler, which cannot capture context.
 nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
 
-private final class SignalReader {
+private final class SignalReader: Sendable {
     let fd: Int32
     let inbox: DaemonInbox
     init(fd: Int32, inbox: DaemonInbox) {

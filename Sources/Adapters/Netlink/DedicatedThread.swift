@@ -35,6 +35,12 @@ enum DedicatedThread {
     static func join(_ thread: pthread_t) {
         pthread_join(thread, nil)
     }
+
+    /// Runs `body` once on a new detached thread (blocking calls such as `getaddrinfo`, loops that
+    /// live as long as the process).
+    static func detach(name: String, _ body: @escaping @Sendable () -> Void) throws(AdapterError) {
+        pthread_detach(try start(name: name, body))
+    }
 }
 
 /// glibc functions that its headers declare only under `_GNU_SOURCE`, which Swift's Glibc module is

@@ -119,7 +119,7 @@ private final class HTTPEngine: Sendable {
         guard url.scheme == "http" else {
             return onResult(ProbeResult(id: request.id, outcome: .failure("https checks are not supported yet")))
         }
-        let deadline = ProbeClock.monotonic() + max(0, request.timeout.nanoseconds)
+        let deadline = KernelClock.monotonic() + max(0, request.timeout.nanoseconds)
         let key: UInt64? = state.withLock { state in
             if state.stopped { return nil }
             let key = state.nextKey
@@ -138,8 +138,8 @@ private final class HTTPEngine: Sendable {
             connect(key, to: [address], port: url.port, via: uplink)
             return
         }
-        do throws(ProbeError) {
-            try ProbeThread.detached { [self] in
+        do throws(AdapterError) {
+            try DedicatedThread.detach(name: "flywall-resolve") { [self] in
                 switch HTTPProbeURL.resolve(url.host, port: url.port) {
                 case .addresses(let addresses): connect(key, to: addresses, port: url.port, via: uplink)
                 case .failed(let reason): finish(key, .failure(reason))
@@ -166,7 +166,7 @@ private final class HTTPEngine: Sendable {
             } catch {
                 return finish(key, .failure(error.description))
             }
-            let startedAt = ProbeClock.monotonic()
+            let startedAt = KernelClock.monotonic()
             let rc = ProbeSocket.withSockaddr(address, port: port) { Glibc.connect(fd, $0, $1) }
             let code = errno
             if rc == 0 || code == EINPROGRESS {
@@ -246,14 +246,14 @@ private final class HTTPEngine: Sendable {
                 }
                 let earliest = state.deadlines.earliest
                 state.sleepingUntil = earliest ?? .max
-                return ProbeClock.pollTimeout(until: earliest, now: ProbeClock.monotonic())
+                return KernelClock.pollTimeout(until: earliest, now: KernelClock.monotonic())
             }
             guard let timeout else { return }
             let ready = poll(&pollFDs, nfds_t(pollFDs.count), timeout)
             if ready < 0 && errno != EINTR { return }
             if pollFDs[0].revents != 0 { ProbeThread.drain(wakeFD) }
 
-            let now = ProbeClock.monotonic()
+            let now = KernelClock.monotonic()
             state.withLock { state in
                 state.sleepingUntil = .min
                 for index in pollFDs.indices.dropFirst() where pollFDs[index].revents != 0 {

@@ -266,7 +266,7 @@ private final class ICMPEngine: Sendable {
             guard let sequence = state.sockets[slot].flatMap(Self.freeSequence) else {
                 return .failure(ProbeError(interface: uplink.interface, operation: "no free ICMP sequence: 65,536 probes in flight", code: EBUSY))
             }
-            let now = ProbeClock.monotonic()
+            let now = KernelClock.monotonic()
             let deadline = now + timeout
             // Mutated in place through the dictionary: a copy of the socket would copy its whole
             // pending table on write.
@@ -388,12 +388,12 @@ private final class ICMPEngine: Sendable {
         var wakeOnly = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
         while true {
             let hold: Int32? = state.withLock { state in
-                let now = ProbeClock.monotonic()
+                let now = KernelClock.monotonic()
                 guard !state.stopped, now < holdUntil else { return nil }
                 let until = min(holdUntil, state.deadlines.earliest ?? .max)
                 guard now < until else { return nil }
                 state.sleepingUntil = until
-                return ProbeClock.pollTimeout(until: until, now: now)
+                return KernelClock.pollTimeout(until: until, now: now)
             }
             if let hold {
                 if poll(&wakeOnly, 1, hold) > 0 { ProbeThread.drain(wakeFD) }
@@ -415,10 +415,10 @@ private final class ICMPEngine: Sendable {
                         polled.append((slot, socket.v6))
                     }
                 }
-                let now = ProbeClock.monotonic()
+                let now = KernelClock.monotonic()
                 let earliest = state.deadlines.earliest
                 state.sleepingUntil = earliest ?? .max
-                return ProbeClock.pollTimeout(until: earliest, now: now)
+                return KernelClock.pollTimeout(until: earliest, now: now)
             }
             guard let timeout else { return }
 
@@ -431,13 +431,13 @@ private final class ICMPEngine: Sendable {
                 Self.drain(fd: pollFDs[index].fd, slot: polled[index].slot, v6: polled[index].v6,
                            buffer: buffer, control: control, name: name, into: &received)
             }
-            let nowMonotonic = ProbeClock.monotonic()
+            let nowMonotonic = KernelClock.monotonic()
             if !received.isEmpty { holdUntil = nowMonotonic + readInterval }
-            let nowRealtime = ProbeClock.realtime()
+            let nowRealtime = KernelClock.realtime()
             state.withLock { state in
                 for message in received {
                     let at = message.stamp.map {
-                        ProbeClock.monotonic(fromRealtime: $0, nowMonotonic: nowMonotonic, nowRealtime: nowRealtime)
+                        KernelClock.monotonic(fromRealtime: $0, nowMonotonic: nowMonotonic, nowRealtime: nowRealtime)
                     } ?? nowMonotonic
                     if let result = Self.match(&state, message, at: at) { results.append(result) }
                 }

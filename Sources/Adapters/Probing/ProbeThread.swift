@@ -14,11 +14,6 @@ final class ProbeThread: Sendable {
     let wakeReadFD: Int32
     private let wakeWriteFD: Int32
 
-    private final class Body {
-        let run: () -> Void
-        init(_ run: @escaping () -> Void) { self.run = run }
-    }
-
     /// Starts `loop` on a new thread. `loop` gets the read end of the wake pipe to poll.
     init(_ loop: @escaping @Sendable (_ wakeFD: Int32) -> Void) throws(ProbeError) {
         var fds: [Int32] = [-1, -1]
@@ -30,19 +25,13 @@ final class ProbeThread: Sendable {
         wakeReadFD = fds[0]
         wakeWriteFD = fds[1]
         let readFD = fds[0]
-        let body = Unmanaged.passRetained(Body { loop(readFD) }).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { context in
-            Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
-            return nil
-        }, body)
-        guard rc == 0 else {
-            Unmanaged<Body>.fromOpaque(body).release()
+        do {
+            thread = try DedicatedThread.start(name: "flywall-probe") { loop(readFD) }
+        } catch {
             close(fds[0])
             close(fds[1])
-            throw ProbeError(interface: "", operation: "pthread_create", code: rc)
+            throw ProbeError(interface: "", operation: "pthread_create", code: error.code)
         }
-        self.thread = thread
     }
 
     /// Makes the loop's `poll(2)` return. Safe from any thread; a full pipe already means "awake".
@@ -66,19 +55,4 @@ final class ProbeThread: Sendable {
     }
 
     var isCurrent: Bool { pthread_equal(pthread_self(), thread) != 0 }
-
-    /// Runs `body` once on a new detached thread (for blocking calls such as `getaddrinfo`).
-    static func detached(_ body: @escaping @Sendable () -> Void) throws(ProbeError) {
-        let context = Unmanaged.passRetained(Body(body)).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { context in
-            Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
-            return nil
-        }, context)
-        guard rc == 0 else {
-            Unmanaged<Body>.fromOpaque(context).release()
-            throw ProbeError(interface: "", operation: "pthread_create", code: rc)
-        }
-        pthread_detach(thread)
-    }
 }
