@@ -163,12 +163,21 @@ struct DaemonTests {
             #expect(down?.contains("carrier") == true, "the reason should name the carrier: \(down ?? "none")")
             await daemon.expectLog("failover: group default: eth0 -> eth1", from: mark, seconds: 10)
             #expect(await eventually(seconds: 5) { try lab.isp(for: .tcp(Self.lan[1]), timeout: 1) == "isp1" }, "\(daemon.tail)")
+            // A long-lived connection opened on the backup meanwhile.
+            let onBackup = try lab.hold(.tcp(Self.lan[20]))
+            #expect(await onBackup.waitForLine(seconds: 5) { $0.hasPrefix("isp1 ") } != nil, "\(onBackup.text)")
 
             mark = daemon.lines.count
             try lab.repair(0)
             await daemon.expectLog("wan_up: eth0", from: mark, seconds: 20)
             await daemon.expectLog("failback: group default: eth1 -> eth0", from: mark, seconds: 20)
             #expect(await eventually(seconds: 5) { try lab.isp(for: .tcp(Self.lan[2]), timeout: 1) == "isp0" }, "\(daemon.tail)")
+            // failback_moves_connections defaults to false: it stays on eth1 and keeps working.
+            let kept = try LabKernel(lab: lab).lanConnections()
+            #expect(kept.contains { $0.source == Self.lan[20] && $0.pin == 2 }, "the backup's connection was flushed on failback: \(kept)")
+            let before = onBackup.lines.count
+            onBackup.send("after failback")
+            #expect(await onBackup.waitForLine(from: before, seconds: 5) { $0 == "isp1 after failback" } != nil, "\(onBackup.text)")
             let outcomes = try lab.connect(Self.lan[3..<13].map { .tcp($0) })
             #expect(outcomes.allSatisfy { $0.isp == "isp0" }, "\(outcomes)")
 
@@ -558,6 +567,92 @@ struct DaemonTests {
                                        timeout: 20)
         #expect(r.status == 1, "exit status \(r.status): \(r.stdout)\(r.stderr)")
         #expect(r.stderr.contains("CAP_NET_ADMIN") && r.stderr.contains("CAP_NET_RAW"), "\(r.stderr)")
+    }
+
+    // MARK: 14. failback_moves_connections
+
+    @Test func failbackMovesConnectionsWhenTheGroupAsks() async throws {
+        guard LabDaemon.check() else { return }
+        try await withLab(wans: 2) { lab in
+            let daemon = try LabDaemon(lab: lab, config: LabConfig.interfaces(lab) + """
+                uplink_group "default" {
+                  mode                       = "failover"
+                  failback_moves_connections = true
+                  member "eth0" { priority = 1 }
+                  member "eth1" { priority = 2 }
+                }
+                """)
+            guard await daemon.waitReady() else { return }
+            var mark = daemon.lines.count
+            try lab.blackhole(0)
+            guard await daemon.expectLog("failover: group default: eth0 -> eth1", from: mark, seconds: 20) != nil else { return }
+            let onBackup = try lab.hold(.tcp(Self.lan[0]))
+            #expect(await onBackup.waitForLine(seconds: 5) { $0.hasPrefix("isp1 ") } != nil, "\(onBackup.text)")
+            let kernel = LabKernel(lab: lab)
+            #expect(try kernel.lanConnections().contains { $0.source == Self.lan[0] && $0.pin == 2 })
+
+            mark = daemon.lines.count
+            try lab.repair(0)
+            guard await daemon.expectLog("failback: group default: eth1 -> eth0", from: mark, seconds: 20) != nil else { return }
+            let moved = await eventually(seconds: 5) { try !kernel.lanConnections().contains { $0.pin == 2 } }
+            #expect(moved, "connections still pinned to eth1 after failback: \((try? kernel.lanConnections().filter { $0.pin == 2 }) ?? [])")
+            #expect(try lab.isp(for: .tcp(Self.lan[1])) == "isp0")
+        }
+    }
+
+    // MARK: 15. HTTP health check
+
+    @Test func httpCheckLeavesOnItsUplinkAndAWrongStatusTakesTheWANDown() async throws {
+        guard LabDaemon.check() else { return }
+        // Main default route via eth1: the check must still leave on eth0.
+        try await withLab(wans: 2, mainDefault: 1) { lab in
+            let http = ["type            = \"http\"", "url             = \"http://198.18.0.1/generate_204\"",
+                        "expected_status = 204"] + LabConfig.timing
+            let daemon = try LabDaemon(lab: lab, config: LabConfig.interfaces(lab, [.init(priority: 1, check: http), .init(priority: 2)])
+                                       + LabConfig.failoverGroup(lab))
+            guard await daemon.waitReady() else { return }
+            let server = lab.echoServers[0]
+            let requests = await server.waitForLine(seconds: 10) { $0.hasPrefix("http ") }
+            #expect(requests == "http 100.64.0.2 /generate_204 204", "isp0's HTTP server saw: \(server.lines.filter { $0.hasPrefix("http") })")
+            #expect(!lab.echoServers[1].lines.contains { $0.hasPrefix("http ") }, "eth0's HTTP check reached isp1")
+
+            var mark = daemon.lines.count
+            try lab.setHTTPStatus(0, 503)
+            let down = await daemon.expectLog("wan_down: eth0", from: mark, seconds: 20)
+            #expect(down?.contains("503") == true, "the reason should name the status: \(down ?? "none")")
+            await daemon.expectLog("failover: group default: eth0 -> eth1", from: mark, seconds: 10)
+            #expect(await eventually(seconds: 5) { try lab.isp(for: .tcp(Self.lan[0]), timeout: 1) == "isp1" }, "\(daemon.tail)")
+
+            mark = daemon.lines.count
+            try lab.setHTTPStatus(0, nil)
+            await daemon.expectLog("wan_up: eth0", from: mark, seconds: 20)
+            await daemon.expectLog("failback: group default: eth1 -> eth0", from: mark, seconds: 10)
+        }
+    }
+
+    // MARK: 16. Passive health check
+
+    @Test func passiveCheckSeesUnansweredConnectionsAndFailsOver() async throws {
+        guard LabDaemon.check() else { return }
+        try await withLab(wans: 2) { lab in
+            let passive = ["type = \"passive\""] + LabConfig.timing
+            let daemon = try LabDaemon(lab: lab, config: LabConfig.interfaces(lab, [.init(priority: 1, check: passive), .init(priority: 2)])
+                                       + LabConfig.failoverGroup(lab))
+            guard await daemon.waitReady() else { return }
+            // Real traffic is what a passive check judges: a client connecting five times a second.
+            let client = try lab.churn(.tcp(Self.lan[0]))
+            #expect(await client.waitForLine(seconds: 5) { $0.hasPrefix("isp0 ") } != nil, "\(client.text)")
+            try await Task.sleep(for: .seconds(2))
+            #expect(!daemon.lines.contains { $0.contains("wan_down: eth0") }, "answered connections took eth0 down; \(daemon.tail)")
+
+            let mark = daemon.lines.count
+            try lab.blackhole(0)
+            guard await daemon.expectLog("wan_down: eth0", from: mark, seconds: 20) != nil else { return }
+            await daemon.expectLog("failover: group default: eth0 -> eth1", from: mark, seconds: 10)
+            let from = client.lines.count
+            #expect(await client.waitForLine(from: from, seconds: 10) { $0.hasPrefix("isp1 ") } != nil,
+                    "the client's new connections did not move to isp1: \(client.lines.suffix(10))")
+        }
     }
 
     // MARK: 11. DHCP

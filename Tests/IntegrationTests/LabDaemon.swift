@@ -33,18 +33,24 @@ final class LabDaemon: @unchecked Sendable {
     /// Log lines of earlier runs (before `restart`/`start`), oldest first.
     private(set) var earlierRuns: [[String]] = []
 
+    /// `flywall daemon` and its options; FWLAB_DAEMON_LOG_LEVEL=debug shows more in failure messages.
+    private static func command(_ configPath: String) -> [String] {
+        [binary.path, "daemon", "--config", configPath]
+            + (ProcessInfo.processInfo.environment["FWLAB_DAEMON_LOG_LEVEL"].map { ["--log-level", $0] } ?? [])
+    }
+
     /// Writes `config` to the lab's directory and starts the daemon on it (not waiting for anything).
     init(lab: LabTopology, config: String) throws {
         self.lab = lab
         configPath = lab.directory.appendingPathComponent("flywall.hcl").path
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        process = try lab.spawn("flywall daemon", in: lab.router, [Self.binary.path, "daemon", "--config", configPath])
+        process = try lab.spawn("flywall daemon", in: lab.router, Self.command(configPath))
     }
 
     /// Starts another daemon on the same config file (after the previous one exited or was killed).
     func start() throws {
         earlierRuns.append(process.lines)
-        process = try lab.spawn("flywall daemon", in: lab.router, [Self.binary.path, "daemon", "--config", configPath])
+        process = try lab.spawn("flywall daemon", in: lab.router, Self.command(configPath))
     }
 
     func writeConfig(_ config: String) throws {
@@ -107,7 +113,16 @@ enum LabConfig {
         var priority = 1
         var weight = 1
         var dhcp = false
+        /// The lines inside `health_check { }`; nil: ICMP to the ISP's targets, every second.
+        var check: [String]? = nil
     }
+
+    /// The check every lab WAN gets unless told otherwise: fast, so a fault shows in 2-3 s.
+    static func icmpCheck(_ isp: LabTopology.ISP) -> [String] {
+        ["targets        = [\(isp.targets.map { "\"\($0)\"" }.joined(separator: ", "))]"] + timing
+    }
+
+    static let timing = ["interval       = \"1s\"", "timeout        = \"500ms\"", "threshold_down = 2", "threshold_up   = 2"]
 
     /// The WAN interfaces (all of the lab's, or the first `count`) and the LAN interface.
     static func interfaces(_ lab: LabTopology, _ wans: [WAN]? = nil, count: Int? = nil) -> String {
@@ -125,11 +140,7 @@ enum LabConfig {
                     weight   = \(wan.weight)
                   }
                   health_check {
-                    targets        = [\(isp.targets.map { "\"\($0)\"" }.joined(separator: ", "))]
-                    interval       = "1s"
-                    timeout        = "500ms"
-                    threshold_down = 2
-                    threshold_up   = 2
+                \((wan.check ?? icmpCheck(isp)).map { "    " + $0 }.joined(separator: "\n"))
                   }
                 }
 

@@ -192,6 +192,7 @@ final class LabProcess: @unchecked Sendable {
     private let output = LabLocked<(lines: [String], partial: String)>(([], ""))
     private let exit = LabLocked<Int32?>(nil)
     private let exited = DispatchSemaphore(value: 0)
+    private let drained = DispatchSemaphore(value: 0)
 
     /// Starts `arguments` (through /usr/bin/env, with sbin on PATH).
     init(_ label: String, _ arguments: [String]) throws {
@@ -217,7 +218,7 @@ final class LabProcess: @unchecked Sendable {
         Glibc.signal(SIGPIPE, SIG_IGN)
 
         let readFD = out[0]
-        let output = self.output
+        let output = self.output, drained = self.drained
         let reader = Thread {
             var buffer = [UInt8](repeating: 0, count: 65536)
             while true {
@@ -233,6 +234,7 @@ final class LabProcess: @unchecked Sendable {
                 }
             }
             close(readFD)
+            drained.signal()
         }
         reader.start()
         let pid = self.pid, exit = self.exit, exited = self.exited
@@ -266,11 +268,14 @@ final class LabProcess: @unchecked Sendable {
         if exitStatus == nil { kill(pid, number) }
     }
 
-    /// Waits up to `seconds` for the process to exit; returns its status, or nil if it still runs.
+    /// Waits up to `seconds` for the process to exit (and a moment for the rest of its output);
+    /// returns its status, or nil if it still runs.
     func waitForExit(seconds: Double) -> Int32? {
-        if let status = exitStatus { return status }
         if exited.wait(timeout: .now() + seconds) == .success {
             exited.signal()  // later waiters return at once
+            // Output ends when every holder of the pipe is gone, which may be later (or never, if
+            // the process left children behind): wait a little, not forever.
+            if drained.wait(timeout: .now() + 1) == .success { drained.signal() }
         }
         return exitStatus
     }

@@ -194,6 +194,26 @@ final class LabTopology: @unchecked Sendable {
             .deletingLastPathComponent().appendingPathComponent("scripts/lab/echo.py").path
     }
 
+    /// The HTTP port of every ISP's echo server (for `type = "http"` health checks).
+    static let httpPort = 80
+
+    /// File holding the HTTP status ISP `index` answers with (204 while it does not exist).
+    func httpStatusFile(_ index: Int) -> String {
+        directory.appendingPathComponent("http-status-\(index)").path
+    }
+
+    /// Makes ISP `index`'s HTTP server answer with `status` (nil: 204 again).
+    func setHTTPStatus(_ index: Int, _ status: Int?) throws {
+        if let status {
+            try String(status).write(toFile: httpStatusFile(index), atomically: true, encoding: .utf8)
+        } else {
+            unlink(httpStatusFile(index))
+        }
+    }
+
+    /// The echo servers' output, per ISP (HTTP requests appear as `http <peer> <path> <status>`).
+    private(set) var echoServers: [LabProcess] = []
+
     private func startEchoServers() throws {
         var servers: [LabProcess] = []
         for isp in isps {
@@ -202,8 +222,10 @@ final class LabTopology: @unchecked Sendable {
                 "--tcp", Self.tcpPorts.map(String.init).joined(separator: ","),
                 "--udp", Self.udpPorts.map(String.init).joined(separator: ","),
                 "--udp-address", [Self.server, Self.otherServer].joined(separator: ","),
+                "--http", String(Self.httpPort), "--http-status-file", httpStatusFile(isp.index),
             ]))
         }
+        echoServers = servers
         for server in servers {
             let deadline = Date().addingTimeInterval(15)
             while !server.lines.contains("ready") {
@@ -267,12 +289,29 @@ final class LabTopology: @unchecked Sendable {
                                             "--port", String(flow.port)])
     }
 
+    /// Opens a new TCP connection from the LAN every `every` seconds until stopped; each attempt
+    /// prints a line (the reply, or `error: ...`).
+    func churn(_ flow: Flow, every: Double = 0.2, timeout: Double = 1) throws -> LabProcess {
+        try spawn("churn \(flow)", in: lan, ["python3", Self.echoScript, "churn", "--src", flow.src, "--dst", flow.dst,
+                                             "--port", String(flow.port), "--every", String(every),
+                                             "--timeout", String(timeout)])
+    }
+
     // MARK: Teardown
 
     /// Stops every process the lab started (daemon included) and deletes its namespaces.
     func remove() {
         let started = lock.withLock { processes }
         for process in started.reversed() { process.stop(grace: 2) }
+        // FWLAB_LOG_DIR=dir keeps every process's output (daemon logs included) for a look later.
+        if let dir = ProcessInfo.processInfo.environment["FWLAB_LOG_DIR"] {
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for (n, process) in started.enumerated() {
+                let name = "\(id)-\(n)-" + process.label.map { $0.isLetter || $0.isNumber ? $0 : "_" } + ".log"
+                try? (process.arguments.joined(separator: " ") + "\n" + process.text + "\n")
+                    .write(toFile: dir + "/" + name, atomically: false, encoding: .utf8)
+            }
+        }
         for ns in Self.namespaces(ofRun: id) { Self.deleteNamespace(ns) }
         try? FileManager.default.removeItem(at: directory)
     }

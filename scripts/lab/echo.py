@@ -8,6 +8,11 @@ client -- runs in the LAN namespace: makes the connections described by a JSON l
           the same order ({"reply": "isp1 100.64.1.2:40000"} or {"error": "timeout"}).
 hold   -- runs in the LAN namespace: opens one TCP connection, prints the greeting, then for every
           line on stdin sends it and prints the answer (or "error: ..."); exits at end of stdin.
+churn  -- runs in the LAN namespace: opens a new TCP connection every --every seconds and prints
+          one line per attempt (the reply or "error: ..."), until killed.
+
+serve also answers HTTP on --http ports: the status is the number in --http-status-file (204 when
+the file is missing), and every request is printed as "http <peer> <path> <status>".
 
 Only addresses inside the test's own namespaces are ever used.
 """
@@ -44,9 +49,32 @@ def serve(args):
         finally:
             writer.close()
 
+    def http_status():
+        try:
+            with open(args.http_status_file) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError, TypeError):
+            return 204
+
+    async def http(reader, writer):
+        peer = writer.get_extra_info("peername")
+        try:
+            request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            path = request.split(b" ")[1].decode(errors="replace") if b" " in request else "?"
+            status = http_status()
+            print(f"http {peer[0]} {path} {status}", flush=True)
+            writer.write(f"HTTP/1.1 {status} Lab\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
+            await writer.drain()
+        except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
     async def main():
         loop = asyncio.get_running_loop()
         servers = []
+        for port in args.http:
+            servers.append(await asyncio.start_server(http, "0.0.0.0", port, reuse_address=True))
         for port in args.tcp:
             servers.append(await asyncio.start_server(tcp_echo, "0.0.0.0", port, backlog=1024, reuse_address=True))
         # One UDP socket per address: a wildcard socket would answer from the address the route to
@@ -134,6 +162,17 @@ def hold(args):
             print(f"error: {type(e).__name__}: {e}", flush=True)
 
 
+def churn(args):
+    async def main():
+        while True:
+            item = {"src": args.src, "dst": args.dst, "port": args.port}
+            result = await one_tcp(item, args.timeout)
+            print(result.get("reply") or f"error: {result.get('error')}", flush=True)
+            await asyncio.sleep(args.every)
+
+    asyncio.run(main())
+
+
 def ports(text):
     return [int(p) for p in text.split(",") if p]
 
@@ -146,6 +185,8 @@ if __name__ == "__main__":
     s.add_argument("--tcp", type=ports, default=[])
     s.add_argument("--udp", type=ports, default=[])
     s.add_argument("--udp-address", type=lambda t: t.split(","), default=["0.0.0.0"])
+    s.add_argument("--http", type=ports, default=[])
+    s.add_argument("--http-status-file")
     c = sub.add_parser("client")
     c.add_argument("--timeout", type=float, default=2.0)
     c.add_argument("--concurrency", type=int, default=50)
@@ -154,5 +195,11 @@ if __name__ == "__main__":
     h.add_argument("--dst", required=True)
     h.add_argument("--port", type=int, required=True)
     h.add_argument("--timeout", type=float, default=3.0)
+    r = sub.add_parser("churn")
+    r.add_argument("--src", required=True)
+    r.add_argument("--dst", required=True)
+    r.add_argument("--port", type=int, required=True)
+    r.add_argument("--every", type=float, default=0.2)
+    r.add_argument("--timeout", type=float, default=1.0)
     args = parser.parse_args()
-    {"serve": serve, "client": client, "hold": hold}[args.mode](args)
+    {"serve": serve, "client": client, "hold": hold, "churn": churn}[args.mode](args)
