@@ -655,6 +655,71 @@ struct DaemonTests {
         }
     }
 
+    // MARK: 17. Reload with another set of WANs
+
+    @Test func reloadAddsAndRemovesAWAN() async throws {
+        guard LabDaemon.check() else { return }
+        try await withLab(wans: 3) { lab in
+            let kernel = LabKernel(lab: lab)
+            let daemon = try LabDaemon(lab: lab, config: LabConfig.interfaces(lab, count: 2) + LabConfig.failoverGroup(lab, count: 2))
+            guard await daemon.waitReady() else { return }
+            #expect(try !kernel.ownedRules().contains { $0.contains("0x3000000/0xff000000") })
+
+            // eth2 joins, preferred.
+            try lab.watchEchoRequests()
+            var mark = daemon.lines.count
+            try daemon.writeConfig(LabConfig.interfaces(lab) + LabConfig.failoverGroup(lab, order: [2, 0, 1]))
+            daemon.signal(SIGHUP)
+            guard await daemon.expectLog("configuration reloaded", from: mark, seconds: 10) != nil else { return }
+            let rules = try kernel.ownedRules()
+            #expect(rules.contains { $0.contains("fwmark 0x3000000/0xff000000 lookup 10002") }, "\(rules)")
+            #expect(try kernel.routes(table: 10002) == ["default via 100.64.2.1 dev eth2"])
+            #expect(await eventually(seconds: 10) { try lab.isp(for: .tcp(Self.lan[0]), timeout: 1) == "isp2" }, "\(daemon.tail)")
+            let probed = await eventually(seconds: 10) {
+                try lab.echoRequests(at: 2).contains { $0.source == lab.isps[2].address && lab.isps[2].targets.contains($0.destination) }
+            }
+            #expect(probed, "no probes of eth2 at isp2: \((try? lab.echoRequests(at: 2)) ?? [])")
+            // A fault on the new WAN is noticed like on the others.
+            mark = daemon.lines.count
+            try lab.blackhole(2)
+            await daemon.expectLog("failover: group default: eth2 -> eth0", from: mark, seconds: 20)
+            try lab.repair(2)
+
+            // eth2 leaves: nothing of it stays.
+            mark = daemon.lines.count
+            try daemon.writeConfig(LabConfig.interfaces(lab, count: 2) + LabConfig.failoverGroup(lab, order: [1, 0]))
+            daemon.signal(SIGHUP)
+            guard await daemon.expectLog("configuration reloaded", from: mark, seconds: 10) != nil else { return }
+            let snapshot = try kernel.snapshot()
+            #expect(!snapshot.rules.contains { $0.contains("0x3000000/0xff000000") || $0.contains("lookup 10002") }, "\(snapshot.rules)")
+            #expect(!snapshot.routes.contains { $0.contains("eth2") }, "\(snapshot.routes)")
+            #expect(snapshot.table?.contains("eth2") == false, "eth2 is still in the ruleset")
+            #expect(await eventually(seconds: 10) { try lab.isp(for: .tcp(Self.lan[1]), timeout: 1) == "isp1" }, "\(daemon.tail)")
+            #expect(Set(snapshot.rules).count == snapshot.rules.count, "duplicate ip rules: \(snapshot.rules)")
+        }
+    }
+
+    // MARK: 18. Router-local traffic
+
+    @Test func theRoutersOwnConnectionsFollowThePlanNotTheMainTable() async throws {
+        guard LabDaemon.check() else { return }
+        // The main table says eth1; the plan says eth0.
+        try await withLab(wans: 2, mainDefault: 1) { lab in
+            let daemon = try LabDaemon(lab: lab, config: LabConfig.interfaces(lab) + LabConfig.failoverGroup(lab))
+            guard await daemon.waitReady() else { return }
+            let local = LabTopology.Flow.tcp("0.0.0.0")
+            var outcome = try lab.connect([local], from: lab.router).first
+            #expect(outcome?.isp == "isp0" && outcome?.seenFrom?.hasPrefix("100.64.0.2:") == true,
+                    "the router's own connection: \(String(describing: outcome))")
+            let mark = daemon.lines.count
+            try lab.blackhole(0)
+            guard await daemon.expectLog("failover: group default: eth0 -> eth1", from: mark, seconds: 20) != nil else { return }
+            let moved = await eventually(seconds: 5) { try lab.connect([local], timeout: 1, from: lab.router).first?.isp == "isp1" }
+            outcome = try lab.connect([local], from: lab.router).first
+            #expect(moved && outcome?.seenFrom?.hasPrefix("100.64.1.2:") == true, "after failover: \(String(describing: outcome))")
+        }
+    }
+
     // MARK: 11. DHCP
 
     @Test func dhcpWANFollowsTheAddressAndGatewayOfARealDHCPClient() async throws {

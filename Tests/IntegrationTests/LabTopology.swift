@@ -268,10 +268,11 @@ final class LabTopology: @unchecked Sendable {
         var description: String { reply ?? "error: \(error ?? "?")" }
     }
 
-    /// Makes `flows` from the LAN namespace (concurrently) and returns their outcomes, in order.
-    func connect(_ flows: [Flow], timeout: Double = 2, concurrency: Int = 50) throws -> [Outcome] {
+    /// Makes `flows` from the LAN namespace (or `namespace`, e.g. the router's own traffic with
+    /// source "0.0.0.0"), concurrently, and returns their outcomes, in order.
+    func connect(_ flows: [Flow], timeout: Double = 2, concurrency: Int = 50, from namespace: String? = nil) throws -> [Outcome] {
         let input = String(decoding: try JSONEncoder().encode(flows), as: UTF8.self)
-        let output = try exec(lan, ["python3", Self.echoScript, "client", "--timeout", String(timeout),
+        let output = try exec(namespace ?? lan, ["python3", Self.echoScript, "client", "--timeout", String(timeout),
                                     "--concurrency", String(concurrency)],
                               input: input, timeout: 30 + timeout * Double(flows.count) / Double(concurrency))
         return try JSONDecoder().decode([Outcome].self, from: Data(output.utf8))
