@@ -720,6 +720,36 @@ struct DaemonTests {
         }
     }
 
+    // MARK: 19. Device unplugged and plugged back
+
+    @Test func anUplinkDeviceThatDisappearsAndReturnsIsUsedAgain() async throws {
+        guard LabDaemon.check() else { return }
+        try await withLab(wans: 2) { lab in
+            let kernel = LabKernel(lab: lab)
+            let daemon = try LabDaemon(lab: lab, config: LabConfig.interfaces(lab) + LabConfig.failoverGroup(lab))
+            guard await daemon.waitReady() else { return }
+
+            var mark = daemon.lines.count
+            try lab.unplug(1)
+            guard await daemon.expectLog("wan_down: eth1", from: mark, seconds: 20) != nil else { return }
+            try await Task.sleep(for: .seconds(1))
+            #expect(daemon.process.exitStatus == nil, "the daemon exited when eth1 went away; \(daemon.tail)")
+
+            mark = daemon.lines.count
+            try lab.plugIn(1)
+            guard await daemon.expectLog("wan_up: eth1", from: mark, seconds: 20) != nil else { return }
+            let restored = await eventually(seconds: 10) { try kernel.routes(table: 10001) == ["default via 100.64.1.1 dev eth1"] }
+            #expect(restored, "eth1's pin table after it returned: \((try? kernel.routes(table: 10001)) ?? [])")
+
+            // It carries traffic again when it must.
+            mark = daemon.lines.count
+            try lab.blackhole(0)
+            guard await daemon.expectLog("failover: group default: eth0 -> eth1", from: mark, seconds: 20) != nil else { return }
+            let moved = await eventually(seconds: 10) { try lab.isp(for: .tcp(Self.lan[0]), timeout: 1) == "isp1" }
+            #expect(moved, "new connections do not reach isp1 through the new eth1; slot routes: \((try? kernel.routes(table: 20000)) ?? []); \(daemon.tail)")
+        }
+    }
+
     // MARK: 11. DHCP
 
     @Test func dhcpWANFollowsTheAddressAndGatewayOfARealDHCPClient() async throws {

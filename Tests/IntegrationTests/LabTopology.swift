@@ -145,6 +145,24 @@ final class LabTopology: @unchecked Sendable {
         try ip(isps[index].namespace, "link set cust down")
     }
 
+    /// The uplink's device disappears from the router (a USB modem unplugged): both ends of the
+    /// veth are deleted.
+    func unplug(_ index: Int) throws {
+        try ip(router, "link del \(isps[index].wan)")
+    }
+
+    /// A new device with the same name appears (the modem plugged back in): a fresh veth pair, with
+    /// a new interface index, addressed as before.
+    func plugIn(_ index: Int, address: Bool = true) throws {
+        let isp = isps[index]
+        try LabShell.run("ip", "link", "add", isp.wan, "netns", router, "type", "veth", "peer", "name", "cust",
+                         "netns", isp.namespace)
+        try ip(isp.namespace, "addr add \(isp.gateway)/\(isp.prefixLength) dev cust")
+        try ip(isp.namespace, "link set cust up")
+        if address { try ip(router, "addr add \(isp.address)/\(isp.prefixLength) dev \(isp.wan)") }
+        try ip(router, "link set \(isp.wan) up")
+    }
+
     /// Undoes `blackhole` and `pullCable`.
     func repair(_ index: Int) throws {
         let ns = isps[index].namespace
