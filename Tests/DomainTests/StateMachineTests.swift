@@ -37,6 +37,7 @@ struct StateMachineTests {
         d.send(.carrier(interface: "eth0", up: false))
         #expect(d.events.map(\.kind) == [.wanDown, .failover])
         #expect(d.events[0].reason == "carrier lost")
+        #expect(d.flushed == ["eth0"])
         #expect(d.events[0].time == .seconds(12))
         #expect(d.core.status.first?.state == .down)
     }
@@ -125,6 +126,8 @@ struct StateMachineTests {
         d.send(.manual(.maintenance(interface: "eth0", enabled: true)))
         #expect(d.events.map(\.kind) == [.wanDown, .failover])
         #expect(d.events[0].reason == "maintenance")
+        // The link still works: its connections may finish, only new ones go elsewhere.
+        #expect(d.flushed.isEmpty)
         #expect(d.core.status[0].state == .maintenance)
         d.send(.manual(.maintenance(interface: "eth0", enabled: false)))
         #expect(d.events.last?.kind == .failback)
@@ -134,6 +137,17 @@ struct StateMachineTests {
         #expect(d.core.plan.group(named: "default")?.active == ["eth1"])
         d.send(.manual(.forceActive(group: "default", interface: nil)))
         #expect(d.core.plan.group(named: "default")?.active == ["eth0"])
+    }
+
+    @Test func aWANDyingWhileInMaintenanceIsFlushedOnce() {
+        var d = CoreDriver(dualWAN())
+        d.run(seconds: 1)
+        d.send(.manual(.maintenance(interface: "eth0", enabled: true)))
+        d.send(.carrier(interface: "eth0", up: false))
+        d.send(.carrier(interface: "eth0", up: true))
+        d.send(.carrier(interface: "eth0", up: false))
+        #expect(d.flushed == ["eth0"])
+        #expect(d.events.map(\.kind) == [.wanDown, .failover])
     }
 
     @Test func stickyTableKeepsSourcesWhileTheirUplinkLives() {

@@ -21,6 +21,8 @@ public struct MultiWANStateMachine: Sendable {
     private var selections: [String: GroupSelector.Selection] = [:]
     /// Usability as last reported in events, to turn state changes into wan_up/wan_down once.
     private var reportedUsable: [String: Bool] = [:]
+    /// Health and carrier as last seen, to flush an uplink's connections once when it dies.
+    private var reportedAlive: [String: Bool] = [:]
     private var since: [String: Instant] = [:]
     private var started = false
     private var planApplied = false
@@ -194,6 +196,7 @@ public struct MultiWANStateMachine: Sendable {
         installTrackers(for: newConfig, at: now)
         forced = forced.filter { g, i in groups.contains { $0.name == g && $0.members.contains { $0.interface == i } } }
         reportedUsable = reportedUsable.filter { trackerIndex[$0.key] != nil }
+        reportedAlive = reportedAlive.filter { trackerIndex[$0.key] != nil }
     }
 
     // MARK: Reconcile
@@ -201,8 +204,13 @@ public struct MultiWANStateMachine: Sendable {
     /// Turns the trackers' state into events, a new plan and connection flushes.
     private mutating func reconcile(at now: Instant, into effects: inout [CoreEffect]) {
         dirty = false
-        var wentDown: [String] = []
+        // Connections on an uplink are flushed when it dies (probes or carrier): they are dead
+        // anyway. Not for maintenance or a quality threshold: those links still carry traffic, so
+        // their connections may finish; only new ones go elsewhere.
+        var died: [String] = []
         for t in trackers {
+            let alive = t.healthy && t.carrier
+            if reportedAlive.updateValue(alive, forKey: t.interface) == true && !alive { died.append(t.interface) }
             let usable = t.usable
             let reported = reportedUsable[t.interface]
             reportedUsable[t.interface] = usable
@@ -214,7 +222,6 @@ public struct MultiWANStateMachine: Sendable {
             since[t.interface] = now
             let reason = t.maintenance ? "maintenance" : t.reason
             effects.append(.emit(WANEvent(time: now, kind: usable ? .wanUp : .wanDown, interface: t.interface, reason: reason)))
-            if !usable { wentDown.append(t.interface) }
         }
 
         var flushes: [String] = []
@@ -237,7 +244,7 @@ public struct MultiWANStateMachine: Sendable {
             planApplied = true
             effects.append(.applyPlan(newPlan))
         }
-        for interface in wentDown + flushes where !effects.contains(.flushConnections(interface: interface)) {
+        for interface in died + flushes where !effects.contains(.flushConnections(interface: interface)) {
             effects.append(.flushConnections(interface: interface))
         }
     }
