@@ -750,6 +750,31 @@ struct DaemonTests {
         }
     }
 
+    // MARK: 20. Interface taken down and up on the router
+
+    @Test func aWANTakenDownAndUpOnTheRouterGetsItsRoutesBack() async throws {
+        guard LabDaemon.check() else { return }
+        try await withLab(wans: 2) { lab in
+            let kernel = LabKernel(lab: lab)
+            let daemon = try LabDaemon(lab: lab, config: LabConfig.interfaces(lab) + LabConfig.failoverGroup(lab))
+            guard await daemon.waitReady() else { return }
+            #expect(try kernel.routes(table: 10001) == ["default via 100.64.1.1 dev eth1"])
+
+            var mark = daemon.lines.count
+            try lab.bounceRouterSide(1)
+            await daemon.expectLog("wan_down: eth1", from: mark, seconds: 20)
+            await daemon.expectLog("wan_up: eth1", from: mark, seconds: 20)
+            let restored = await eventually(seconds: 10) { try kernel.routes(table: 10001) == ["default via 100.64.1.1 dev eth1"] }
+            #expect(restored, "eth1's pin table after ifdown/ifup: \((try? kernel.routes(table: 10001)) ?? [])")
+
+            mark = daemon.lines.count
+            try lab.blackhole(0)
+            guard await daemon.expectLog("failover: group default: eth0 -> eth1", from: mark, seconds: 20) != nil else { return }
+            let moved = await eventually(seconds: 10) { try lab.isp(for: .tcp(Self.lan[0]), timeout: 1) == "isp1" }
+            #expect(moved, "new connections do not reach isp1 after eth1 was bounced; table 20000: \((try? kernel.routes(table: 20000)) ?? []); \(daemon.tail)")
+        }
+    }
+
     // MARK: 11. DHCP
 
     @Test func dhcpWANFollowsTheAddressAndGatewayOfARealDHCPClient() async throws {

@@ -163,6 +163,13 @@ final class LabTopology: @unchecked Sendable {
         try ip(router, "link set \(isp.wan) up")
     }
 
+    /// The router's own end of the WAN is taken down and up again (ifdown/ifup, a network service
+    /// restart): the kernel deletes every route through the device, in every table, on the way down.
+    func bounceRouterSide(_ index: Int) throws {
+        try ip(router, "link set \(isps[index].wan) down")
+        try ip(router, "link set \(isps[index].wan) up")
+    }
+
     /// Undoes `blackhole` and `pullCable`.
     func repair(_ index: Int) throws {
         let ns = isps[index].namespace
