@@ -778,41 +778,16 @@ struct DaemonTests {
     // MARK: 11. DHCP
 
     @Test func dhcpWANFollowsTheAddressAndGatewayOfARealDHCPClient() async throws {
-        guard LabDaemon.check() else { return }
-        for tool in ["dnsmasq", "udhcpc"] where !LabShell.has(tool) {
-            Issue.record("the DHCP test needs `\(tool)` (scripts/install-deps.sh installs it)")
-            return
-        }
+        guard LabDaemon.check(), Self.dhcpToolsPresent() else { return }
         // eth0 has no address and the main table no default route until the DHCP client runs.
         try await withLab(wans: 2, staticWANs: [1], mainDefault: nil) { lab in
             let isp0 = lab.isps[0]
-            let leases = lab.directory.appendingPathComponent("dnsmasq.leases").path
-            let dnsmasq = try lab.spawn("dnsmasq", in: isp0.namespace, [
-                "dnsmasq", "--keep-in-foreground", "--no-daemon", "--conf-file=/dev/null", "--port=0",
-                "--interface=cust", "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root", "--group=root",
-                "--dhcp-range=100.64.0.50,100.64.0.99,255.255.255.0,10m", "--dhcp-option=option:router,\(isp0.gateway)",
-                "--dhcp-leasefile=\(leases)", "--pid-file=", "--log-dhcp", "--log-facility=-",
-            ])
             // The daemon starts first, as on a router that boots while DHCP is still running.
             let daemon = try LabDaemon(lab: lab, config: LabConfig.interfaces(lab, [.init(priority: 1, dhcp: true), .init(priority: 2)])
                                        + LabConfig.failoverGroup(lab))
             guard await daemon.waitReady() else { return }
-
-            let script = lab.directory.appendingPathComponent("udhcpc.script").path
-            try """
-                #!/bin/sh
-                # What a distribution's udhcpc hook does, minus DNS: address and default route.
-                PATH=/usr/sbin:/usr/bin:/sbin:/bin
-                case "$1" in
-                  deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
-                  bound|renew)
-                    ip addr replace "$ip/$subnet" dev "$interface"
-                    for r in $router; do ip route replace default via "$r" dev "$interface"; break; done ;;
-                esac
-                exit 0
-                """.write(toFile: script, atomically: true, encoding: .utf8)
-            chmod(script, 0o755)
-            let client = try lab.spawn("udhcpc", in: lab.router, ["udhcpc", "-f", "-i", isp0.wan, "-s", script, "-t", "10", "-T", "1"])
+            let dhcp = try Self.startDHCP(lab)
+            let dnsmasq = dhcp.server, client = dhcp.client
 
             let leased = await eventually(seconds: 20) {
                 try lab.ip(lab.router, "-4 addr show dev eth0").contains("inet 100.64.0.")
@@ -836,6 +811,79 @@ struct DaemonTests {
                 try lab.echoRequests(at: 0).contains { $0.source == address && isp0.targets.contains($0.destination) }
             }
             #expect(probed, "no probes from \(address) at isp0: \((try? lab.echoRequests(at: 0)) ?? [])")
+        }
+    }
+
+    /// dnsmasq as isp0's DHCP server on its `cust` side, and udhcpc on the router's eth0 with a hook
+    /// that does what a distribution's does, minus DNS: address and default route.
+    static func startDHCP(_ lab: LabTopology) throws -> (server: LabProcess, client: LabProcess) {
+        let isp0 = lab.isps[0]
+        let leases = lab.directory.appendingPathComponent("dnsmasq.leases").path
+        let dnsmasq = try lab.spawn("dnsmasq", in: isp0.namespace, [
+            "dnsmasq", "--keep-in-foreground", "--no-daemon", "--conf-file=/dev/null", "--port=0",
+            "--interface=cust", "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root", "--group=root",
+            "--dhcp-range=100.64.0.50,100.64.0.99,255.255.255.0,10m", "--dhcp-option=option:router,\(isp0.gateway)",
+            "--dhcp-leasefile=\(leases)", "--pid-file=", "--log-dhcp", "--log-facility=-",
+        ])
+        let script = lab.directory.appendingPathComponent("udhcpc.script").path
+        try """
+            #!/bin/sh
+            PATH=/usr/sbin:/usr/bin:/sbin:/bin
+            case "$1" in
+              deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
+              bound|renew)
+                ip addr replace "$ip/$subnet" dev "$interface"
+                for r in $router; do ip route replace default via "$r" dev "$interface"; break; done ;;
+            esac
+            exit 0
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        let client = try lab.spawn("udhcpc", in: lab.router, ["udhcpc", "-f", "-i", isp0.wan, "-s", script, "-t", "10", "-T", "1"])
+        return (dnsmasq, client)
+    }
+
+    static func dhcpToolsPresent(sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        for tool in ["dnsmasq", "udhcpc"] where !LabShell.has(tool) {
+            Issue.record("the DHCP tests need `\(tool)` (scripts/install-deps.sh installs it)", sourceLocation: sourceLocation)
+            return false
+        }
+        return true
+    }
+
+    // MARK: 21. DHCP lease lost and regained
+
+    @Test func dhcpLeaseReleasedAndRegainedIsUsedAgain() async throws {
+        guard LabDaemon.check(), Self.dhcpToolsPresent() else { return }
+        try await withLab(wans: 2, staticWANs: [1], mainDefault: nil) { lab in
+            let kernel = LabKernel(lab: lab)
+            let client = try Self.startDHCP(lab).client
+            let leased = await eventually(seconds: 20) { try lab.ip(lab.router, "-4 addr show dev eth0").contains("inet 100.64.0.") }
+            #expect(leased, "no DHCP address on eth0: \(client.text)")
+            guard leased else { return }
+            let daemon = try LabDaemon(lab: lab, config: LabConfig.interfaces(lab, [.init(priority: 1, dhcp: true), .init(priority: 2)])
+                                       + LabConfig.failoverGroup(lab))
+            guard await daemon.waitReady() else { return }
+            let learned = await eventually(seconds: 10) { try kernel.routes(table: 10000) == ["default via 100.64.0.1 dev eth0"] }
+            #expect(learned, "table 10000: \((try? kernel.routes(table: 10000)) ?? [])")
+            let carried = await eventually(seconds: 10) { try lab.isp(for: .tcp(Self.lan[0]), timeout: 1) == "isp0" }
+            #expect(carried, "\(daemon.tail)")
+
+            // The lease is released (the hook flushes the address; the kernel drops every route
+            // through eth0 with it), then a new one is bound.
+            var mark = daemon.lines.count
+            client.signal(SIGUSR2)
+            await daemon.expectLog("wan_down: eth0", from: mark, seconds: 20)
+            let movedAway = await eventually(seconds: 10) { try lab.isp(for: .tcp(Self.lan[1]), timeout: 1) == "isp1" }
+            #expect(movedAway, "\(daemon.tail)")
+            mark = daemon.lines.count
+            client.signal(SIGUSR1)
+            let again = await eventually(seconds: 20) { try lab.ip(lab.router, "-4 addr show dev eth0").contains("inet 100.64.0.") }
+            #expect(again, "no new lease: \(client.lines.suffix(5))")
+            await daemon.expectLog("wan_up: eth0", from: mark, seconds: 20)
+            let restored = await eventually(seconds: 10) { try kernel.routes(table: 10000) == ["default via 100.64.0.1 dev eth0"] }
+            #expect(restored, "eth0's pin table after the new lease: \((try? kernel.routes(table: 10000)) ?? [])")
+            let back = await eventually(seconds: 10) { try lab.isp(for: .tcp(Self.lan[2]), timeout: 1) == "isp0" }
+            #expect(back, "LAN traffic does not return to the DHCP WAN; table 20000: \((try? kernel.routes(table: 20000)) ?? []); \(daemon.tail)")
         }
     }
 }
