@@ -371,6 +371,13 @@ final class LabTopology: @unchecked Sendable {
             if kill(pid, 0) == 0 || errno == EPERM { continue }
             deleteNamespace(ns)
         }
+        // Scratch directories (`LabShell.scratch`) of test processes that are gone.
+        let tmp = FileManager.default.temporaryDirectory
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? [] where name.hasPrefix("fwlab-") {
+            guard let pid = Int32(name.dropFirst("fwlab-".count)), pid != getpid() else { continue }
+            if kill(pid, 0) == 0 || errno == EPERM { continue }
+            try? FileManager.default.removeItem(at: tmp.appendingPathComponent(name))
+        }
     }
 
     /// `sweepStaleNow()`, once per test process.
