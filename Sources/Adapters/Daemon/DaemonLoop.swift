@@ -49,6 +49,13 @@ public final class DaemonLoop {
                 perform(core.handle(.tick, at: now))
             case .core(let event):
                 perform(core.handle(event, at: now))
+                if event.bringsLinkStateBack {
+                    do {
+                        try dataplane.resynchronize()
+                    } catch {
+                        logger.warning("dataplane: repair after a link change incomplete (retried on the next change): \(error)")
+                    }
+                }
                 // Deadlines that passed while events queued up are served right away.
                 if let d = core.nextDeadline, d <= now { perform(core.handle(.tick, at: now)) }
             case .reload:
@@ -129,6 +136,17 @@ public final class DaemonLoop {
         case .wanDown, .wanUp: "\(event.interface ?? "?") (\(event.reason))"
         case .failover, .failback, .allDown:
             "group \(event.group ?? "?"): \(event.from.joined(separator: ",")) -> \(event.to.joined(separator: ",")) (\(event.reason))"
+        }
+    }
+}
+
+extension CoreEvent {
+    /// A link or address came (back): the kernel may have dropped routes through it meanwhile.
+    var bringsLinkStateBack: Bool {
+        switch self {
+        case .carrier(_, let up): up
+        case .addressLearned: true
+        default: false
         }
     }
 }

@@ -13,6 +13,9 @@ public protocol DataplaneApplying: AnyObject {
     /// Makes the kernel agree with `plan` for `config`. A config change may rebuild the nftables
     /// table; a health change must only replace routes (see docs/dataplane.md).
     func apply(_ plan: ForwardingPlan, config: FlywallConfig) throws
+    /// Reads the kernel's state and repairs Flywall's rules and routes: after a link or address
+    /// comes back, the kernel may have deleted routes through it.
+    func resynchronize() throws
     /// Deletes the connections that left through this uplink; returns how many.
     func flushConnections(uplink: ForwardingPlan.Uplink) throws -> Int
     /// Removes everything Flywall owns in the kernel (SIGTERM).

@@ -7,6 +7,11 @@ import Logging
 /// The ruleset depends on the config only, so a health change costs route replaces and nothing
 /// else; the nftables table is rebuilt (one atomic batch) only when the config or the uplink
 /// indices change.
+///
+/// The kernel deletes every route through an interface that goes down, in Flywall's tables too,
+/// and a route through a link without carrier cannot be added. So after a failed replace, and
+/// whenever the daemon sees a link or address come back (`resynchronize`), the next programming
+/// reads the kernel's state and repairs all of Flywall's rules and routes.
 public final class KernelDataplane: DataplaneApplying {
     private let nftables: NftablesTransport
     private let routing: RoutingProgrammer
@@ -15,6 +20,8 @@ public final class KernelDataplane: DataplaneApplying {
     private var compiled: KernelPlan?
     private var compiledFor: FlywallConfig?
     private var routes: RouteSet?
+    private var last: (plan: ForwardingPlan, config: FlywallConfig)?
+    private var needsRepair = false
 
     public init(logger: Logger) throws {
         nftables = try NftablesTransport()
@@ -24,13 +31,24 @@ public final class KernelDataplane: DataplaneApplying {
     }
 
     public func apply(_ plan: ForwardingPlan, config: FlywallConfig) throws {
+        last = (plan, config)
         if let compiled, compiledFor == config, compiled.accommodates(plan), let routes {
             let next = try compiled.routes(for: plan)
+            if needsRepair {
+                let result = try repair(compiled, next)
+                logger.info("dataplane repaired: \(result)")
+                return
+            }
             let changed = next.changes(from: routes)
             guard !changed.isEmpty else { return }
-            let result = try routing.replaceRoutes(changed)
             self.routes = next
-            logger.info("dataplane: \(result)")
+            do {
+                let result = try routing.replaceRoutes(changed)
+                logger.info("dataplane: \(result)")
+            } catch {
+                needsRepair = true
+                throw error
+            }
             return
         }
         // First plan, new config, or buckets the ruleset cannot hold: rebuild. `replaceRuleset`
@@ -44,13 +62,32 @@ public final class KernelDataplane: DataplaneApplying {
         if first || compiled?.ruleset != kernelPlan.ruleset {
             try nftables.replaceRuleset(kernelPlan.ruleset)
         }
-        let result = try routing.apply(rules: [FwmarkRule.mainWithoutDefault(priority: kernelPlan.mainRule.priority)]
-                                          + kernelPlan.rules, routes: next.routes)
         compiled = kernelPlan
         compiledFor = config
-        routes = next
+        let result: RoutingChanges
+        do {
+            result = try repair(kernelPlan, next)
+        } catch {
+            needsRepair = true
+            throw error
+        }
         logger.notice(
             "\(first ? "dataplane ready" : "dataplane rebuilt"): table inet flywall with \(kernelPlan.ruleset.ruleCount) rules, \(kernelPlan.rules.count + 1) ip rules, \(next.routes.count) routes (\(result))")
+    }
+
+    public func resynchronize() throws {
+        needsRepair = true
+        guard let last else { return }
+        try apply(last.plan, config: last.config)
+    }
+
+    /// Makes the kernel's Flywall rules and routes exactly `routes`, whatever happened to them.
+    private func repair(_ plan: KernelPlan, _ routes: RouteSet) throws -> RoutingChanges {
+        self.routes = routes
+        let result = try routing.apply(rules: [FwmarkRule.mainWithoutDefault(priority: plan.mainRule.priority)] + plan.rules,
+                                       routes: routes.routes)
+        needsRepair = false
+        return result
     }
 
     public func flushConnections(uplink: ForwardingPlan.Uplink) throws -> Int {
