@@ -131,11 +131,15 @@ public final class DaemonLoop {
         }
     }
 
+    private func uplinks(_ names: [String]) -> String {
+        names.isEmpty ? "none" : names.joined(separator: ",")
+    }
+
     private func describe(_ event: WANEvent) -> String {
         switch event.kind {
         case .wanDown, .wanUp: "\(event.interface ?? "?") (\(event.reason))"
         case .failover, .failback, .allDown:
-            "group \(event.group ?? "?"): \(event.from.joined(separator: ",")) -> \(event.to.joined(separator: ",")) (\(event.reason))"
+            "group \(event.group ?? "?"): \(uplinks(event.from)) -> \(uplinks(event.to)) (\(event.reason))"
         }
     }
 }

@@ -33,7 +33,11 @@ public struct RoutingError: Error, Sendable, CustomStringConvertible {
         /// The change that failed, in `ip` words: "add rule 10300: ...", "replace table 20001: ...".
         public var change: String
         public var error: AdapterError
-        public var description: String { "\(change): \(error)" }
+        /// The change, then the kernel's answer; the error's own operation is left out when it only
+        /// repeats the change.
+        public var description: String {
+            error.operation == change ? "\(change): \(error.message) (\(error.code))" : "\(change): \(error)"
+        }
     }
 
     public var failures: [Failure]
