@@ -1,4 +1,4 @@
-import Adapters
+@testable import Adapters
 import Domain
 import Foundation
 import Synchronization
@@ -173,27 +173,7 @@ final class CaptureTestLog<Element: Sendable>: Sendable {
 /// Plain sockets for the tests' traffic, opened on the calling thread (so in its namespace).
 enum CaptureTestSocket {
     static func withSockaddr<R>(_ address: IPAddress, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
-        switch address {
-        case .v4(let value):
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = port.bigEndian
-            sin.sin_addr.s_addr = value.bigEndian
-            return withUnsafePointer(to: &sin) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        case .v6(let high, let low):
-            var sin6 = sockaddr_in6()
-            sin6.sin6_family = sa_family_t(AF_INET6)
-            sin6.sin6_port = port.bigEndian
-            withUnsafeMutableBytes(of: &sin6.sin6_addr) { bytes in
-                bytes.storeBytes(of: high.bigEndian, toByteOffset: 0, as: UInt64.self)
-                bytes.storeBytes(of: low.bigEndian, toByteOffset: 8, as: UInt64.self)
-            }
-            return withUnsafePointer(to: &sin6) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-        }
+        ProbeSocket.withSockaddr(address, port: port, body)
     }
 
     private static func failure(_ what: String) -> CaptureTestError {
