@@ -199,10 +199,14 @@ struct Runner {
             if let (outcome, delay) = links[i].answer(request.target) {
                 queue.push(.probeReply(request.id, outcome), at: now + delay, rank: 1)
             }
-        case .applyPlan(let plan):
+        case .applyPlan(let plan), .repairDataplane(let plan):
+            // The simulated dataplane never loses state: a repair is an apply.
             plans.append(PlanChange(time: now, plan: plan))
-        case .flushConnections(let interface):
-            flushes.append(FlushRecord(time: now, interface: interface))
+        case .flushConnections(let uplink):
+            flushes.append(FlushRecord(time: now, interface: uplink.name))
+        case .configureProbes, .watchInterfaces:
+            // Simulated links need no sockets, and every WAN of the scenario is followed.
+            break
         case .emit(let event):
             events.append(event)
         case .log(let level, let message):

@@ -3,9 +3,10 @@ import ArgumentParser
 import Domain
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// `flywall daemon --config FILE`: the multi-WAN engine on a real router.
-struct DaemonCommand: ParsableCommand {
+struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
         abstract: "Run the multi-WAN engine: probe the uplinks, program routing and nftables, fail over.",
@@ -25,7 +26,7 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: "Lowest log level shown: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
-    func run() throws {
+    func run() async throws {
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = JournalLogHandler(label: label)
@@ -54,45 +55,44 @@ struct DaemonCommand: ParsableCommand {
             throw ExitCode(1)
         }
 
-        let inbox = DaemonInbox()
-        SignalThread.start(inbox: inbox)
-
+        let inputs = DaemonInputQueue()
         let probes: KernelProbes
         let dataplane: KernelDataplane
         let links: LinkMonitor
         let passive: PassiveHealthMonitor
         do {
-            probes = try KernelProbes(inbox: inbox)
+            probes = try KernelProbes(inputs: inputs)
             dataplane = try KernelDataplane(logger: logger)
-            links = try LinkMonitor(interfaces: initial.wans.map(\.name)) { error in
-                logger.warning("link monitor: \(error)")
-            }
+            // Watches nothing until the core says which interfaces (`.watchInterfaces`).
+            links = try LinkMonitor(interfaces: [], onEvent: { inputs.push(.core($0)) },
+                                    onError: { error in logger.warning("link monitor: \(error)") })
             // `health_check { type = "passive" }`: outbound SYNs answered or not, one sample per interval.
-            passive = try PassiveHealthMonitor(onSample: { sample in inbox.push(.core(sample.coreEvent)) },
+            passive = try PassiveHealthMonitor(onSample: { sample in inputs.push(.core(sample.coreEvent)) },
                                                onError: { error in logger.warning("passive health: \(error)") })
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
-        let forwarding = Task.detached {
-            for await event in links.events { inbox.push(.core(event)) }
-        }
-        defer {
-            forwarding.cancel()
-            links.stop()
-            probes.shutdown()
-            passive.shutdown()
-        }
         for error in passive.configure(initial) { logger.warning("passive health: \(error)") }
 
         logger.notice("flywall starting: \(initial.wans.count) WANs (\(initial.wans.map(\.name).joined(separator: ", "))), config \(path)")
-        let loop = DaemonLoop(config: initial, loadConfig: load, inbox: inbox, probes: probes, dataplane: dataplane,
-                              logger: logger, onReload: { config in
-                                  links.watch(config.wans.map(\.name))
-                                  for error in passive.configure(config) { logger.warning("passive health: \(error)") }
-                              })
+        let loop = DaemonLoop(config: initial, loadConfig: load, inputs: inputs,
+                              ports: DaemonPorts(probes: probes, interfaces: links, dataplane: dataplane), logger: logger)
+        // Services stop in reverse order: the core loop first (it removes what Flywall owns in
+        // the kernel), then the signal handler, then the input sources.
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [
+                .init(service: InputSourceService("probes") { probes.shutdown() }),
+                .init(service: InputSourceService("link monitor") { links.stop() }),
+                .init(service: InputSourceService("passive capture") { passive.shutdown() }),
+                .init(service: ReloadSignalService(inputs: inputs)),
+                .init(service: CoreLoopService(loop: loop, inputs: inputs),
+                      successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
         do {
-            try loop.run()
+            try await group.run()
         } catch {
             logger.critical("stopped: \(error)")
             throw ExitCode(1)

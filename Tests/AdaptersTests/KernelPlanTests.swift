@@ -271,44 +271,6 @@ enum DataplaneGenerator {
         return DataplaneScenario(config: config, sources: sources, destinations: destinations, ports: [53, 80, 443, 444, 1194, 1200, 5010, 8080])
     }
 
-    /// A plan as the core makes one (`MultiWANStateMachine.makePlan`), for a health state.
-    static func plan(_ config: FlywallConfig, usable: Set<String>, forced: [String: String] = [:],
-                     previous: [String: GroupSelector.Selection] = [:]) -> (ForwardingPlan, [String: GroupSelector.Selection]) {
-        let uplinks = config.wans.enumerated().map { i, w in
-            ForwardingPlan.Uplink(name: w.name, index: i, usable: usable.contains(w.name),
-                                  gateway: IPAddress.v4(0x0A00_0001 + UInt32(i) << 8))
-        }
-        var selections: [String: GroupSelector.Selection] = [:]
-        let groups = config.effectiveGroups.map { g in
-            let s = GroupSelector.select(g, usable: { usable.contains($0) }, forced: forced[g.name], previous: previous[g.name])
-            selections[g.name] = s
-            return ForwardingPlan.Group(name: g.name, mode: g.mode, sticky: g.sticky, stickyTimeout: g.stickyTimeout,
-                                        active: s.active, buckets: s.buckets)
-        }
-        let defaultGroup = config.defaultGroupName ?? groups.first?.name
-        let policies = config.policyRoutes.map { route -> ForwardingPlan.Policy in
-            let isGroup = groups.contains { $0.name == route.uplink }
-            let target: ForwardingPlan.Target = isGroup ? .group(route.uplink) : .uplink(route.uplink)
-            let resolution: ForwardingPlan.Resolution
-            if isGroup { resolution = .group(route.uplink) }
-            else if usable.contains(route.uplink) { resolution = .uplink(route.uplink) }
-            else if route.fallback, let d = defaultGroup { resolution = .group(d) }
-            else { resolution = .drop }
-            func expand(_ list: [AddressMatch]) -> [CIDR]? {
-                list.isEmpty ? nil : list.flatMap { m -> [CIDR] in
-                    switch m {
-                    case .cidr(let c): [c]
-                    case .ipset(let n): config.ipset(named: n)?.entries ?? []
-                    }
-                }
-            }
-            return ForwardingPlan.Policy(name: route.name, protocols: route.match.protocols, destPorts: route.match.destPorts,
-                                         sources: expand(route.match.sources), destinations: expand(route.match.destinations),
-                                         target: target, resolution: resolution)
-        }
-        return (ForwardingPlan(uplinks: uplinks, groups: groups, policies: policies, defaultGroup: defaultGroup), selections)
-    }
-
     static func flow(_ s: DataplaneScenario, v4Only: Bool, _ rng: inout DataplaneRandom) -> Flow {
         let v6 = !v4Only && Int.random(in: 0..<4, using: &rng) == 0
         let source = s.sources.filter { $0.isV4 != v6 }.randomElement(using: &rng)!
@@ -316,6 +278,41 @@ enum DataplaneGenerator {
         let proto = TransportProtocol.allCases.randomElement(using: &rng)!
         return Flow(source: source, destination: destination, proto: proto,
                     destPort: proto == .icmp ? nil : s.ports.randomElement(using: &rng)!, entropy: UInt32.random(in: 0...UInt32.max, using: &rng))
+    }
+}
+
+/// Plans made by the core itself (`MultiWANStateMachine`), for chosen health states: an uplink
+/// not in `usable` is put in maintenance, `forced` pins groups through the operator's command, and
+/// each uplink's gateway is learned as from DHCP (10.0.i.1 for the i-th WAN). States follow each
+/// other as they would in the daemon, so the core's memory (all-down layouts) carries over.
+struct CorePlans {
+    private var core: MultiWANStateMachine
+    private let config: FlywallConfig
+
+    init(_ config: FlywallConfig) {
+        self.config = config
+        core = MultiWANStateMachine(config: config)
+        _ = core.handle(.tick, at: .zero)
+        for (i, wan) in config.wans.enumerated() {
+            _ = core.handle(.addressLearned(interface: wan.name, address: nil,
+                                            gateway: IPAddress.v4(0x0A00_0001 + UInt32(i) << 8)), at: .zero)
+        }
+    }
+
+    mutating func plan(usable: Set<String>, forced: [String: String] = [:]) -> ForwardingPlan {
+        for wan in config.wans {
+            _ = core.handle(.manual(.maintenance(interface: wan.name, enabled: !usable.contains(wan.name))), at: .zero)
+        }
+        for group in config.effectiveGroups {
+            _ = core.handle(.manual(.forceActive(group: group.name, interface: forced[group.name])), at: .zero)
+        }
+        return core.plan
+    }
+
+    /// One plan from a fresh core.
+    static func plan(_ config: FlywallConfig, usable: Set<String>) -> ForwardingPlan {
+        var plans = CorePlans(config)
+        return plans.plan(usable: usable)
     }
 }
 
@@ -336,7 +333,7 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
             let scenario = DataplaneGenerator.scenario(&rng)
             let config = scenario.config
             let wans = config.wans.map(\.name)
-            var previous: [String: GroupSelector.Selection] = [:]
+            var plans = CorePlans(config)
             var kernel: KernelPlan? = nil
             // A run of health states: all up, random subsets, all down, a forced pin.
             var states: [Set<String>] = [Set(wans), []]
@@ -344,13 +341,12 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
             for (n, usable) in states.enumerated() {
                 var forced: [String: String] = [:]
                 if n == 3, let g = config.effectiveGroups.first, let m = g.members.first { forced[g.name] = m.interface }
-                let (plan, selections) = DataplaneGenerator.plan(config, usable: usable, forced: forced, previous: previous)
-                previous = selections
+                let plan = plans.plan(usable: usable, forced: forced)
                 if kernel == nil || !kernel!.accommodates(plan) {
                     if let k = kernel {
                         #expect(throws: KernelPlanError.self) { try k.routes(for: plan) }
                     }
-                    kernel = try KernelPlan(config: config, plan: plan)
+                    kernel = try KernelPlan(plan: plan)
                     rebuilds += 1
                 }
                 let routes = try kernel!.routes(for: plan)
@@ -377,8 +373,9 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
     /// The spec's 2-WAN failover: exact marks, tables and routes as docs/dataplane.md lists them.
     @Test func twoWANFailoverRoutesAndRules() throws {
         let config = DataplaneConfigs.twoWAN
-        let (up, _) = DataplaneGenerator.plan(config, usable: ["eth0", "eth1"])
-        let kernel = try KernelPlan(config: config, plan: up)
+        var plans = CorePlans(config)
+        let up = plans.plan(usable: ["eth0", "eth1"])
+        let kernel = try KernelPlan(plan: up)
         #expect(kernel.groups.map(\.slots) == [64])
         #expect(kernel.rules.count == 2 + 2 + 64)
         #expect(kernel.rules.first == FwmarkRule(priority: 10_100, mark: 0x0100_0000, mask: 0xff00_0000, table: 10_000))
@@ -392,7 +389,7 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
         #expect(upRoutes.route(table: 10_101)?.kind == .via(gateway: gw0, device: "eth0"))
         #expect(upRoutes.route(table: 10_001)?.kind == .via(gateway: gw1, device: "eth1"))
 
-        let (down, _) = DataplaneGenerator.plan(config, usable: ["eth1"])
+        let down = plans.plan(usable: ["eth1"])
         #expect(kernel.accommodates(down))
         let downRoutes = try kernel.routes(for: down)
         let changed = downRoutes.changes(from: upRoutes)
@@ -402,14 +399,15 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
         #expect(changed.allSatisfy { $0.table == 10_101 || $0.kind == .via(gateway: gw1, device: "eth1") })
         #expect(downRoutes.changes(from: downRoutes).isEmpty)
         // The ruleset does not depend on health.
-        #expect(try KernelPlan(config: config, plan: down).ruleset == kernel.ruleset)
+        #expect(try KernelPlan(plan: down).ruleset == kernel.ruleset)
     }
 
     /// Established connections keep the uplink they took (ct mark pin), whatever the plan says now.
     @Test func connectionsStayOnTheirUplink() throws {
         let config = DataplaneConfigs.twoWAN
-        let (up, _) = DataplaneGenerator.plan(config, usable: ["eth0", "eth1"])
-        let kernel = try KernelPlan(config: config, plan: up)
+        var plans = CorePlans(config)
+        let up = plans.plan(usable: ["eth0", "eth1"])
+        let kernel = try KernelPlan(plan: up)
         var evaluator = KernelEvaluator(kernel, routes: try kernel.routes(for: up))
         let flow = Flow(source: IPAddress("192.168.1.20")!, destination: IPAddress("203.0.113.9")!, proto: .tcp, destPort: 443)
         let (first, leaving) = evaluator.newConnection(flow)
@@ -418,7 +416,7 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
 
         // eth0 is no longer preferred (failover to eth1 as if eth0 were degraded but up): new
         // connections move, the established one stays.
-        let (down, _) = DataplaneGenerator.plan(config, usable: ["eth1"])
+        let down = plans.plan(usable: ["eth1"])
         evaluator.routes = try kernel.routes(for: down)
         var later = KernelEvaluator.Packet(flow)
         later.ctState = .established
@@ -452,8 +450,9 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
             policyRoutes: [PolicyRoute(name: "dns", match: .init(protocols: [.udp], destPorts: [PortRange(53)]), uplink: "wan2")])
         let sources: [IPAddress] = (1...60).map { .v4(0xC0A8_0100 + $0) }
         var table = StickyTable()
-        var (plan, selections) = DataplaneGenerator.plan(config, usable: Set(wans))
-        let kernel = try KernelPlan(config: config, plan: plan)
+        var plans = CorePlans(config)
+        var plan = plans.plan(usable: Set(wans))
+        let kernel = try KernelPlan(plan: plan)
         var evaluator = KernelEvaluator(kernel, routes: try kernel.routes(for: plan))
         var now = Instant.zero
         var moved = 0, compared = 0
@@ -461,7 +460,7 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
             now = now + .milliseconds(Int64.random(in: 1...900, using: &rng) * 2 + 1)
             if step % 400 == 399 {
                 let usable = Set(wans.filter { _ in Int.random(in: 0..<3, using: &rng) > 0 })
-                (plan, selections) = DataplaneGenerator.plan(config, usable: usable, previous: selections)
+                plan = plans.plan(usable: usable)
                 #expect(kernel.accommodates(plan))
                 evaluator.routes = try kernel.routes(for: plan)
             }
@@ -485,15 +484,15 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
         var interfaces: [Interface] = []
         for i in 0..<65 { interfaces.append(Interface(name: "w\(i)", wan: WANSettings())) }
         let config = FlywallConfig(interfaces: interfaces)
-        let (plan, _) = DataplaneGenerator.plan(config, usable: [])
-        #expect(throws: KernelPlanError(.tooManyUplinks(65))) { try KernelPlan(config: config, plan: plan) }
+        let plan = CorePlans.plan(config, usable: [])
+        #expect(throws: KernelPlanError(.tooManyUplinks(65))) { try KernelPlan(plan: plan) }
     }
 
     /// The 64-uplink, 1,000-policy config of the benchmark compiles within the layout.
     @Test func largeConfigCompiles() throws {
         let config = DataplaneConfigs.large(uplinks: 64, policies: 1_000)
-        let (plan, _) = DataplaneGenerator.plan(config, usable: Set(config.wans.map(\.name)))
-        let kernel = try KernelPlan(config: config, plan: plan)
+        let plan = CorePlans.plan(config, usable: Set(config.wans.map(\.name)))
+        let kernel = try KernelPlan(plan: plan)
         #expect(kernel.groups.map(\.slots) == [64])
         #expect(kernel.ruleset.chain(named: "classify")!.rules.count == 1_001)
         let routes = try kernel.routes(for: plan)

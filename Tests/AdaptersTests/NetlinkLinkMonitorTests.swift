@@ -30,11 +30,11 @@ struct NetlinkLinkMonitorTests {
     func followsChanges() async throws {
         let spaces = try makeTopology()
         defer { spaces.remove() }
+        let events = NetlinkTestCollector<CoreEvent>()
         let monitor = try NetworkNamespace.run(named: spaces.name("router")) {
-            try LinkMonitor(interfaces: ["wan0", "wan9"])
+            try LinkMonitor(interfaces: ["wan0", "wan9"], onEvent: events.append)
         }
         defer { monitor.stop() }
-        let events = NetlinkTestCollector(monitor.events)
 
         // The state at start: both watched names get a carrier event; wan9 does not exist yet.
         // veth carrier settles asynchronously (linkwatch), so wan0 may come up a moment later.
@@ -132,9 +132,11 @@ struct NetlinkLinkMonitorTests {
             try await Task.sleep(for: .milliseconds(20))
         }
 
-        let monitor = try NetworkNamespace.run(named: spaces.name("router")) { try LinkMonitor(interfaces: ["wan0"]) }
+        let events = NetlinkTestCollector<CoreEvent>()
+        let monitor = try NetworkNamespace.run(named: spaces.name("router")) {
+            try LinkMonitor(interfaces: ["wan0"], onEvent: events.append)
+        }
         defer { monitor.stop() }
-        let events = NetlinkTestCollector(monitor.events)
         let expected: [CoreEvent] = [
             .carrier(interface: "wan0", up: true),
             .addressLearned(interface: "wan0", address: CIDR("10.77.0.2/24")!, gateway: ipv4("10.77.0.9")),
@@ -154,9 +156,11 @@ struct NetlinkLinkMonitorTests {
     func ipv6() async throws {
         let spaces = try makeTopology()
         defer { spaces.remove() }
-        let monitor = try NetworkNamespace.run(named: spaces.name("router")) { try LinkMonitor(interfaces: ["wan0"]) }
+        let events = NetlinkTestCollector<CoreEvent>()
+        let monitor = try NetworkNamespace.run(named: spaces.name("router")) {
+            try LinkMonitor(interfaces: ["wan0"], onEvent: events.append)
+        }
         defer { monitor.stop() }
-        let events = NetlinkTestCollector(monitor.events)
         await events.wait { $0.contains(.carrier(interface: "wan0", up: true)) }
         _ = events.drain()
 
@@ -176,15 +180,20 @@ struct NetlinkLinkMonitorTests {
         #expect(seen == [.addressLearned(interface: "wan0", address: CIDR("10.77.0.2/24")!, gateway: IPAddress("fe80::1")), v4Learned])
     }
 
-    @Test("stop ends the event stream")
+    @Test("after stop (idempotent), no event is reported, even when the link changes")
     func stopFinishes() async throws {
         let spaces = try makeTopology()
         defer { spaces.remove() }
-        let monitor = try NetworkNamespace.run(named: spaces.name("router")) { try LinkMonitor(interfaces: ["wan0"]) }
+        let events = NetlinkTestCollector<CoreEvent>()
+        let monitor = try NetworkNamespace.run(named: spaces.name("router")) {
+            try LinkMonitor(interfaces: ["wan0"], onEvent: events.append)
+        }
+        #expect(!events.all.isEmpty)  // the start state
         monitor.stop()
         monitor.stop()
-        var count = 0
-        for await _ in monitor.events { count += 1 }
-        #expect(count >= 1)  // the start state, then the end
+        let before = events.all.count
+        try spaces.ip("router", "link set wan0 down")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(events.all.count == before)
     }
 }

@@ -101,14 +101,11 @@ final class NetlinkTestCollector<Element: Sendable>: Sendable {
         let items = Mutex<[Element]>([])
     }
     private let storage = Storage()
-    private let task: Task<Void, Never>
 
-    init(_ stream: AsyncStream<Element>) {
-        let storage = self.storage
-        task = Task { for await item in stream { storage.items.withLock { $0.append(item) } } }
-    }
+    init() {}
 
-    deinit { task.cancel() }
+    /// Collects one element; pass as a source's callback.
+    @Sendable func append(_ item: Element) { storage.items.withLock { $0.append(item) } }
 
     var all: [Element] { storage.items.withLock { $0 } }
 

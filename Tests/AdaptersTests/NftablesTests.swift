@@ -87,8 +87,7 @@ enum NftTestShell {
 /// Needs root (CAP_NET_ADMIN) and `ip`/`nft` to create namespaces and check the kernel independently.
 @Suite(.serialized) struct NftablesTests {
     static func compile(_ config: FlywallConfig) throws -> KernelPlan {
-        let (plan, _) = DataplaneGenerator.plan(config, usable: Set(config.wans.map(\.name)))
-        return try KernelPlan(config: config, plan: plan)
+        try KernelPlan(plan: CorePlans.plan(config, usable: Set(config.wans.map(\.name))))
     }
 
     /// What nft itself builds from the ruleset's text, as `nft list` prints it.

@@ -30,9 +30,9 @@ struct CoreDriver {
                     pending.append((now + delay, req.id, .reply(rtt: delay)))
                 }
             case .emit(let ev): events.append(ev)
-            case .flushConnections(let i): flushed.append(i)
-            case .applyPlan: plans += 1
-            case .log: break
+            case .flushConnections(let uplink): flushed.append(uplink.name)
+            case .applyPlan, .repairDataplane: plans += 1
+            case .log, .configureProbes, .watchInterfaces: break
             }
         }
     }

@@ -1,34 +1,29 @@
 import Domain
 import Logging
 
-/// The production shell around the core: one thread that sleeps until the core's deadline or the
-/// next input, stamps it with the monotonic clock, and carries out the effects in order.
-public final class DaemonLoop {
+/// The production shell around the core: sleeps until the core's deadline or the next input,
+/// stamps it with the monotonic clock, feeds it to the core and carries out the effects in order.
+///
+/// It decides nothing: what to probe, watch, program, repair and flush comes from the core's
+/// effects. Its own work is I/O: reading the config file on `.reload` (a file with any error is
+/// rejected whole and the core never sees it) and reporting effects that failed back to the core.
+public final class DaemonLoop: @unchecked Sendable {
     /// Reads and validates the config file; throws its diagnostics.
-    public typealias ConfigLoader = () throws -> FlywallConfig
+    public typealias ConfigLoader = @Sendable () throws -> FlywallConfig
 
     private var core: MultiWANStateMachine
     private let loadConfig: ConfigLoader
-    private let inbox: DaemonInbox
-    private let probes: ProbeSending
-    private let dataplane: DataplaneApplying
-    private let recorder: WANEventRecording?
+    private let inputs: DaemonInputQueue
+    private let ports: DaemonPorts
     private let clock: MonotonicClock
-    private var logger: Logger
-    private var config: FlywallConfig
-    private let onReload: (FlywallConfig) -> Void
+    private let logger: Logger
 
-    public init(config: FlywallConfig, loadConfig: @escaping ConfigLoader, inbox: DaemonInbox, probes: ProbeSending,
-                dataplane: DataplaneApplying, recorder: WANEventRecording? = nil, clock: MonotonicClock = MonotonicClock(),
-                logger: Logger, onReload: @escaping (FlywallConfig) -> Void = { _ in }) {
-        self.onReload = onReload
-        self.config = config
+    public init(config: FlywallConfig, loadConfig: @escaping ConfigLoader, inputs: DaemonInputQueue, ports: DaemonPorts,
+                clock: MonotonicClock = MonotonicClock(), logger: Logger) {
         self.core = MultiWANStateMachine(config: config)
         self.loadConfig = loadConfig
-        self.inbox = inbox
-        self.probes = probes
-        self.dataplane = dataplane
-        self.recorder = recorder
+        self.inputs = inputs
+        self.ports = ports
         self.clock = clock
         self.logger = logger
     }
@@ -39,40 +34,40 @@ public final class DaemonLoop {
 
     /// Runs until a `.terminate` input, then removes everything Flywall owns from the kernel.
     public func run() throws {
-        try probes.configure(uplinks: uplinks(), config: config)
-        perform(core.handle(.tick, at: clock.now))
+        start(at: clock.now)
         while true {
-            let input = inbox.pop(until: core.nextDeadline.map(clock.absolute))
-            let now = clock.now
-            switch input {
-            case nil:
-                perform(core.handle(.tick, at: now))
-            case .core(let event):
-                perform(core.handle(event, at: now))
-                if event.bringsLinkStateBack {
-                    do {
-                        try dataplane.resynchronize()
-                    } catch {
-                        logger.warning("dataplane: repair after a link change incomplete (retried on the next change): \(error)")
-                    }
-                }
-                // Deadlines that passed while events queued up are served right away.
-                if let d = core.nextDeadline, d <= now { perform(core.handle(.tick, at: now)) }
-            case .reload:
-                reload(at: now)
-            case .terminate:
-                logger.notice("terminating: removing Flywall's nftables table, ip rules and routes")
-                try dataplane.removeAll()
-                return
-            }
+            let input = inputs.pop(until: core.nextDeadline.map(clock.absolute))
+            if try !handle(input, at: clock.now) { return }
         }
     }
 
-    private func uplinks() -> [ForwardingPlan.Uplink] {
-        // Before the first plan exists, index WANs in config order, as the core does.
-        core.plan.uplinks.isEmpty
-            ? config.wans.enumerated().map { ForwardingPlan.Uplink(name: $1.name, index: $0, usable: true) }
-            : core.plan.uplinks
+    /// The first tick: the core opens probe paths, watches interfaces, sends the first probes and
+    /// programs the first plan.
+    public func start(at now: Instant) {
+        perform(core.handle(.tick, at: now), at: now)
+    }
+
+    /// Serves one input (nil: the core's deadline passed). Returns false after `.terminate`.
+    public func handle(_ input: DaemonInput?, at now: Instant) throws -> Bool {
+        let dropped = inputs.takeDropped()
+        if dropped > 0 {
+            logger.error("input queue full: \(dropped) events dropped (capacity \(inputs.capacity)); the loop fell behind")
+        }
+        switch input {
+        case nil:
+            perform(core.handle(.tick, at: now), at: now)
+        case .core(let event):
+            perform(core.handle(event, at: now), at: now)
+        case .reload:
+            reload(at: now)
+        case .terminate:
+            logger.notice("terminating: removing Flywall's nftables table, ip rules and routes")
+            try ports.dataplane.removeAll()
+            return false
+        }
+        // Deadlines that passed while inputs queued up are served right away.
+        if let d = core.nextDeadline, d <= now { perform(core.handle(.tick, at: now), at: now) }
+        return true
     }
 
     /// SIGHUP: a config with any error is rejected whole and the running one stays.
@@ -88,46 +83,54 @@ public final class DaemonLoop {
             logger.error("reload rejected: \(error); the running configuration stays")
             return
         }
-        guard newConfig != config else {
-            logger.info("reload: configuration unchanged")
-            return
-        }
-        config = newConfig
-        onReload(newConfig)
-        perform(core.handle(.configReplaced(newConfig), at: now))
-        do {
-            try probes.configure(uplinks: core.plan.uplinks, config: newConfig)
-        } catch {
-            logger.error("reload: probes could not be reconfigured: \(error)")
-        }
-        logger.notice("configuration reloaded")
+        perform(core.handle(.configReplaced(newConfig), at: now), at: now)
     }
 
-    private func perform(_ effects: [CoreEffect]) {
+    private func perform(_ effects: [CoreEffect], at now: Instant) {
+        var failures: [String] = []
         for effect in effects {
             switch effect {
+            case .configureProbes(let bindings):
+                do {
+                    try ports.probes.configure(bindings)
+                } catch {
+                    logger.error("probes could not be configured: \(error)")
+                }
+            case .watchInterfaces(let names):
+                ports.interfaces.watch(interfaces: names)
             case .sendProbe(let request):
-                probes.send(request)
+                ports.probes.send(request)
             case .applyPlan(let plan):
                 do {
-                    try dataplane.apply(plan, config: config)
+                    try ports.dataplane.apply(plan)
                 } catch {
                     logger.error("dataplane: could not apply the plan: \(error)")
+                    failures.append("applying the plan failed: \(error)")
                 }
-            case .flushConnections(let interface):
-                guard let uplink = core.plan.uplink(named: interface) else { continue }
+            case .repairDataplane(let plan):
                 do {
-                    let n = try dataplane.flushConnections(uplink: uplink)
-                    logger.info("\(interface): flushed \(n) tracked connections")
+                    try ports.dataplane.repair(plan)
                 } catch {
-                    logger.error("\(interface): could not flush connections: \(error)")
+                    logger.warning("dataplane: repair incomplete: \(error)")
+                    failures.append("repair incomplete: \(error)")
+                }
+            case .flushConnections(let uplink):
+                do {
+                    let n = try ports.dataplane.flushConnections(uplink: uplink)
+                    logger.info("\(uplink.name): flushed \(n) tracked connections")
+                } catch {
+                    logger.error("\(uplink.name): could not flush connections: \(error)")
                 }
             case .emit(let event):
                 logger.notice("\(event.kind.rawValue): \(describe(event))")
-                recorder?.record(event)
+                ports.recorder?.record(event)
             case .log(let level, let message):
                 logger.log(level: Logger.Level(level), "\(message)")
             }
+        }
+        // After the batch, so the core hears of it once whatever failed.
+        if !failures.isEmpty {
+            perform(core.handle(.dataplaneFailed(failures.joined(separator: "; ")), at: now), at: now)
         }
     }
 
@@ -140,17 +143,6 @@ public final class DaemonLoop {
         case .wanDown, .wanUp: "\(event.interface ?? "?") (\(event.reason))"
         case .failover, .failback, .allDown:
             "group \(event.group ?? "?"): \(uplinks(event.from)) -> \(uplinks(event.to)) (\(event.reason))"
-        }
-    }
-}
-
-extension CoreEvent {
-    /// A link or address came (back): the kernel may have dropped routes through it meanwhile.
-    var bringsLinkStateBack: Bool {
-        switch self {
-        case .carrier(_, let up): up
-        case .addressLearned: true
-        default: false
         }
     }
 }

@@ -1,24 +1,45 @@
 import Domain
 
-/// The daemon's edges, as the loop sees them. Real implementations bind the kernel
-/// (`KernelPorts`); tests substitute recorders, so the loop's logic is testable without root.
-public protocol ProbeSending: Sendable {
-    /// Starts a probe; its result arrives later through the inbox. Never blocks.
-    func send(_ request: ProbeRequest)
-    /// The set of WANs changed (start, reload): open or close per-uplink sockets.
-    func configure(uplinks: [ForwardingPlan.Uplink], config: FlywallConfig) throws
+/// The daemon's edges, as the core loop sees them: each carries out one kind of `CoreEffect`.
+/// Real implementations bind the kernel (`KernelProbes`, `LinkMonitor`, `KernelDataplane`); tests
+/// substitute in-memory recorders, so the loop is testable without root.
+public struct DaemonPorts: Sendable {
+    public var probes: any ProbeSending
+    public var interfaces: any InterfaceWatching
+    public var dataplane: any DataplaneApplying
+    public var recorder: (any WANEventRecording)?
+
+    public init(probes: any ProbeSending, interfaces: any InterfaceWatching, dataplane: any DataplaneApplying,
+                recorder: (any WANEventRecording)? = nil) {
+        self.probes = probes
+        self.interfaces = interfaces
+        self.dataplane = dataplane
+        self.recorder = recorder
+    }
 }
 
-public protocol DataplaneApplying: AnyObject {
-    /// Makes the kernel agree with `plan` for `config`. A config change may rebuild the nftables
-    /// table; a health change must only replace routes (see docs/dataplane.md).
-    func apply(_ plan: ForwardingPlan, config: FlywallConfig) throws
-    /// Reads the kernel's state and repairs Flywall's rules and routes: after a link or address
-    /// comes back, the kernel may have deleted routes through it.
-    func resynchronize() throws
+public protocol ProbeSending: Sendable {
+    /// Opens exactly these probe paths (`.configureProbes`), closing others.
+    func configure(_ bindings: [ProbeBinding]) throws
+    /// Starts a probe; its result arrives later through the input queue. Never blocks.
+    func send(_ request: ProbeRequest)
+}
+
+public protocol InterfaceWatching: Sendable {
+    /// Follows exactly these interfaces (`.watchInterfaces`); reports new ones as they are now.
+    func watch(interfaces: [String])
+}
+
+/// Called from the core loop's thread only.
+public protocol DataplaneApplying: AnyObject, Sendable {
+    /// Makes the kernel agree with `plan`, changing as little as it can (`.applyPlan`).
+    func apply(_ plan: ForwardingPlan) throws
+    /// Reads the kernel's state and makes all of Flywall's rules and routes agree with `plan`
+    /// (`.repairDataplane`).
+    func repair(_ plan: ForwardingPlan) throws
     /// Deletes the connections that left through this uplink; returns how many.
     func flushConnections(uplink: ForwardingPlan.Uplink) throws -> Int
-    /// Removes everything Flywall owns in the kernel (SIGTERM).
+    /// Removes everything Flywall owns in the kernel (graceful shutdown).
     func removeAll() throws
 }
 

@@ -2,28 +2,27 @@ import Domain
 import Synchronization
 
 /// The real probes: ICMP echo and HTTP checks, each bound and marked to its own uplink.
-/// Results go straight to the daemon's inbox.
+/// Results go straight to the core loop's input queue.
 public final class KernelProbes: ProbeSending {
     private let icmp: ICMPProber
     private let http: HTTPProber
     private let uplinks = Mutex<[String: ProbeUplink]>([:])
 
-    public init(inbox: DaemonInbox) throws {
-        icmp = try ICMPProber { result in inbox.push(.core(result.event)) }
-        http = try HTTPProber { result in inbox.push(.core(result.event)) }
+    public init(inputs: DaemonInputQueue) throws {
+        icmp = try ICMPProber { result in inputs.push(.core(result.event)) }
+        http = try HTTPProber { result in inputs.push(.core(result.event)) }
     }
 
-    public func configure(uplinks newUplinks: [ForwardingPlan.Uplink], config: FlywallConfig) throws {
-        let wanted = Dictionary(uniqueKeysWithValues: newUplinks.map { ($0.name, ProbeUplink(interface: $0.name, index: $0.index)) })
+    public func configure(_ bindings: [ProbeBinding]) throws {
+        let wanted = Dictionary(bindings.map { ($0.interface, $0) }, uniquingKeysWith: { first, _ in first })
         let current = uplinks.withLock { $0 }
-        for (name, uplink) in current where wanted[name] != uplink {
+        for (name, uplink) in current where wanted[name].map(ProbeUplink.init) != uplink {
             icmp.detach(interface: uplink.interface)
         }
-        for (name, uplink) in wanted.sorted(by: { $0.key < $1.key }) where current[name] != uplink {
-            let needsIPv6 = config.healthCheck(for: name)?.targets.contains { !$0.isV4 } ?? false
-            try icmp.attach(uplink, ipv6: needsIPv6)
+        for (name, binding) in wanted.sorted(by: { $0.key < $1.key }) where current[name] != ProbeUplink(binding) {
+            try icmp.attach(ProbeUplink(binding), ipv6: binding.ipv6)
         }
-        uplinks.withLock { $0 = wanted }
+        uplinks.withLock { $0 = wanted.mapValues(ProbeUplink.init) }
     }
 
     public func send(_ request: ProbeRequest) {
@@ -34,8 +33,13 @@ public final class KernelProbes: ProbeSending {
         }
     }
 
+    /// Stops the probers' threads; later sends are dropped.
     public func shutdown() {
         icmp.shutdown()
         http.shutdown()
     }
+}
+
+extension ProbeUplink {
+    init(_ binding: ProbeBinding) { self.init(interface: binding.interface, index: binding.index) }
 }

@@ -82,11 +82,9 @@ public struct KernelPlanError: Error, Equatable, Sendable, CustomStringConvertib
         case tooManyHashSlots(needed: Int)
         case unknownUplink(String)
         case unknownGroup(String)
-        /// Config and plan disagree on the policy routes (count, order or names).
-        case policiesDiffer(config: [String], plan: [String])
-        /// A plan's bucket layout that the ruleset's hash slots cannot express: compile a new
+        /// A plan whose group wants another hash-slot count than the ruleset has: compile a new
         /// `KernelPlan` with this plan (a full ruleset rebuild).
-        case slotsDoNotFit(group: String, slots: Int, buckets: Int)
+        case slotsDiffer(group: String, compiled: Int, planned: Int)
         /// Policies that share a routing table resolve differently in the plan.
         case inconsistentPolicies(table: UInt32)
     }
@@ -104,8 +102,7 @@ public struct KernelPlanError: Error, Equatable, Sendable, CustomStringConvertib
             "groups need \(n) hash slots: the mark layout has room for \(DataplaneMarks.maxHashSlots) (lower the weights)"
         case .unknownUplink(let u): "uplink \(u) is not in the plan"
         case .unknownGroup(let g): "group \(g) is not in the plan"
-        case .policiesDiffer(let c, let p): "config policies \(c) differ from plan policies \(p)"
-        case .slotsDoNotFit(let g, let s, let b): "group \(g): \(b) buckets do not fit \(s) hash slots"
+        case .slotsDiffer(let g, let c, let p): "group \(g): the plan wants \(p) hash slots, the ruleset has \(c)"
         case .inconsistentPolicies(let t): "policies sharing table \(t) resolve differently"
         }
     }
@@ -126,7 +123,9 @@ public struct KernelPlan: Sendable, Equatable {
         public var name: String
         public var index: Int
         public var sticky: Bool
-        /// `numgen`/`jhash` modulus: slot s of the group routes like bucket `s % buckets.count`.
+        /// How long a sticky source is remembered while idle.
+        public var stickyTimeout: Duration
+        /// `numgen`/`jhash` modulus: slot s of the group routes like the plan's `bucket(forSlot: s)`.
         public var slots: Int
         /// Global slot code of slot 0 (field B value `firstSlot + s + 1`).
         public var firstSlot: Int
@@ -134,8 +133,8 @@ public struct KernelPlan: Sendable, Equatable {
         public var stickySlots: [(member: String, slot: Int)]
 
         public static func == (a: Group, b: Group) -> Bool {
-            a.name == b.name && a.index == b.index && a.sticky == b.sticky && a.slots == b.slots
-                && a.firstSlot == b.firstSlot && a.stickySlots.elementsEqual(b.stickySlots) { $0 == $1 }
+            a.name == b.name && a.index == b.index && a.sticky == b.sticky && a.stickyTimeout == b.stickyTimeout
+                && a.slots == b.slots && a.firstSlot == b.firstSlot && a.stickySlots.elementsEqual(b.stickySlots) { $0 == $1 }
         }
     }
 
@@ -144,10 +143,37 @@ public struct KernelPlan: Sendable, Equatable {
         case group(index: Int)
     }
 
+    /// What of a plan's policy the ruleset depends on: its matches, never its resolution.
+    public struct PolicyMatch: Sendable, Equatable {
+        public var name: String
+        public var protocols: [TransportProtocol]
+        public var destPorts: [PortRange]
+        public var sources: [CIDR]?
+        public var destinations: [CIDR]?
+        public var sourceSet: String?
+        public var destinationSet: String?
+        public var target: ForwardingPlan.Target
+        public var fallback: Bool
+
+        init(_ p: ForwardingPlan.Policy) {
+            name = p.name
+            protocols = p.protocols
+            destPorts = p.destPorts
+            sources = p.sources
+            destinations = p.destinations
+            sourceSet = p.sourceSet
+            destinationSet = p.destinationSet
+            target = p.target
+            fallback = p.fallback
+        }
+    }
+
     public var uplinks: [Uplink]
     public var groups: [Group]
     /// Per policy route, in config order.
     public var policyTargets: [PolicyTarget]
+    public var policies: [PolicyMatch]
+    public var ipsets: [ForwardingPlan.AddressSet]
     public var defaultGroup: Int?
     /// `table inet flywall`.
     public var ruleset: NftRuleset
@@ -156,9 +182,10 @@ public struct KernelPlan: Sendable, Equatable {
     /// Programmed with `rules`, before them.
     public var mainRule = SuppressedMainRule()
 
-    /// Compiles `config`, with uplink indices from `plan` (stable for the daemon's life) and hash-slot
-    /// counts that fit `plan`'s buckets.
-    public init(config: FlywallConfig, plan: ForwardingPlan) throws(KernelPlanError) {
+    /// Compiles `plan`'s layout: its uplinks (indices stable for the daemon's life), groups with
+    /// their hash-slot counts, policies and ipsets. Health (usable uplinks, active members,
+    /// buckets, resolutions) is left to `routes(for:)`.
+    public init(plan: ForwardingPlan) throws(KernelPlanError) {
         guard plan.uplinks.count <= DataplaneMarks.maxUplinks else { throw .init(.tooManyUplinks(plan.uplinks.count)) }
         var seen = Set<Int>()
         for u in plan.uplinks {
@@ -167,66 +194,62 @@ public struct KernelPlan: Sendable, Equatable {
         }
         uplinks = plan.uplinks.map { Uplink(name: $0.name, index: $0.index) }
 
-        // Hash slots per group: predicted from the config so that every usual layout fits, grown to fit
-        // this plan's buckets when the prediction does not.
         var groups: [Group] = []
         var nextSlot = 0, nextSticky = 0
-        for (g, group) in config.effectiveGroups.enumerated() {
-            var slots = KernelPlan.predictedSlots(group)
-            if let planned = plan.group(named: group.name), !KernelPlan.fits(slots: slots, planned.buckets) {
-                let c = planned.buckets.count
-                let l = lcm(slots, c)
-                slots = l <= DataplaneMarks.maxHashSlots ? l : c
-            }
-            let sticky = plan.group(named: group.name)?.sticky ?? group.sticky
+        for (g, group) in plan.groups.enumerated() {
+            for m in group.members where !uplinks.contains(where: { $0.name == m }) { throw .init(.unknownUplink(m)) }
             var stickySlots: [(String, Int)] = []
-            if sticky {
+            if group.sticky {
                 for m in group.members {
-                    stickySlots.append((m.interface, nextSticky))
+                    stickySlots.append((m, nextSticky))
                     nextSticky += 1
                 }
             }
-            groups.append(Group(name: group.name, index: g, sticky: sticky, slots: slots, firstSlot: nextSlot,
-                                stickySlots: stickySlots))
-            nextSlot += slots
+            groups.append(Group(name: group.name, index: g, sticky: group.sticky, stickyTimeout: group.stickyTimeout,
+                                slots: group.slots, firstSlot: nextSlot, stickySlots: stickySlots))
+            nextSlot += group.slots
         }
         guard nextSlot <= DataplaneMarks.maxHashSlots else { throw .init(.tooManyHashSlots(needed: nextSlot)) }
         guard nextSticky <= DataplaneMarks.maxStickySlots else { throw .init(.tooManyStickyMembers(nextSticky)) }
         self.groups = groups
         defaultGroup = plan.defaultGroup.flatMap { d in groups.first { $0.name == d }?.index }
 
-        guard config.policyRoutes.map(\.name) == plan.policies.map(\.name) else {
-            throw .init(.policiesDiffer(config: config.policyRoutes.map(\.name), plan: plan.policies.map(\.name)))
-        }
         var targets: [PolicyTarget] = []
-        for (route, policy) in zip(config.policyRoutes, plan.policies) {
+        for policy in plan.policies {
             switch policy.target {
             case .uplink(let name):
                 guard let u = uplinks.first(where: { $0.name == name }) else { throw .init(.unknownUplink(name)) }
-                targets.append(.uplink(index: u.index, fallback: route.fallback && defaultGroup != nil))
+                targets.append(.uplink(index: u.index, fallback: policy.fallback && defaultGroup != nil))
             case .group(let name):
                 guard let g = groups.first(where: { $0.name == name }) else { throw .init(.unknownGroup(name)) }
                 targets.append(.group(index: g.index))
             }
         }
         policyTargets = targets
+        policies = plan.policies.map(PolicyMatch.init)
+        ipsets = plan.ipsets
 
-        for group in config.effectiveGroups {
-            for m in group.members where !uplinks.contains(where: { $0.name == m.interface }) {
-                throw .init(.unknownUplink(m.interface))
-            }
-        }
         rules = KernelPlan.fwmarkRules(uplinks: uplinks, groups: groups, targets: targets)
         ruleset = NftRuleset()
-        var compiler = RulesetCompiler(config: config, plan: self)
+        var compiler = RulesetCompiler(plan: self)
         ruleset = compiler.compile()
     }
 
-    /// Whether `plan` can be routed with this ruleset: same uplinks, and every group's buckets fit its
-    /// hash slots. When not, the daemon compiles a new `KernelPlan` and replaces the ruleset.
+    /// Whether `plan` can be routed with this ruleset: it has the same layout (uplinks, groups and
+    /// their slots, policy matches, ipsets), so only its health differs. When not, the daemon
+    /// compiles a new `KernelPlan` and replaces the ruleset.
     public func accommodates(_ plan: ForwardingPlan) -> Bool {
-        guard plan.uplinks.map({ Uplink(name: $0.name, index: $0.index) }) == uplinks else { return false }
-        return groups.allSatisfy { g in plan.group(named: g.name).map { KernelPlan.fits(slots: g.slots, $0.buckets) } ?? false }
+        guard plan.uplinks.count == uplinks.count, plan.groups.count == groups.count,
+              plan.policies.count == policies.count, plan.ipsets == ipsets,
+              plan.defaultGroup.flatMap({ d in groups.first { $0.name == d }?.index }) == defaultGroup else { return false }
+        for (u, k) in zip(plan.uplinks, uplinks) where u.name != k.name || u.index != k.index { return false }
+        for (g, k) in zip(plan.groups, groups) {
+            guard g.name == k.name, g.sticky == k.sticky, g.slots == k.slots, g.stickyTimeout == k.stickyTimeout,
+                  g.members.count == k.stickySlots.count || !k.sticky else { return false }
+            if k.sticky && !g.members.elementsEqual(k.stickySlots.map(\.member)) { return false }
+        }
+        for (p, k) in zip(plan.policies, policies) where PolicyMatch(p) != k { return false }
+        return true
     }
 
     /// The route of every Flywall table for `plan`: the whole answer to a health change.
@@ -256,8 +279,8 @@ public struct KernelPlan: Sendable, Equatable {
         routes += policyKinds.map { TableRoute(table: $0.key, kind: $0.value) }
         for g in groups {
             guard let group = plan.group(named: g.name) else { throw .init(.unknownGroup(g.name)) }
-            guard KernelPlan.fits(slots: g.slots, group.buckets) else {
-                throw .init(.slotsDoNotFit(group: g.name, slots: g.slots, buckets: group.buckets.count))
+            guard group.slots == g.slots else {
+                throw .init(.slotsDiffer(group: g.name, compiled: g.slots, planned: group.slots))
             }
             for (member, k) in g.stickySlots {
                 let usable = plan.uplink(named: member)?.usable == true && group.active.contains(member)
@@ -265,10 +288,10 @@ public struct KernelPlan: Sendable, Equatable {
             }
             for s in 0..<g.slots {
                 let table = DataplaneTables.hashSlot(g.firstSlot + s)
-                if group.buckets.isEmpty {
-                    routes.append(TableRoute(table: table, kind: .unreachable))
+                if let member = group.bucket(forSlot: s) {
+                    routes.append(TableRoute(table: table, kind: try via(member)))
                 } else {
-                    routes.append(TableRoute(table: table, kind: try via(group.buckets[s % group.buckets.count])))
+                    routes.append(TableRoute(table: table, kind: .unreachable))
                 }
             }
         }
@@ -279,36 +302,6 @@ public struct KernelPlan: Sendable, Equatable {
     /// matches. Also the `SO_MARK` of the uplink's probe sockets.
     public func connectionMark(uplink name: String) -> (mark: UInt32, mask: UInt32)? {
         uplinks.first { $0.name == name }.map { (DataplaneMarks.pin(uplink: $0.index), DataplaneMarks.classMask) }
-    }
-
-    // MARK: - Slots
-
-    /// Mirrors the core's bucket count (`GroupSelector`: the smallest multiple of the layout's weight
-    /// sum that is at least 64) for every layout a config gives without an operator's pin: all members,
-    /// and in failover mode each priority tier. Only a prediction: `fits` decides.
-    static func predictedSlots(_ group: UplinkGroup) -> Int {
-        func count(_ members: [Member]) -> Int {
-            let total = members.reduce(0) { $0 + $1.weight }
-            guard total > 0 else { return 1 }
-            return total * ((64 + total - 1) / total)
-        }
-        let all = count(group.members)
-        guard group.mode == .failover else { return all }
-        var slots = all
-        for p in Set(group.members.map(\.priority)) {
-            let l = lcm(slots, count(group.members.filter { $0.priority == p }))
-            if l <= 256 { slots = l }
-        }
-        return slots
-    }
-
-    /// Slot s routes like bucket `s % c`; that equals the core's `buckets[h % c]` for every hash h
-    /// when the layout repeats with period gcd(slots, c) (always when c divides the slot count).
-    static func fits(slots: Int, _ buckets: [String]) -> Bool {
-        let c = buckets.count
-        guard c > 0 else { return true }
-        let d = gcd(slots, c)
-        return buckets.indices.allSatisfy { buckets[$0] == buckets[$0 % d] }
     }
 
     static func fwmarkRules(uplinks: [Uplink], groups: [Group], targets: [PolicyTarget]) -> [FwmarkRule] {
@@ -342,6 +335,3 @@ public struct KernelPlan: Sendable, Equatable {
         return rules
     }
 }
-
-func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
-func lcm(_ a: Int, _ b: Int) -> Int { a / gcd(a, b) * b }

@@ -5,13 +5,11 @@ import Domain
 /// Every mark write is a constant bitwise update in a small chain chosen by a verdict map: nft 1.0.6
 /// cannot OR a looked-up value into the mark, and Flywall must leave bits 0–7 alone.
 struct RulesetCompiler {
-    let config: FlywallConfig
     let plan: KernelPlan
     private var sets: [NftSet] = []
     private var setNames = Set<String>()
 
-    init(config: FlywallConfig, plan: KernelPlan) {
-        self.config = config
+    init(plan: KernelPlan) {
         self.plan = plan
     }
 
@@ -25,7 +23,7 @@ struct RulesetCompiler {
 
         // Ipsets of the config, one named set per family.
         var ipsetNames: [String: [NftFamily: String]] = [:]
-        for ipset in config.ipsets {
+        for ipset in plan.ipsets {
             for family in NftFamily.allCases {
                 ipsetNames[ipset.name, default: [:]][family] =
                     addSet("ipset_" + sanitized(ipset.name) + suffix(family), .prefixes(family, ipset.entries))
@@ -55,10 +53,10 @@ struct RulesetCompiler {
         // classify: policy routes in config order, first match wins; then the default group.
         var classify: [NftRule] = []
         var targetChains: [String] = []
-        for (k, route) in config.policyRoutes.enumerated() {
+        for (k, policy) in plan.policies.enumerated() {
             let chain = targetChainName(plan.policyTargets[k])
             if !targetChains.contains(chain) { targetChains.append(chain) }
-            for matches in policyMatches(route, index: k, ipsets: ipsetNames) {
+            for matches in policyMatches(policy, index: k, ipsets: ipsetNames) {
                 classify.append(NftRule(matches, [.jump(chain)]))
             }
         }
@@ -115,7 +113,7 @@ struct RulesetCompiler {
 
         // Sticky sets: one per (sticky group, member) and family.
         for g in plan.groups where g.sticky {
-            let timeout = config.effectiveGroups[g.index].stickyTimeout
+            let timeout = g.stickyTimeout
             for (_, k) in g.stickySlots {
                 for family in NftFamily.allCases {
                     _ = addSet(stickySetName(k, family), .dynamic(family, timeout: timeout, size: Self.stickySetSize))
@@ -183,10 +181,11 @@ struct RulesetCompiler {
 
     /// The rules (their matches) that together match what `ForwardingPlan.Policy.matches` matches: one
     /// rule without addresses, or one per address family that can match. Empty when nothing can.
-    private mutating func policyMatches(_ route: PolicyRoute, index k: Int, ipsets: [String: [NftFamily: String]]) -> [[NftMatch]] {
+    private mutating func policyMatches(_ policy: KernelPlan.PolicyMatch, index k: Int,
+                                        ipsets: [String: [NftFamily: String]]) -> [[NftMatch]] {
         var common: [NftMatch] = []
-        var protocols = route.match.protocols.isEmpty ? nil : Set(route.match.protocols)
-        if !route.match.destPorts.isEmpty {
+        var protocols = policy.protocols.isEmpty ? nil : Set(policy.protocols)
+        if !policy.destPorts.isEmpty {
             // Only TCP and UDP connections have a destination port.
             protocols = (protocols ?? [.tcp, .udp]).intersection([.tcp, .udp])
             if protocols!.isEmpty { return [] }
@@ -202,21 +201,24 @@ struct RulesetCompiler {
             }
             common.append(.l4proto(numbers.sorted()))
         }
-        if !route.match.destPorts.isEmpty { common.append(.destinationPort(route.match.destPorts)) }
+        if !policy.destPorts.isEmpty { common.append(.destinationPort(policy.destPorts)) }
 
-        let lists: [(NftAddressField, [AddressMatch], String)] = [
-            (.source, route.match.sources, "src"), (.destination, route.match.destinations, "dst"),
-        ].filter { !$0.1.isEmpty }
+        // nil: any address; the plan has ipsets already expanded, and names the one ipset a list
+        // consists of, which stays a named set.
+        let lists: [(NftAddressField, [CIDR], String?, String)] = [
+            (.source, policy.sources, policy.sourceSet, "src"),
+            (.destination, policy.destinations, policy.destinationSet, "dst"),
+        ].compactMap { field, prefixes, set, tag in prefixes.map { (field, $0, set, tag) } }
         if lists.isEmpty { return [common] }
 
         var out: [[NftMatch]] = []
         for family in NftFamily.allCases {
             var matches = common
             var possible = true
-            for (field, list, tag) in lists {
-                let prefixes = expand(list).filter { family.includes($0.address) }
+            for (field, list, ipset, tag) in lists {
+                let prefixes = list.filter { family.includes($0.address) }
                 if prefixes.isEmpty { possible = false; break }
-                if list.count == 1, case .ipset(let name) = list[0], let set = ipsets[name]?[family] {
+                if let name = ipset, let set = ipsets[name]?[family] {
                     matches.append(.address(field, family, set: set))
                 } else if prefixes.count == 1 {
                     // A /0 matches every address of the family: the family check alone says it.
@@ -230,14 +232,5 @@ struct RulesetCompiler {
             if possible { out.append(matches) }
         }
         return out
-    }
-
-    private func expand(_ list: [AddressMatch]) -> [CIDR] {
-        list.flatMap { m -> [CIDR] in
-            switch m {
-            case .cidr(let c): [c]
-            case .ipset(let name): config.ipset(named: name)?.entries ?? []
-            }
-        }
     }
 }

@@ -45,20 +45,18 @@ public struct InterfaceState: Sendable, Equatable, CustomStringConvertible {
 /// queue overflowed) or when it removes routes silently (interface down, address removed), the
 /// monitor reads the state again and reports the differences.
 public final class LinkMonitor: Sendable {
-    /// The events, in the order they happened; buffered until read. Finishes after `stop()`.
-    public let events: AsyncStream<CoreEvent>
     private let loop: LinkMonitorLoop
     private let thread: Mutex<pthread_t?>
 
     /// Starts watching `interfaces` (names; they need not exist yet). Needs no privileges.
     ///
-    /// `onError` hears of failures of the receive thread (it goes on after them, re-reading the
-    /// kernel's state where that helps); it is called on that thread.
-    public init(interfaces: some Sequence<String>,
+    /// `onEvent` gets the events in the order they happened (the daemon pushes them to its input
+    /// queue); `onError` hears of failures of the receive thread (it goes on after them, re-reading
+    /// the kernel's state where that helps). Both are called on the receive thread or in `watch`,
+    /// never concurrently, and must be quick.
+    public init(interfaces: some Sequence<String>, onEvent: @escaping @Sendable (CoreEvent) -> Void,
                 onError: @escaping @Sendable (AdapterError) -> Void = { _ in }) throws(AdapterError) {
-        let (stream, continuation) = AsyncStream<CoreEvent>.makeStream(bufferingPolicy: .unbounded)
-        events = stream
-        let loop = try LinkMonitorLoop(interfaces: Set(interfaces), continuation: continuation, onError: onError)
+        let loop = try LinkMonitorLoop(interfaces: Set(interfaces), onEvent: onEvent, onError: onError)
         self.loop = loop
         try loop.resynchronise(links: true, addresses: true, routes: true)
         thread = Mutex(try DedicatedThread.start(name: "flywall-link") { loop.run() })
@@ -75,7 +73,8 @@ public final class LinkMonitor: Sendable {
     /// The current state of every watched interface, sorted by name.
     public var states: [InterfaceState] { loop.states }
 
-    /// Stops the receive thread and finishes `events`; the sockets close when the monitor goes.
+    /// Stops the receive thread; no event is reported after it returns. The sockets close when the
+    /// monitor goes.
     /// Idempotent.
     public func stop() {
         guard let running = thread.withLock({ handle -> pthread_t? in
@@ -84,7 +83,6 @@ public final class LinkMonitor: Sendable {
         }) else { return }
         loop.requestStop()
         DedicatedThread.join(running)
-        loop.finish()
     }
 }
 
@@ -96,13 +94,13 @@ final class LinkMonitorLoop: @unchecked Sendable {
     private let notifications: NetlinkSocket
     private let queries: NetlinkSocket
     private let tracker: Mutex<LinkTracker>
-    private let continuation: AsyncStream<CoreEvent>.Continuation
+    private let onEvent: @Sendable (CoreEvent) -> Void
     private let onError: @Sendable (AdapterError) -> Void
     /// A socket pair whose write end wakes the receive thread for `stop()`.
     private let wakeRead: Int32
     private let wakeWrite: Int32
 
-    init(interfaces: Set<String>, continuation: AsyncStream<CoreEvent>.Continuation,
+    init(interfaces: Set<String>, onEvent: @escaping @Sendable (CoreEvent) -> Void,
          onError: @escaping @Sendable (AdapterError) -> Void) throws(AdapterError) {
         notifications = try NetlinkSocket(bus: NETLINK_ROUTE, receiveBufferBytes: 4 << 20)
         // Subscribe before the first dump so that nothing between the dump and the loop is missed.
@@ -115,7 +113,7 @@ final class LinkMonitorLoop: @unchecked Sendable {
         wakeRead = fds[0]
         wakeWrite = fds[1]
         tracker = Mutex(LinkTracker(watched: interfaces))
-        self.continuation = continuation
+        self.onEvent = onEvent
         self.onError = onError
     }
 
@@ -136,9 +134,9 @@ final class LinkMonitorLoop: @unchecked Sendable {
     }
 
     /// Called with the tracker locked, so that events from `watch` and from the receive thread
-    /// reach the stream in the order the tracker produced them.
+    /// reach `onEvent` in the order the tracker produced them.
     private func publish(_ events: [CoreEvent]) {
-        for event in events { continuation.yield(event) }
+        for event in events { onEvent(event) }
     }
 
     func requestStop() {
@@ -146,7 +144,6 @@ final class LinkMonitorLoop: @unchecked Sendable {
         _ = write(wakeWrite, &byte, 1)
     }
 
-    func finish() { continuation.finish() }
 
     /// Reads the named parts of the kernel's state again and reports what changed.
     func resynchronise(links: Bool, addresses: Bool, routes: Bool) throws(AdapterError) {
@@ -442,4 +439,8 @@ struct LinkTracker {
         reported = reported.filter { watched.contains($0.key) }
         return events
     }
+}
+
+extension LinkMonitor: InterfaceWatching {
+    public func watch(interfaces: [String]) { watch(interfaces) }
 }

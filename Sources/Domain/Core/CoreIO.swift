@@ -15,6 +15,9 @@ public enum CoreEvent: Sendable, Equatable {
     /// A passive observation (issue: passive checks): an outbound connection attempt on the WAN
     /// was answered (`true`) or not within the check's timeout (`false`).
     case passiveSample(interface: String, answered: Bool)
+    /// The dataplane could not carry out an `.applyPlan` or `.repairDataplane` (with its words):
+    /// the kernel may now hold part of a plan, so the next programming repairs it whole.
+    case dataplaneFailed(String)
 }
 
 public enum ManualCommand: Sendable, Equatable {
@@ -73,13 +76,39 @@ public struct ProbeRequest: Sendable, Equatable {
     }
 }
 
+/// One uplink's probe path: the shell opens its probe sockets bound to `interface` and marked with
+/// the uplink's pin (from `index`), so probes leave on it whatever the plan says.
+public struct ProbeBinding: Sendable, Equatable, Hashable {
+    public var interface: String
+    /// The uplink's stable index, as in `ForwardingPlan.Uplink.index`.
+    public var index: Int
+    /// Whether its check has IPv6 targets (an ICMPv6 socket is needed too).
+    public var ipv6: Bool
+    public init(interface: String, index: Int, ipv6: Bool) {
+        self.interface = interface
+        self.index = index
+        self.ipv6 = ipv6
+    }
+}
+
 /// What the core asks the world to do, in order.
 public enum CoreEffect: Sendable, Equatable {
+    /// Open exactly these probe paths (closing any others) before the probes that follow use them.
+    case configureProbes([ProbeBinding])
+    /// Follow carrier, addresses and default routes of exactly these interfaces; newly watched ones
+    /// are reported (`.carrier`, `.addressLearned`) as they are now.
+    case watchInterfaces([String])
     case sendProbe(ProbeRequest)
-    /// The whole dataplane answer; the adapter makes the kernel agree with `plan.route`.
+    /// The whole dataplane answer; the adapter makes the kernel agree with `plan.route`, changing
+    /// as little as it can (a health change is route replaces only).
     case applyPlan(ForwardingPlan)
-    /// Delete tracked connections that left through this WAN (it is down: they are dead anyway).
-    case flushConnections(interface: String)
+    /// As `.applyPlan`, but read the kernel's state first and repair all of Flywall's rules and
+    /// routes: the kernel deletes routes through a link that went down, and an earlier programming
+    /// may have failed half-way.
+    case repairDataplane(ForwardingPlan)
+    /// Delete tracked connections that left through this uplink (it is down: they are dead anyway,
+    /// or it lost a failback that moves connections).
+    case flushConnections(ForwardingPlan.Uplink)
     case emit(WANEvent)
     case log(LogLevel, String)
 }

@@ -51,14 +51,39 @@ public struct ForwardingPlan: Sendable, Equatable {
         /// `jhash(source)` for sticky groups and per-connection entropy otherwise. When a member dies,
         /// only its buckets are handed to survivors, so other sources keep their uplink.
         public var buckets: [String]
+        /// Every member, in member order (active or not): a dataplane keeps per-member state, such as
+        /// sticky memory, for each.
+        public var members: [String]
+        /// How many hash slots a dataplane gives the group: slot `s` routes like `bucket(forSlot: s)`,
+        /// which equals `buckets[h % buckets.count]` for every hash `h` taken modulo `slots`. Chosen
+        /// from the config so that every usual layout fits the same count (a health change then
+        /// changes routes only); grown only for a layout that does not fit.
+        public var slots: Int
         public init(name: String, mode: UplinkGroup.Mode, sticky: Bool, stickyTimeout: Duration, active: [String],
-                    buckets: [String]) {
+                    buckets: [String], members: [String] = [], slots: Int? = nil) {
             self.name = name
             self.mode = mode
             self.sticky = sticky
             self.stickyTimeout = stickyTimeout
             self.active = active
             self.buckets = buckets
+            self.members = members
+            self.slots = slots ?? max(1, buckets.count)
+        }
+
+        /// The uplink that hash slot `s` (of `slots`) routes to; nil when the group refuses traffic.
+        public func bucket(forSlot s: Int) -> String? {
+            buckets.isEmpty ? nil : buckets[s % buckets.count]
+        }
+    }
+
+    /// A named address set (an `ipset` of the config) with its prefixes.
+    public struct AddressSet: Sendable, Equatable {
+        public var name: String
+        public var entries: [CIDR]
+        public init(name: String, entries: [CIDR]) {
+            self.name = name
+            self.entries = entries
         }
     }
 
@@ -70,17 +95,28 @@ public struct ForwardingPlan: Sendable, Equatable {
         /// (an empty list, from an empty ipset, matches none).
         public var sources: [CIDR]?
         public var destinations: [CIDR]?
+        /// The ipset named by the match when it is exactly one ipset (`sources`/`destinations` hold
+        /// its prefixes), so a dataplane can keep it one named set.
+        public var sourceSet: String?
+        public var destinationSet: String?
         public var target: Target
+        /// For an uplink target: while the uplink is down, matched traffic takes the default group's
+        /// choice (`fallback = true` in the config and there is a default group); else it is refused.
+        public var fallback: Bool
         /// Where matched traffic goes now: the target, the default group's choice, or nowhere.
         public var resolution: Resolution
         public init(name: String, protocols: [TransportProtocol], destPorts: [PortRange], sources: [CIDR]?,
-                    destinations: [CIDR]?, target: Target, resolution: Resolution) {
+                    destinations: [CIDR]?, sourceSet: String? = nil, destinationSet: String? = nil, target: Target,
+                    fallback: Bool = false, resolution: Resolution) {
             self.name = name
             self.protocols = protocols
             self.destPorts = destPorts
             self.sources = sources
             self.destinations = destinations
+            self.sourceSet = sourceSet
+            self.destinationSet = destinationSet
             self.target = target
+            self.fallback = fallback
             self.resolution = resolution
         }
 
@@ -109,12 +145,16 @@ public struct ForwardingPlan: Sendable, Equatable {
     public var policies: [Policy]
     /// The group of traffic no policy claims.
     public var defaultGroup: String?
+    /// The config's ipsets, for dataplanes that keep them as named sets.
+    public var ipsets: [AddressSet]
 
-    public init(uplinks: [Uplink] = [], groups: [Group] = [], policies: [Policy] = [], defaultGroup: String? = nil) {
+    public init(uplinks: [Uplink] = [], groups: [Group] = [], policies: [Policy] = [], defaultGroup: String? = nil,
+                ipsets: [AddressSet] = []) {
         self.uplinks = uplinks
         self.groups = groups
         self.policies = policies
         self.defaultGroup = defaultGroup
+        self.ipsets = ipsets
     }
 
     public func group(named name: String) -> Group? { groups.first { $0.name == name } }

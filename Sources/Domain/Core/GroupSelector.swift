@@ -62,13 +62,59 @@ struct GroupSelector: Sendable {
     }
 
     static func baseLayout(_ members: [Member]) -> [String] {
-        let total = members.reduce(0) { $0 + $1.weight }
-        guard total > 0 else { return [] }
-        let count = total * ((minimumBuckets + total - 1) / total)
+        let count = bucketCount(members)
+        guard count > 0 else { return [] }
         var scheduler = SmoothWeightedRoundRobin(members.map { ($0.interface, $0.weight) })
         return (0..<count).map { _ in scheduler.next() }
     }
+
+    /// The smallest multiple of the members' weight sum that is at least `minimumBuckets` (0 without weight).
+    static func bucketCount(_ members: [Member]) -> Int {
+        let total = members.reduce(0) { $0 + $1.weight }
+        guard total > 0 else { return 0 }
+        return total * ((minimumBuckets + total - 1) / total)
+    }
+
+    // MARK: Hash slots
+
+    /// Most slots a dataplane has for all groups together (docs/dataplane.md, "Mark layout").
+    static let maximumSlots = 1023
+    /// Slot counts predicted per group stay at most this, leaving room for other groups.
+    static let maximumPredictedSlots = 256
+
+    /// A slot count that every layout the config gives without an operator's pin fits: all members,
+    /// and in failover mode each priority tier. Depends on the config only.
+    static func predictedSlots(_ group: UplinkGroup) -> Int {
+        let all = max(1, bucketCount(group.members))
+        guard group.mode == .failover else { return all }
+        var slots = all
+        for p in Set(group.members.map(\.priority)).sorted() {
+            let l = lcm(slots, max(1, bucketCount(group.members.filter { $0.priority == p })))
+            if l <= maximumPredictedSlots { slots = l }
+        }
+        return slots
+    }
+
+    /// The slots for `buckets`: the prediction when the layout fits it, else the least count that
+    /// fits both (or the layout's own, when that is too many).
+    static func slots(predicted: Int, buckets: [String]) -> Int {
+        guard !fits(slots: predicted, buckets) else { return predicted }
+        let l = lcm(predicted, buckets.count)
+        return l <= maximumSlots ? l : buckets.count
+    }
+
+    /// Slot s routes like bucket `s % c`; that equals `buckets[h % c]` for every hash h taken modulo
+    /// `slots` when the layout repeats with period gcd(slots, c) (always when c divides `slots`).
+    static func fits(slots: Int, _ buckets: [String]) -> Bool {
+        let c = buckets.count
+        guard c > 0 else { return true }
+        let d = gcd(slots, c)
+        return buckets.indices.allSatisfy { buckets[$0] == buckets[$0 % d] }
+    }
 }
+
+private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+private func lcm(_ a: Int, _ b: Int) -> Int { a / gcd(a, b) * b }
 
 /// nginx's smooth weighted round robin: over `sum(weights)` picks each item appears exactly `weight`
 /// times, interleaved rather than in runs.

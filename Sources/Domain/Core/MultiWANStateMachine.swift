@@ -26,8 +26,13 @@ public struct MultiWANStateMachine: Sendable {
     private var since: [String: Instant] = [:]
     private var started = false
     private var planApplied = false
+    /// The next plan goes out as `.repairDataplane`: a link or address came back (the kernel deletes
+    /// routes through a link that goes down) or the last programming failed.
+    private var needsRepair = false
     /// Set when something that can change usability happened; the next reconcile computes the rest.
     private var dirty = true
+    /// Hash slots per group predicted from the config (`GroupSelector.predictedSlots`).
+    private var predictedSlots: [String: Int] = [:]
 
     public init(config: FlywallConfig) {
         self.config = config
@@ -37,6 +42,7 @@ public struct MultiWANStateMachine: Sendable {
         self.trackerIndex = [:]
         self.uplinkIndex = [:]
         installTrackers(for: config, at: .zero)
+        predictSlots()
     }
 
     /// The earliest time the core wants a `.tick`.
@@ -66,6 +72,7 @@ public struct MultiWANStateMachine: Sendable {
         case .tick:
             if !started {
                 started = true
+                appendEdgeConfiguration(to: &effects)
                 for i in trackers.indices {
                     trackers[i].start(at: now)
                     refreshDeadline(i)
@@ -92,16 +99,29 @@ public struct MultiWANStateMachine: Sendable {
             guard let i = trackerIndex[interface] else { return [] }
             trackers[i].setCarrier(up)
             effects.append(.log(up ? .info : .warning, "\(interface): carrier \(up ? "up" : "down")"))
+            // Routes through the link were deleted by the kernel when it went down.
+            if up { needsRepair = true }
             dirty = true
         case .addressLearned(let interface, _, let gateway):
-            guard trackerIndex[interface] != nil, learnedGateways[interface] != gateway else { return [] }
-            // nil: the system withdrew its route (lease lost); a static gateway is unaffected.
-            learnedGateways[interface] = gateway
-            effects.append(.log(.info, "\(interface): gateway \(gateway.map { "\($0)" } ?? "withdrawn")"))
+            guard trackerIndex[interface] != nil else { return [] }
+            // An address that comes back may also bring back a link whose routes the kernel deleted.
+            needsRepair = true
             dirty = true
+            if learnedGateways[interface] != gateway {
+                // nil: the system withdrew its route (lease lost); a static gateway is unaffected.
+                learnedGateways[interface] = gateway
+                effects.append(.log(.info, "\(interface): gateway \(gateway.map { "\($0)" } ?? "withdrawn")"))
+            }
+        case .dataplaneFailed:
+            // The shell has logged its words; the next plan goes out as a repair.
+            needsRepair = true
         case .configReplaced(let newConfig):
+            guard newConfig != config else {
+                return [.log(.info, "reload: configuration unchanged")]
+            }
             replaceConfig(newConfig, at: now)
             effects.append(.log(.notice, "configuration replaced: \(newConfig.wans.count) WANs, \(groups.count) groups"))
+            if started { appendEdgeConfiguration(to: &effects) }
             for i in trackers.indices {
                 trackers[i].start(at: now)
                 refreshDeadline(i)
@@ -194,9 +214,26 @@ public struct MultiWANStateMachine: Sendable {
         config = newConfig
         groups = newConfig.effectiveGroups
         installTrackers(for: newConfig, at: now)
+        predictSlots()
         forced = forced.filter { g, i in groups.contains { $0.name == g && $0.members.contains { $0.interface == i } } }
         reportedUsable = reportedUsable.filter { trackerIndex[$0.key] != nil }
         reportedAlive = reportedAlive.filter { trackerIndex[$0.key] != nil }
+    }
+
+    private mutating func predictSlots() {
+        predictedSlots = [:]
+        for g in groups { predictedSlots[g.name] = GroupSelector.predictedSlots(g) }
+    }
+
+    /// What the edges must watch and open for this config: probe sockets per uplink and the
+    /// interfaces whose links and addresses matter. On start and after every config change.
+    private func appendEdgeConfiguration(to effects: inout [CoreEffect]) {
+        let bindings = config.wans.map { wan in
+            ProbeBinding(interface: wan.name, index: uplinkIndex[wan.name] ?? 0,
+                         ipv6: config.healthCheck(for: wan.name)?.targets.contains { !$0.isV4 } ?? false)
+        }
+        effects.append(.configureProbes(bindings))
+        effects.append(.watchInterfaces(config.wans.map(\.name)))
     }
 
     // MARK: Reconcile
@@ -239,13 +276,19 @@ public struct MultiWANStateMachine: Sendable {
         }
 
         let newPlan = makePlan()
-        if newPlan != plan || !planApplied {
+        if needsRepair {
+            needsRepair = false
+            plan = newPlan
+            planApplied = true
+            effects.append(.repairDataplane(newPlan))
+        } else if newPlan != plan || !planApplied {
             plan = newPlan
             planApplied = true
             effects.append(.applyPlan(newPlan))
         }
-        for interface in died + flushes where !effects.contains(.flushConnections(interface: interface)) {
-            effects.append(.flushConnections(interface: interface))
+        var flushed = Set<String>()
+        for interface in died + flushes where flushed.insert(interface).inserted {
+            if let uplink = newPlan.uplink(named: interface) { effects.append(.flushConnections(uplink)) }
         }
     }
 
@@ -305,8 +348,10 @@ public struct MultiWANStateMachine: Sendable {
         }
         let planGroups = groups.map { g in
             let s = selections[g.name] ?? GroupSelector.Selection(active: [], buckets: [])
+            let slots = GroupSelector.slots(predicted: predictedSlots[g.name] ?? 1, buckets: s.buckets)
             return ForwardingPlan.Group(name: g.name, mode: g.mode, sticky: g.sticky, stickyTimeout: g.stickyTimeout,
-                                        active: s.active, buckets: s.buckets)
+                                        active: s.active, buckets: s.buckets, members: g.members.map(\.interface),
+                                        slots: slots)
         }
         let defaultGroup = config.defaultGroupName ?? groups.first?.name
         let policies = config.policyRoutes.map { route -> ForwardingPlan.Policy in
@@ -323,9 +368,18 @@ public struct MultiWANStateMachine: Sendable {
                 name: route.name, protocols: route.match.protocols, destPorts: route.match.destPorts,
                 sources: route.match.sources.isEmpty ? nil : expand(route.match.sources),
                 destinations: route.match.destinations.isEmpty ? nil : expand(route.match.destinations),
-                target: target, resolution: resolution)
+                sourceSet: onlyIpset(route.match.sources), destinationSet: onlyIpset(route.match.destinations),
+                target: target, fallback: route.fallback && defaultGroup != nil, resolution: resolution)
         }
-        return ForwardingPlan(uplinks: uplinks, groups: planGroups, policies: policies, defaultGroup: defaultGroup)
+        let ipsets = config.ipsets.map { ForwardingPlan.AddressSet(name: $0.name, entries: $0.entries) }
+        return ForwardingPlan(uplinks: uplinks, groups: planGroups, policies: policies, defaultGroup: defaultGroup,
+                              ipsets: ipsets)
+    }
+
+    /// The ipset's name when the match list is exactly one ipset.
+    private func onlyIpset(_ matches: [AddressMatch]) -> String? {
+        guard matches.count == 1, case .ipset(let name) = matches[0] else { return nil }
+        return name
     }
 
     private func expand(_ matches: [AddressMatch]) -> [CIDR] {

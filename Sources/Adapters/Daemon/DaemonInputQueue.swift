@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Domain
+
+/// What reaches the daemon's core loop from the world around it.
+public enum DaemonInput: Sendable, Equatable {
+    /// For the core: probe results, carrier and address changes, passive observations, commands.
+    case core(CoreEvent)
+    /// SIGHUP: read the config file again.
+    case reload
+    /// Graceful shutdown (SIGTERM / SIGINT): clean up what Flywall owns and stop.
+    case terminate
+}
+
+/// The one way into the core loop: a bounded, thread-safe queue the loop sleeps on until an input
+/// arrives or the core's deadline passes.
+///
+/// Every source pushes here (probers, link monitor, passive capture, signals; later the API), from
+/// any thread; one loop thread pops. Core events are kept in arrival order in a ring of fixed
+/// capacity: when it is full (the loop is stalled, or a source floods), a new event is dropped and
+/// counted rather than growing memory without bound; `dropped` tells the loop, which logs it.
+/// Reload and terminate are flags, so they are never dropped and a burst of signals coalesces;
+/// terminate is served before anything else, reload after the events already queued.
+///
+/// A pthread condition variable on CLOCK_MONOTONIC gives the timed wait (Swift's `Mutex` has no
+/// condition); both live in memory allocated once, since pthread objects must not move.
+public final class DaemonInputQueue: @unchecked Sendable {
+    /// Enough for every probe result of 1,000 targets for several seconds of a stalled loop.
+    public static let defaultCapacity = 65_536
+
+    public let capacity: Int
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let condition: UnsafeMutablePointer<pthread_cond_t>
+    private var ring: [CoreEvent?]
+    private var head = 0
+    private var count = 0
+    private var reloadRequested = false
+    private var terminateRequested = false
+    private var droppedSinceTaken = 0
+
+    public init(capacity: Int = DaemonInputQueue.defaultCapacity) {
+        precondition(capacity > 0, "an input queue needs room for one event")
+        self.capacity = capacity
+        ring = Array(repeating: nil, count: capacity)
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+        condition = .allocate(capacity: 1)
+        condition.initialize(to: pthread_cond_t())
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Queues an input; never blocks. Returns false when a core event was dropped (queue full).
+    @discardableResult
+    public func push(_ input: DaemonInput) -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        switch input {
+        case .reload: reloadRequested = true
+        case .terminate: terminateRequested = true
+        case .core(let event):
+            guard count < capacity else {
+                droppedSinceTaken += 1
+                return false
+            }
+            ring[(head + count) % capacity] = event
+            count += 1
+        }
+        pthread_cond_signal(condition)
+        return true
+    }
+
+    /// The next input, or nil once `deadline` (absolute CLOCK_MONOTONIC) passes with none.
+    public func pop(until deadline: timespec?) -> DaemonInput? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while true {
+            if let input = takeLocked() { return input }
+            if var deadline {
+                if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { return takeLocked() }
+            } else {
+                pthread_cond_wait(condition, mutex)
+            }
+        }
+    }
+
+    /// How many core events were dropped since the last call.
+    public func takeDropped() -> Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        defer { droppedSinceTaken = 0 }
+        return droppedSinceTaken
+    }
+
+    private func takeLocked() -> DaemonInput? {
+        if terminateRequested {
+            terminateRequested = false
+            return .terminate
+        }
+        if count > 0 {
+            let event = ring[head]!
+            ring[head] = nil
+            head = (head + 1) % capacity
+            count -= 1
+            return .core(event)
+        }
+        if reloadRequested {
+            reloadRequested = false
+            return .reload
+        }
+        return nil
+    }
+}
