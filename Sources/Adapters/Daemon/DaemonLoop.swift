@@ -31,6 +31,8 @@ public final class DaemonLoop: @unchecked Sendable {
     /// The core's current view, for status requests and tests.
     public var status: [WANStatus] { core.status }
     public var plan: ForwardingPlan { core.plan }
+    /// When the core next wants a tick.
+    public var nextDeadline: Instant? { core.nextDeadline }
 
     /// Runs until a `.terminate` input, then removes everything Flywall owns from the kernel.
     public func run() throws {

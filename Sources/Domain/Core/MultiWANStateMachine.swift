@@ -120,7 +120,7 @@ public struct MultiWANStateMachine: Sendable {
                 return [.log(.info, "reload: configuration unchanged")]
             }
             replaceConfig(newConfig, at: now)
-            effects.append(.log(.notice, "configuration replaced: \(newConfig.wans.count) WANs, \(groups.count) groups"))
+            effects.append(.log(.notice, "configuration reloaded: \(newConfig.wans.count) WANs, \(groups.count) groups"))
             if started { appendEdgeConfiguration(to: &effects) }
             for i in trackers.indices {
                 trackers[i].start(at: now)

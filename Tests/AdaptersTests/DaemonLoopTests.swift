@@ -1,0 +1,318 @@
+@testable import Adapters
+import Domain
+import Logging
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// In-memory ports: every call the loop makes, in order.
+final class RecordingPorts: ProbeSending, InterfaceWatching, DataplaneApplying, WANEventRecording, Sendable {
+    enum Call: Equatable, CustomStringConvertible {
+        case configureProbes([ProbeBinding])
+        case watch([String])
+        case probe(ProbeID)
+        case apply(ForwardingPlan)
+        case repair(ForwardingPlan)
+        case flush(String)
+        case record(WANEventKind, String)
+        case removeAll
+
+        /// Without the plans' and probes' details, for comparing sequences.
+        var description: String {
+            switch self {
+            case .configureProbes(let b): "configureProbes(\(b.map { "\($0.interface)#\($0.index)" }.joined(separator: ",")))"
+            case .watch(let names): "watch(\(names.joined(separator: ",")))"
+            case .probe(let id): "probe(\(id.interface))"
+            case .apply(let plan): "apply(\(Self.active(plan)))"
+            case .repair(let plan): "repair(\(Self.active(plan)))"
+            case .flush(let uplink): "flush(\(uplink))"
+            case .record(let kind, let about): "record(\(kind.rawValue) \(about))"
+            case .removeAll: "removeAll"
+            }
+        }
+
+        private static func active(_ plan: ForwardingPlan) -> String {
+            plan.groups.map { "\($0.name)=\($0.active.joined(separator: "+"))" }.joined(separator: " ")
+        }
+    }
+
+    private let log = Mutex<[Call]>([])
+    /// The next this many `apply` calls throw.
+    let failingApplies = Mutex(0)
+
+    var calls: [Call] { log.withLock { $0 } }
+    /// The calls without probes, as text.
+    var trace: [String] { calls.filter { if case .probe = $0 { false } else { true } }.map(\.description) }
+    func clear() { log.withLock { $0 = [] } }
+
+    private func note(_ call: Call) { log.withLock { $0.append(call) } }
+
+    func configure(_ bindings: [ProbeBinding]) throws { note(.configureProbes(bindings)) }
+    func send(_ request: ProbeRequest) { note(.probe(request.id)) }
+    func watch(interfaces: [String]) { note(.watch(interfaces)) }
+    func apply(_ plan: ForwardingPlan) throws {
+        note(.apply(plan))
+        let fail = failingApplies.withLock { n -> Bool in
+            guard n > 0 else { return false }
+            n -= 1
+            return true
+        }
+        if fail { throw AdapterError(operation: "route replace", code: 19, message: "No such device") }
+    }
+    func repair(_ plan: ForwardingPlan) throws { note(.repair(plan)) }
+    func flushConnections(uplink: ForwardingPlan.Uplink) throws -> Int {
+        note(.flush(uplink.name))
+        return 3
+    }
+    func removeAll() throws { note(.removeAll) }
+    func record(_ event: WANEvent) { note(.record(event.kind, event.interface ?? event.to.joined(separator: "+"))) }
+
+    var ports: DaemonPorts { DaemonPorts(probes: self, interfaces: self, dataplane: self, recorder: self) }
+}
+
+/// The config file the loop reads on `.reload`, as a test changes it.
+final class ConfigFile: Sendable {
+    let text: Mutex<String>
+    init(_ text: String) { self.text = Mutex(text) }
+    func load() throws -> FlywallConfig { try ConfigDecoder.load(source: text.withLock { $0 }, file: "flywall.hcl") }
+}
+
+/// The daemon's shell driven with in-memory ports and virtual instants: no kernel, no root.
+@Suite("Daemon loop with in-memory ports")
+struct DaemonLoopTests {
+    static let twoWANs = """
+        interface "eth0" {
+          zone = "WAN"
+          gateway = "10.0.0.1"
+          wan {
+            priority = 1
+            health_check {
+              targets        = ["192.0.2.1"]
+              interval       = "1s"
+              timeout        = "500ms"
+              threshold_down = 2
+              threshold_up   = 2
+            }
+          }
+        }
+        interface "eth1" {
+          zone = "WAN"
+          gateway = "10.0.1.1"
+          wan {
+            priority = 2
+            health_check {
+              targets        = ["192.0.2.2"]
+              interval       = "1s"
+              timeout        = "500ms"
+              threshold_down = 2
+              threshold_up   = 2
+            }
+          }
+        }
+        uplink_group "default" {
+          mode = "failover"
+          member "eth0" { priority = 1 }
+          member "eth1" { priority = 2 }
+        }
+        """
+
+    static let threeWANs = twoWANs.replacingOccurrences(of: "uplink_group", with: """
+        interface "eth2" {
+          zone = "WAN"
+          gateway = "10.0.2.1"
+          wan { priority = 3 }
+        }
+        uplink_group
+        """).replacingOccurrences(of: "member \"eth1\" { priority = 2 }", with: """
+        member "eth1" { priority = 2 }
+          member "eth2" { priority = 3 }
+        """)
+
+    struct Rig {
+        let ports = RecordingPorts()
+        let inputs = DaemonInputQueue(capacity: 64)
+        let file: ConfigFile
+        let loop: DaemonLoop
+
+        init(_ text: String = DaemonLoopTests.twoWANs) throws {
+            file = ConfigFile(text)
+            let file = self.file
+            loop = DaemonLoop(config: try file.load(), loadConfig: { try file.load() }, inputs: inputs,
+                              ports: ports.ports, logger: Logger(label: "test"))
+        }
+
+        /// Answers every probe sent so far except those to `silent` WANs, 10 ms later, then serves
+        /// the core's deadlines up to `end`.
+        func run(until end: Instant, silent: Set<String> = []) throws {
+            var answered = Set<ProbeID>()
+            while true {
+                let replies = ports.calls.compactMap { call -> ProbeID? in
+                    guard case .probe(let id) = call, !silent.contains(id.interface), !answered.contains(id) else { return nil }
+                    return id
+                }
+                for id in replies {
+                    answered.insert(id)
+                    guard let deadline = loop.nextDeadline, deadline <= end else { break }
+                    _ = try loop.handle(.core(.probeResult(id, .reply(rtt: .milliseconds(10)))), at: deadline)
+                }
+                guard let deadline = loop.nextDeadline, deadline <= end else { return }
+                _ = try loop.handle(nil, at: deadline)
+            }
+        }
+    }
+
+    @Test("start: probe paths, watched interfaces, first probes, then the first plan")
+    func start() throws {
+        let rig = try Rig()
+        rig.loop.start(at: .zero)
+        let calls = rig.ports.calls
+        #expect(calls.first == .configureProbes([
+            ProbeBinding(interface: "eth0", index: 0, ipv6: false), ProbeBinding(interface: "eth1", index: 1, ipv6: false),
+        ]))
+        #expect(rig.ports.trace == ["configureProbes(eth0#0,eth1#1)", "watch(eth0,eth1)", "apply(default=eth0)"])
+        // Probes go out after the paths are open and before the plan.
+        let probes = calls.indices.filter { if case .probe = calls[$0] { true } else { false } }
+        #expect(probes.count == 2 && probes.allSatisfy { $0 > 1 && $0 < calls.count - 1 })
+    }
+
+    @Test("eth0 stops answering: wan_down, failover, the new plan and eth0's flush, in that order")
+    func probeTimeoutsFailOver() throws {
+        let rig = try Rig()
+        rig.loop.start(at: .zero)
+        // The link monitor's start state: carrier up on both (addresses are static).
+        for name in ["eth0", "eth1"] { _ = try rig.loop.handle(.core(.carrier(interface: name, up: true)), at: .zero) }
+        try rig.run(until: .seconds(2.9))
+        rig.ports.clear()
+        // Rounds at 3 s and 4 s time out at 3.5 s and 4.5 s: the second makes two failed rounds.
+        try rig.run(until: .seconds(4.6), silent: ["eth0"])
+        #expect(rig.ports.trace == [
+            "record(wan_down eth0)", "record(failover eth1)", "apply(default=eth1)", "flush(eth0)",
+        ])
+        #expect(rig.loop.status.first { $0.interface == "eth0" }?.state == .down)
+        #expect(rig.loop.plan.uplink(named: "eth0")?.usable == false)
+    }
+
+    @Test("a link that comes back gets a repair, not a plain apply")
+    func carrierBackRepairs() throws {
+        let rig = try Rig()
+        rig.loop.start(at: .zero)
+        _ = try rig.loop.handle(.core(.carrier(interface: "eth0", up: false)), at: .seconds(1))
+        rig.ports.clear()
+        _ = try rig.loop.handle(.core(.carrier(interface: "eth0", up: true)), at: .seconds(2))
+        // Still down (threshold_up good rounds needed), but the kernel dropped eth0's routes.
+        #expect(rig.ports.trace == ["repair(default=eth1)"])
+    }
+
+    @Test("a failed apply makes the next programming a repair")
+    func failedApplyRepairsNext() throws {
+        let rig = try Rig()
+        rig.loop.start(at: .zero)
+        rig.ports.failingApplies.withLock { $0 = 1 }
+        _ = try rig.loop.handle(.core(.manual(.maintenance(interface: "eth0", enabled: true))), at: .seconds(1))
+        _ = try rig.loop.handle(.core(.manual(.maintenance(interface: "eth0", enabled: false))), at: .seconds(2))
+        #expect(rig.ports.trace.suffix(4) == [
+            "apply(default=eth1)", "record(wan_up eth0)", "record(failback eth0)", "repair(default=eth0)",
+        ])
+    }
+
+    @Test("reload: a broken config changes nothing; a changed one reconfigures the edges and the plan")
+    func reload() throws {
+        let rig = try Rig()
+        rig.loop.start(at: .zero)
+        try rig.run(until: .seconds(1.5))
+        let plan = rig.loop.plan
+        rig.ports.clear()
+
+        rig.file.text.withLock { $0 = DaemonLoopTests.twoWANs.replacingOccurrences(of: "member \"eth1\"", with: "member \"eth9\"") }
+        #expect(try rig.loop.handle(.reload, at: .seconds(1.6)))
+        #expect(rig.ports.calls.isEmpty)
+        #expect(rig.loop.plan == plan)
+
+        rig.file.text.withLock { $0 = DaemonLoopTests.twoWANs }
+        _ = try rig.loop.handle(.reload, at: .seconds(1.7))
+        #expect(rig.ports.calls.isEmpty, "an unchanged config is not a reconfiguration")
+
+        rig.file.text.withLock { $0 = DaemonLoopTests.threeWANs }
+        _ = try rig.loop.handle(.reload, at: .seconds(1.8))
+        #expect(Array(rig.ports.trace.prefix(2)) == ["configureProbes(eth0#0,eth1#1,eth2#2)", "watch(eth0,eth1,eth2)"])
+        #expect(rig.loop.plan.uplinks.map(\.name) == ["eth0", "eth1", "eth2"])
+        #expect(rig.ports.calls.contains { if case .apply(let p) = $0 { p.uplinks.count == 3 } else { false } })
+    }
+
+    @Test("terminate removes everything Flywall owns, last, and ends the loop")
+    func terminate() throws {
+        let rig = try Rig()
+        rig.loop.start(at: .zero)
+        #expect(try rig.loop.handle(.terminate, at: .seconds(1)) == false)
+        #expect(rig.ports.calls.last == .removeAll)
+    }
+
+    @Test("the loop on its own thread: probes on the real clock, then terminate from another thread")
+    func runsOnItsThread() async throws {
+        let rig = try Rig()
+        let loop = rig.loop
+        let finished = Mutex(false)
+        let thread = try DedicatedThread.start(name: "test-core") {
+            try? loop.run()
+            finished.withLock { $0 = true }
+        }
+        for _ in 0..<200 where !rig.ports.calls.contains(where: { if case .probe = $0 { true } else { false } }) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        rig.inputs.push(.terminate)
+        DedicatedThread.join(thread)
+        #expect(finished.withLock { $0 })
+        #expect(rig.ports.calls.first == .configureProbes([
+            ProbeBinding(interface: "eth0", index: 0, ipv6: false), ProbeBinding(interface: "eth1", index: 1, ipv6: false),
+        ]))
+        #expect(rig.ports.calls.last == .removeAll)
+    }
+}
+
+@Suite("Daemon input queue")
+struct DaemonInputQueueTests {
+    @Test("bounded: events beyond the capacity are dropped and counted; signals never are")
+    func bounded() {
+        let queue = DaemonInputQueue(capacity: 2)
+        let event = CoreEvent.carrier(interface: "eth0", up: true)
+        #expect(queue.push(.core(event)))
+        #expect(queue.push(.core(event)))
+        #expect(!queue.push(.core(event)))
+        #expect(queue.push(.reload))
+        #expect(queue.takeDropped() == 1)
+        #expect(queue.takeDropped() == 0)
+        let now = timespec()
+        #expect(queue.pop(until: now) == .core(event))
+        #expect(queue.pop(until: now) == .core(event))
+        #expect(queue.pop(until: now) == .reload)
+        #expect(queue.pop(until: now) == nil)
+    }
+
+    @Test("terminate comes first; reload after the events queued before it, and a burst of reloads is one")
+    func order() {
+        let queue = DaemonInputQueue(capacity: 8)
+        let a = CoreEvent.carrier(interface: "a", up: true), b = CoreEvent.carrier(interface: "b", up: true)
+        queue.push(.core(a))
+        queue.push(.reload)
+        queue.push(.reload)
+        queue.push(.core(b))
+        queue.push(.terminate)
+        let now = timespec()
+        #expect(queue.pop(until: now) == .terminate)
+        #expect(queue.pop(until: now) == .core(a))
+        #expect(queue.pop(until: now) == .core(b))
+        #expect(queue.pop(until: now) == .reload)
+        #expect(queue.pop(until: now) == nil)
+    }
+
+    @Test("a timed pop with nothing queued returns nil once the deadline passed")
+    func timedPop() {
+        let queue = DaemonInputQueue()
+        let clock = MonotonicClock()
+        #expect(queue.pop(until: clock.absolute(clock.now + .milliseconds(20))) == nil)
+        #expect(clock.now >= Instant.zero + .milliseconds(20))
+    }
+}
