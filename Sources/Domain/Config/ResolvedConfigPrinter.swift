@@ -140,8 +140,8 @@ public enum ResolvedConfigPrinter {
         ]
         if let v = hc.maxLatency { a.append(("max_latency", quote(DurationText.format(v)))) }
         if let v = hc.recoverLatency, hc.maxLatency != nil { a.append(("recover_latency", quote(DurationText.format(v)))) }
-        if let v = hc.maxLoss { a.append(("max_loss", Values.formatNumber(v))) }
-        if let v = hc.recoverLoss, hc.maxLoss != nil { a.append(("recover_loss", Values.formatNumber(v))) }
+        if let v = hc.maxLoss { a.append(("max_loss", HCLFormatter.number(v))) }
+        if let v = hc.recoverLoss, hc.maxLoss != nil { a.append(("recover_loss", HCLFormatter.number(v))) }
         w.attributes(a)
         w.close()
     }
@@ -343,7 +343,7 @@ enum JSONValue {
         let pad = String(repeating: "  ", count: depth + 1), closePad = String(repeating: "  ", count: depth)
         switch self {
         case .string(let s): out += Self.escape(s)
-        case .number(let d): out += d.isFinite ? Values.formatNumber(d) : "null"
+        case .number(let d): out += d.isFinite ? HCLFormatter.number(d) : "null"
         case .int(let i): out += "\(i)"
         case .bool(let b): out += "\(b)"
         case .null: out += "null"
