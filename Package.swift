@@ -43,7 +43,12 @@ let package = Package(
     targets: systemLibraries + [
         // Pure, deterministic core: no dependencies beyond the standard library.
         .target(name: "Domain"),
-        .target(name: "Simulator", dependencies: ["Domain"]),
+        // The default scenario is built into the binary; the file is a symlink to Scenarios/.
+        .target(
+            name: "Simulator",
+            dependencies: ["Domain"],
+            resources: [.embedInCode("Resources/basic-dual-wan-blackhole.hcl")]
+        ),
         // The real edges: netlink, nftables, libpcap (and later probes, API, store).
         .target(
             name: "Adapters",

@@ -1,6 +1,4 @@
-import Domain
-
-/// Number and time formatting without Foundation, byte-stable across platforms.
+/// Number formatting without Foundation, byte-stable across platforms. Durations: `DurationText`.
 public enum Format {
     /// `x` with exactly `decimals` digits after the point, rounded half away from zero.
     public static func fixed(_ x: Double, _ decimals: Int) -> String {
@@ -19,21 +17,6 @@ public enum Format {
             text += "." + String(repeating: "0", count: decimals - frac.count) + frac
         }
         return text
-    }
-
-    /// `36.000s`: seconds since the run's start, three decimals.
-    public static func time(_ t: Instant) -> String { t.description }
-
-    /// A duration as a config would write it: `400ms`, `5s`, `1.5s`, `250us`.
-    public static func duration(_ d: Duration) -> String {
-        let ns = d.nanoseconds
-        if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
-        if ns % 1_000_000 == 0 {
-            let ms = ns / 1_000_000
-            return ms >= 1000 ? fixed(Double(ns) / 1e9, 3).trimmingTrailingZeros + "s" : "\(ms)ms"
-        }
-        if ns % 1000 == 0 { return "\(ns / 1000)us" }
-        return "\(ns)ns"
     }
 
     /// A number as short as it can be written exactly (`20`, `0.5`, `12.25`), for attribute values.

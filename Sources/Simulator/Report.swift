@@ -137,36 +137,36 @@ public enum TextReporter {
     }
 }
 
-/// The same content as `TextReporter`, as JSON with a fixed key order.
+/// The same content as `TextReporter`, as JSONValue with a fixed key order.
 public enum JSONReporter {
     public static func render(_ report: SimulationReport, verbose: Bool = false) -> String {
         let r = report.result
         let counts = report.flowCounts
-        var root: [(String, JSON)] = [
+        var root: [(String, JSONValue)] = [
             ("scenario", .object([
                 ("name", .string(r.scenarioName)),
                 ("description", .string(r.description)),
                 ("file", .string(r.file)),
-                ("seed", .raw("\(r.seed)")),
+                ("seed", .number("\(r.seed)")),
                 ("duration_s", seconds(Instant.zero + r.duration)),
-                ("uplinks", .array(r.uplinks.map(JSON.string))),
+                ("uplinks", .array(r.uplinks.map(JSONValue.string))),
             ])),
             ("faults", .array(r.faults.map { f in
                 .object([
                     ("time_s", seconds(f.time)),
-                    ("interface", f.interface.map(JSON.string) ?? .null),
+                    ("interface", f.interface.map(JSONValue.string) ?? .null),
                     ("description", .string(f.description)),
                 ])
             })),
             ("events", .array(r.observations.events.map(event))),
             ("flows", .object([
-                ("total", .raw("\(counts.total)")),
-                ("refused", .raw("\(counts.refused)")),
+                ("total", .number("\(counts.total)")),
+                ("refused", .number("\(counts.refused)")),
                 ("by_uplink", .array(counts.perUplink.map { u in
                     .object([
                         ("uplink", .string(u.uplink)),
-                        ("count", .raw("\(u.count)")),
-                        ("share", .raw(counts.total == 0 ? "0" : Format.fixed(Double(u.count) / Double(counts.total), 4))),
+                        ("count", .number("\(u.count)")),
+                        ("share", .number(counts.total == 0 ? "0" : Format.fixed(Double(u.count) / Double(counts.total), 4))),
                     ])
                 })),
             ])),
@@ -177,14 +177,14 @@ public enum JSONReporter {
                 .object([
                     ("interface", .string(s.interface)),
                     ("status", .string(s.state.rawValue)),
-                    ("priority", .raw("\(s.priority)")),
-                    ("latency_ms", s.latencyMs.map { .raw(Format.fixed($0, 3)) } ?? .null),
-                    ("loss_percent", .raw(Format.fixed(s.lossPercent, 3))),
+                    ("priority", .number("\(s.priority)")),
+                    ("latency_ms", s.latencyMs.map { .number(Format.fixed($0, 3)) } ?? .null),
+                    ("loss_percent", .number(Format.fixed(s.lossPercent, 3))),
                 ])
             })),
             ("probes", .object([
-                ("sent", .raw("\(r.probesSent)")),
-                ("answered", .raw("\(r.probesAnswered)")),
+                ("sent", .number("\(r.probesSent)")),
+                ("answered", .number("\(r.probesAnswered)")),
             ])),
             ("expectations", .array(report.expectations.map { e in
                 .object([
@@ -193,80 +193,29 @@ public enum JSONReporter {
                     ("detail", .string(e.detail)),
                 ])
             })),
-            ("passed", .raw("\(report.passedCount)")),
-            ("failed", .raw("\(report.failedCount)")),
-            ("ok", .raw(report.allPassed ? "true" : "false")),
+            ("passed", .number("\(report.passedCount)")),
+            ("failed", .number("\(report.failedCount)")),
+            ("ok", .bool(report.allPassed)),
         ]
         if verbose {
             root.append(("log", .array(r.logs.map { l in
                 .object([("time_s", seconds(l.time)), ("level", .string(l.level.rawValue)), ("message", .string(l.message))])
             })))
         }
-        return JSON.object(root).serialized() + "\n"
+        return JSONValue.object(root).serialized() + "\n"
     }
 
-    static func seconds(_ t: Instant) -> JSON { .raw(Format.fixed(t.seconds, 3)) }
+    static func seconds(_ t: Instant) -> JSONValue { .number(Format.fixed(t.seconds, 3)) }
 
-    static func event(_ e: WANEvent) -> JSON {
+    static func event(_ e: WANEvent) -> JSONValue {
         .object([
             ("time_s", seconds(e.time)),
             ("kind", .string(e.kind.rawValue)),
-            ("group", e.group.map(JSON.string) ?? .null),
-            ("interface", e.interface.map(JSON.string) ?? .null),
-            ("from", .array(e.from.map(JSON.string))),
-            ("to", .array(e.to.map(JSON.string))),
+            ("group", e.group.map(JSONValue.string) ?? .null),
+            ("interface", e.interface.map(JSONValue.string) ?? .null),
+            ("from", .array(e.from.map(JSONValue.string))),
+            ("to", .array(e.to.map(JSONValue.string))),
             ("reason", .string(e.reason)),
         ])
-    }
-}
-
-/// A minimal JSON tree whose objects keep their key order, so output is byte-stable.
-public indirect enum JSON: Sendable, Equatable {
-    case null
-    case string(String)
-    /// A number or literal, written as is.
-    case raw(String)
-    case array([JSON])
-    case object([(String, JSON)])
-
-    public static func == (a: JSON, b: JSON) -> Bool { a.serialized() == b.serialized() }
-
-    /// Two-space indented; empty arrays and objects on one line.
-    public func serialized(indent: Int = 0) -> String {
-        let pad = String(repeating: "  ", count: indent + 1)
-        let closePad = String(repeating: "  ", count: indent)
-        switch self {
-        case .null: return "null"
-        case .raw(let text): return text
-        case .string(let s): return JSON.quote(s)
-        case .array(let items):
-            if items.isEmpty { return "[]" }
-            return "[\n" + items.map { pad + $0.serialized(indent: indent + 1) }.joined(separator: ",\n") + "\n\(closePad)]"
-        case .object(let members):
-            if members.isEmpty { return "{}" }
-            return "{\n" + members.map { pad + JSON.quote($0.0) + ": " + $0.1.serialized(indent: indent + 1) }
-                .joined(separator: ",\n") + "\n\(closePad)}"
-        }
-    }
-
-    public static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

@@ -263,8 +263,8 @@ struct Runner {
         if let v = change.carrier { parts.append("carrier = \(v)") }
         if let v = change.blackhole { parts.append("blackhole = \(v)") }
         if let v = change.loss { parts.append("loss = \(Format.number(v))%") }
-        if let v = change.latency { parts.append("latency = \(Format.duration(v))") }
-        if let v = change.jitter { parts.append("jitter = \(Format.duration(v))") }
+        if let v = change.latency { parts.append("latency = \(DurationText.brief(v))") }
+        if let v = change.jitter { parts.append("jitter = \(DurationText.brief(v))") }
         if let v = change.unreachable {
             parts.append("unreachable = [\(v.sorted().map(\.description).joined(separator: ", "))]")
         }

@@ -162,9 +162,9 @@ import Testing
     }
 
     @Test func durationsAndNumbers() {
-        #expect(Format.duration(.milliseconds(400)) == "400ms")
-        #expect(Format.duration(.seconds(5)) == "5s")
-        #expect(Format.duration(.milliseconds(1500)) == "1.5s")
+        #expect(DurationText.brief(.milliseconds(400)) == "400ms")
+        #expect(DurationText.brief(.seconds(5)) == "5s")
+        #expect(DurationText.brief(.milliseconds(1500)) == "1.5s")
         #expect(Format.number(20) == "20")
         #expect(Format.number(0.5) == "0.5")
     }

@@ -117,9 +117,9 @@ enum SyntheticReport {
     }
 
     @Test func jsonEscapesStrings() {
-        #expect(JSON.quote("a\"b\\c\nd\u{1}") == #""a\"b\\c\nd\u0001""#)
-        #expect(JSON.object([]).serialized() == "{}")
-        #expect(JSON.array([.null, .raw("1")]).serialized() == "[\n  null,\n  1\n]")
+        #expect(JSONValue.quote("a\"b\\c\nd\u{1}") == #""a\"b\\c\nd\u0001""#)
+        #expect(JSONValue.object([]).serialized() == "{}")
+        #expect(JSONValue.array([.null, .number("1")]).serialized() == "[\n  null,\n  1\n]")
     }
 
     @Test func svgIsWellFormedWithABandPerUplink() throws {

@@ -94,9 +94,14 @@ enum ScenarioFiles {
         #expect(TextReporter.render(report).hasSuffix("0 passed, 3 failed\n"))
     }
 
+    /// The binary embeds Sources/Simulator/Resources/<file>; it must stay a link to the file in
+    /// Scenarios/, or the built-in default and the regression test could drift apart.
     @Test func theBuiltInDefaultIsTheFile() throws {
+        let embedded = "Sources/Simulator/Resources/\(DefaultScenario.fileName)"
+        let target = try FileManager.default.destinationOfSymbolicLink(atPath: ScenarioFiles.root.appendingPathComponent(embedded).path)
+        #expect(target == "../../../Scenarios/\(DefaultScenario.fileName)", "\(embedded) must be a symlink to Scenarios/")
         #expect(DefaultScenario.source == ScenarioFiles.read("Scenarios/\(DefaultScenario.fileName)"),
-                "Sources/Simulator/DefaultScenario.swift must hold the text of Scenarios/\(DefaultScenario.fileName)")
+                "the binary embeds another text than Scenarios/\(DefaultScenario.fileName)")
         let scenario = try ScenarioDecoder.load(source: DefaultScenario.source, file: DefaultScenario.displayPath) { _ in "" }
         let report = Simulation(scenario: scenario).evaluate()
         #expect(report.allPassed)

@@ -22,9 +22,12 @@ public enum ConfigDecoder {
         return try decode(body)
     }
 
-    /// Best-effort decoding: always returns a config (invalid parts dropped or defaulted) and reports
-    /// problems to `sink`. Used by the scenario decoder, which validates its own blocks against it.
-    static func decode(_ body: HCLBody, sink: DiagnosticSink) -> FlywallConfig {
+    /// Best-effort decoding of the config blocks of a body: always returns a config (invalid parts
+    /// dropped or defaulted) and reports every problem to `sink`, at the same positions and with the
+    /// same messages as `decode(_:)`. For files that hold a config among other blocks (the
+    /// simulator's scenario files): pass only the blocks named in `topLevelBlocks`, then check the
+    /// other blocks against the returned config, into the same sink.
+    public static func decode(_ body: HCLBody, sink: DiagnosticSink) -> FlywallConfig {
         var decoding = ConfigDecoding(sink: sink)
         return decoding.run(body)
     }
@@ -75,54 +78,27 @@ struct ConfigDecoding {
 
     // MARK: Labels and names
 
-    /// The block's one name, or nil (reported) when missing, empty or followed by more labels.
-    func name(of block: HCLBlock, example: String) -> HCLLabel? {
-        guard let first = block.labels.first else {
-            sink.error(block.location, "\(block.type) needs a name: \(block.type) \"\(example)\" { ... }")
-            return nil
-        }
-        if block.labels.count > 1 {
-            sink.error(block.labels[1].location, "\(block.type) takes one name, got \(block.labels.count)")
-        }
-        if first.value.isEmpty {
-            sink.error(first.location, "\(block.type) name must not be empty")
-            return nil
-        }
-        return first
-    }
-
     func noLabels(_ block: HCLBlock) {
         if let label = block.labels.first {
             sink.error(label.location, "\(block.type) takes no name: write \(block.type) { ... }")
         }
     }
 
-    /// Records a declaration; false (and an error at the second one) if the name is taken.
-    func declare(_ label: HCLLabel, kind: String, in table: inout [String: SourceLocation]) -> Bool {
-        if let first = table[label.value] {
-            sink.error(label.location,
-                       "duplicate \(kind) \"\(label.value)\"; first defined at \(shortLocation(first, relativeTo: label.location))")
-            return false
-        }
-        table[label.value] = label.location
-        return true
-    }
-
     // MARK: ipset
 
     func decodeIPSets(_ blocks: [HCLBlock]) -> [IPSet] {
-        var seen: [String: SourceLocation] = [:]
+        var seen = NameTable()
         var result: [IPSet] = []
         for block in blocks {
             let r = BodyReader(block.body, context: "ipset", attributes: ["entries"], sink: sink)
-            guard let label = name(of: block, example: "streaming_services") else { continue }
+            guard let label = block.name(example: "streaming_services", sink: sink) else { continue }
             r.require("entries", at: label.location, example: "[\"198.51.100.0/24\"]")
             var entries: [CIDR] = []
             for (text, location) in r.stringList("entries", allowSingle: true) ?? [] {
                 if let cidr = CIDR(text) { entries.append(cidr) }
                 else { sink.error(location, "entries: \"\(text)\" is not an IP address or CIDR prefix") }
             }
-            if declare(label, kind: "ipset", in: &seen) { result.append(IPSet(name: label.value, entries: entries)) }
+            if seen.declare(label, kind: "ipset", sink: sink) { result.append(IPSet(name: label.value, entries: entries)) }
         }
         return result
     }
@@ -130,17 +106,17 @@ struct ConfigDecoding {
     // MARK: interface
 
     func decodeInterfaces(_ blocks: [HCLBlock]) -> [Interface] {
-        var seen: [String: SourceLocation] = [:]
+        var seen = NameTable()
         var result: [Interface] = []
         for block in blocks {
-            let label = name(of: block, example: "eth0")
+            let label = block.name(example: "eth0", sink: sink)
             let context = label.map { "interface \"\($0.value)\"" } ?? "interface"
             let r = BodyReader(block.body, context: context, attributes: Self.interfaceAttributes,
                                blocks: Self.interfaceBlocks, sink: sink)
             var interface = Interface(name: label?.value ?? "", location: block.location)
             interface.zone = r.string("zone")
             interface.dhcp = r.bool("dhcp") ?? false
-            if let a = r.attribute("address"), let text = Values.string(a.value, "address", sink) {
+            if let a = r.attribute("address"), let text = HCLValue.string(a.value, "address", sink) {
                 if text.contains("/"), let cidr = CIDR(text) { interface.address = cidr }
                 else if !text.contains("/"), IPAddress(text) != nil {
                     sink.error(a.value.location, "address: \"\(text)\" needs a prefix length, e.g. \"\(text)/24\"")
@@ -151,7 +127,7 @@ struct ConfigDecoding {
                     sink.error(a.location, "address: a static address cannot be combined with dhcp = true")
                 }
             }
-            if let a = r.attribute("gateway"), let text = Values.string(a.value, "gateway", sink) {
+            if let a = r.attribute("gateway"), let text = HCLValue.string(a.value, "gateway", sink) {
                 if let ip = IPAddress(text) {
                     interface.gateway = ip
                     if let address = interface.address, address.address.isV4 != ip.isV4 {
@@ -182,7 +158,7 @@ struct ConfigDecoding {
                 }
             }
             guard let label else { continue }
-            if declare(label, kind: "interface", in: &seen) { result.append(interface) }
+            if seen.declare(label, kind: "interface", sink: sink) { result.append(interface) }
         }
         return result
     }
@@ -241,7 +217,7 @@ struct ConfigDecoding {
         var hc = HealthCheck()
 
         let url: String? = r.attribute("url").flatMap { a in
-            guard let text = Values.string(a.value, "url", sink) else { return nil }
+            guard let text = HCLValue.string(a.value, "url", sink) else { return nil }
             if let problem = NetValues.urlProblem(text) { sink.error(a.value.location, "url: \(problem)"); return nil }
             return text
         }
@@ -257,10 +233,10 @@ struct ConfigDecoding {
         if let a = r.attribute("targets") {
             if hc.kind != .icmp {
                 sink.error(a.location, "targets: only ICMP checks use targets (this check's \(typeText))")
-            } else if let items = Values.list(a.value, "targets", sink, allowSingle: true) {
+            } else if let items = HCLValue.list(a.value, "targets", sink, allowSingle: true) {
                 var seen: Set<IPAddress> = []
                 for item in items {
-                    guard let text = Values.string(item, "targets", sink) else { continue }
+                    guard let text = HCLValue.string(item, "targets", sink) else { continue }
                     guard let ip = IPAddress(text) else {
                         sink.error(item.location, "targets: \"\(text)\" is not an IP address")
                         continue
@@ -289,7 +265,7 @@ struct ConfigDecoding {
         if let a = r.attribute("expected_status") {
             if hc.kind != .http {
                 sink.error(a.location, "expected_status: only HTTP checks use expected_status (this check's \(typeText))")
-            } else if let status = Values.integer(a.value, "expected_status", sink, range: .between(100, 599)) {
+            } else if let status = HCLValue.integer(a.value, "expected_status", sink, range: .between(100, 599)) {
                 hc.expectedStatus = status
             }
         }
@@ -297,7 +273,7 @@ struct ConfigDecoding {
         // Timing.
         if let interval = r.duration("interval") { hc.interval = interval }
         hc.timeout = min(.seconds(2), hc.interval)
-        if let a = r.attribute("timeout"), let timeout = Values.duration(a.value, "timeout", sink) {
+        if let a = r.attribute("timeout"), let timeout = HCLValue.duration(a.value, "timeout", sink) {
             if timeout > hc.interval {
                 sink.error(a.value.location,
                            "timeout: must not be longer than interval (\(DurationText.format(hc.interval))), got \"\(DurationText.format(timeout))\"")
@@ -308,7 +284,7 @@ struct ConfigDecoding {
         if let n = r.integer("threshold_down", in: .positive) { hc.thresholdDown = n }
         if let n = r.integer("threshold_up", in: .positive) { hc.thresholdUp = n }
         if let n = r.integer("window", in: .positive) { hc.window = n }
-        if let a = r.attribute("reliability"), let n = Values.integer(a.value, "reliability", sink, range: .positive) {
+        if let a = r.attribute("reliability"), let n = HCLValue.integer(a.value, "reliability", sink, range: .positive) {
             let available = hc.kind == .icmp ? hc.targets.count : 1
             if n > available && (hc.kind != .icmp || !hc.targets.isEmpty) {
                 let what = hc.kind == .icmp ? "\(available) target\(available == 1 ? "" : "s")" : "one target (its URL)"
@@ -323,7 +299,7 @@ struct ConfigDecoding {
             hc.maxLatency = maxLatency
             hc.recoverLatency = maxLatency / 5 * 4
         }
-        if let a = r.attribute("recover_latency"), let recover = Values.duration(a.value, "recover_latency", sink) {
+        if let a = r.attribute("recover_latency"), let recover = HCLValue.duration(a.value, "recover_latency", sink) {
             if let maxLatency = hc.maxLatency {
                 if recover > maxLatency {
                     sink.error(a.value.location,
@@ -339,11 +315,11 @@ struct ConfigDecoding {
             hc.maxLoss = maxLoss
             hc.recoverLoss = maxLoss / 2
         }
-        if let a = r.attribute("recover_loss"), let recover = Values.number(a.value, "recover_loss", sink, range: 0...100) {
+        if let a = r.attribute("recover_loss"), let recover = HCLValue.number(a.value, "recover_loss", sink, range: 0...100) {
             if let maxLoss = hc.maxLoss {
                 if recover > maxLoss {
                     sink.error(a.value.location,
-                               "recover_loss: must not be above max_loss (\(Values.formatNumber(maxLoss))), got \(Values.formatNumber(recover))")
+                               "recover_loss: must not be above max_loss (\(HCLFormatter.number(maxLoss))), got \(HCLFormatter.number(recover))")
                 } else {
                     hc.recoverLoss = recover
                 }
@@ -357,14 +333,14 @@ struct ConfigDecoding {
     // MARK: uplink_group
 
     func decodeGroups(_ blocks: [HCLBlock], interfaces: [Interface]) -> [UplinkGroup] {
-        var seen: [String: SourceLocation] = [:]
+        var seen = NameTable()
         var result: [UplinkGroup] = []
         // The health check each WAN got from a member block, for the one-check-per-WAN rule.
         var memberChecks: [String: (check: HealthCheck, location: SourceLocation, group: String)] = [:]
         let interfaceNames = interfaces.map(\.name)
 
         for block in blocks {
-            let label = name(of: block, example: "default")
+            let label = block.name(example: "default", sink: sink)
             let context = label.map { "uplink_group \"\($0.value)\"" } ?? "uplink_group"
             let r = BodyReader(block.body, context: context, attributes: Self.groupAttributes, blocks: ["member"], sink: sink)
             var group = UplinkGroup(name: label?.value ?? "", members: [], location: block.location)
@@ -374,10 +350,10 @@ struct ConfigDecoding {
             if let policy = r.enumeration("all_down", Self.allDownPolicies) { group.allDown = policy }
             if let moves = r.bool("failback_moves_connections") { group.failbackMovesConnections = moves }
 
-            var memberSeen: [String: SourceLocation] = [:]
+            var memberSeen = NameTable()
             let memberBlocks = r.blocks("member")
             for memberBlock in memberBlocks {
-                let memberLabel = name(of: memberBlock, example: "eth0")
+                let memberLabel = memberBlock.name(example: "eth0", sink: sink)
                 let memberContext = memberLabel.map { "member \"\($0.value)\"" } ?? "member"
                 let mr = BodyReader(memberBlock.body, context: memberContext, attributes: Self.memberAttributes,
                                     blocks: ["health_check"], sink: sink)
@@ -397,14 +373,14 @@ struct ConfigDecoding {
                                "member \"\(ifname)\": interface \"\(ifname)\" is not a WAN (give it a wan { } or pppoe { } block)")
                     continue
                 }
-                guard declare(memberLabel, kind: "member", in: &memberSeen) else { continue }
+                guard memberSeen.declare(memberLabel, kind: "member", sink: sink) else { continue }
                 let member = Member(interface: ifname, priority: priority ?? wan.priority, weight: weight ?? wan.weight,
                                     healthCheck: check)
                 if let check, let checkBlock {
                     if let first = memberChecks[ifname] {
                         if first.check != check {
                             sink.error(checkBlock.location,
-                                       "conflicting health_check for \"\(ifname)\": uplink_group \"\(first.group)\" gives it a different one at \(shortLocation(first.location, relativeTo: checkBlock.location)) (a WAN has one health check)")
+                                       "conflicting health_check for \"\(ifname)\": uplink_group \"\(first.group)\" gives it a different one at \(first.location.description(relativeTo: checkBlock.location)) (a WAN has one health check)")
                         }
                     } else {
                         memberChecks[ifname] = (check, checkBlock.location, group.name)
@@ -420,7 +396,7 @@ struct ConfigDecoding {
                 sink.error(label.location,
                            "uplink_group \"\(label.value)\" has the name of an interface; policy routes could not tell them apart")
             }
-            if declare(label, kind: "uplink_group", in: &seen) { result.append(group) }
+            if seen.declare(label, kind: "uplink_group", sink: sink) { result.append(group) }
         }
         return result
     }
@@ -428,12 +404,12 @@ struct ConfigDecoding {
     // MARK: policy_route
 
     func decodePolicyRoutes(_ blocks: [HCLBlock], config: FlywallConfig) -> [PolicyRoute] {
-        var seen: [String: SourceLocation] = [:]
+        var seen = NameTable()
         var result: [PolicyRoute] = []
         let groupNames = config.effectiveGroups.map(\.name)
         let uplinkNames = config.wans.map(\.name) + groupNames
         for block in blocks {
-            let label = name(of: block, example: "work-vpn")
+            let label = block.name(example: "work-vpn", sink: sink)
             let context = label.map { "policy_route \"\($0.value)\"" } ?? "policy_route"
             let r = BodyReader(block.body, context: context, attributes: Self.policyAttributes, blocks: ["match"], sink: sink)
             let at = label?.location ?? block.location
@@ -444,7 +420,7 @@ struct ConfigDecoding {
                 sink.error(at, "\(context) needs a match block, e.g. match { protocol = \"udp\" }")
             }
             r.require("uplink", at: at, example: "\"eth0\"")
-            if let a = r.attribute("uplink"), let uplink = Values.string(a.value, "uplink", sink) {
+            if let a = r.attribute("uplink"), let uplink = HCLValue.string(a.value, "uplink", sink) {
                 route.uplink = uplink
                 if config.interface(named: uplink).map({ $0.wan == nil }) == true {
                     sink.error(a.value.location, "uplink: interface \"\(uplink)\" is not a WAN (give it a wan { } or pppoe { } block)")
@@ -455,7 +431,7 @@ struct ConfigDecoding {
             }
             if let fallback = r.bool("fallback") { route.fallback = fallback }
             guard let label else { continue }
-            if declare(label, kind: "policy_route", in: &seen) { result.append(route) }
+            if seen.declare(label, kind: "policy_route", sink: sink) { result.append(route) }
         }
         return result
     }
@@ -465,12 +441,12 @@ struct ConfigDecoding {
         let r = BodyReader(block.body, context: "match", attributes: Self.matchAttributes, sink: sink)
         var match = PolicyRoute.Match()
         for item in r.list("protocol", allowSingle: true) ?? [] {
-            if let p = Values.enumeration(item, "protocol", TransportProtocol.allCases, sink), !match.protocols.contains(p) {
+            if let p = HCLValue.enumeration(item, "protocol", TransportProtocol.allCases, sink), !match.protocols.contains(p) {
                 match.protocols.append(p)
             }
         }
         if let a = r.attribute("dest_port") {
-            for item in Values.list(a.value, "dest_port", sink, allowSingle: true) ?? [] {
+            for item in HCLValue.list(a.value, "dest_port", sink, allowSingle: true) ?? [] {
                 switch item.kind {
                 case .number(let value, let text):
                     if value.rounded() == value, abs(value) < 1e6, let port = NetValues.port(Int(value)) {
@@ -532,20 +508,20 @@ struct ConfigDecoding {
             er.require("smtp", at: email.location, example: "\"smtp.example.com:587\"")
             er.require("to", at: email.location, example: "[\"admin@example.com\"]")
             var smtp = ""
-            if let a = er.attribute("smtp"), let text = Values.string(a.value, "smtp", sink) {
+            if let a = er.attribute("smtp"), let text = HCLValue.string(a.value, "smtp", sink) {
                 if let problem = NetValues.hostPortProblem(text) { sink.error(a.value.location, "smtp: \(problem)") }
                 smtp = text
             }
             var from: String?
-            if let a = er.attribute("from"), let text = Values.string(a.value, "from", sink) {
+            if let a = er.attribute("from"), let text = HCLValue.string(a.value, "from", sink) {
                 if !NetValues.isPlausibleEmail(text) { sink.error(a.value.location, "from: \"\(text)\" is not an email address") }
                 from = text
             }
             var to: [String] = []
-            if let a = er.attribute("to"), let items = Values.list(a.value, "to", sink, allowSingle: true) {
+            if let a = er.attribute("to"), let items = HCLValue.list(a.value, "to", sink, allowSingle: true) {
                 if items.isEmpty { sink.error(a.value.location, "to: needs at least one address") }
                 for item in items {
-                    guard let text = Values.string(item, "to", sink) else { continue }
+                    guard let text = HCLValue.string(item, "to", sink) else { continue }
                     if !NetValues.isPlausibleEmail(text) { sink.error(item.location, "to: \"\(text)\" is not an email address") }
                     to.append(text)
                 }
@@ -558,7 +534,7 @@ struct ConfigDecoding {
             let wr = BodyReader(hook.body, context: "webhook", attributes: Self.webhookAttributes, sink: sink)
             wr.require("url", at: hook.location, example: "\"https://hooks.example.com/...\"")
             var url = ""
-            if let a = wr.attribute("url"), let text = Values.string(a.value, "url", sink) {
+            if let a = wr.attribute("url"), let text = HCLValue.string(a.value, "url", sink) {
                 if let problem = NetValues.urlProblem(text) { sink.error(a.value.location, "url: \(problem)") }
                 url = text
             }
@@ -572,7 +548,7 @@ struct ConfigDecoding {
         guard let items = r.list("events", allowSingle: true) else { return WANEventKind.allCases }
         var result: [WANEventKind] = []
         for item in items {
-            if let kind = Values.enumeration(item, "events", WANEventKind.allCases, sink), !result.contains(kind) {
+            if let kind = HCLValue.enumeration(item, "events", WANEventKind.allCases, sink), !result.contains(kind) {
                 result.append(kind)
             }
         }

@@ -17,22 +17,22 @@ public enum ResolvedConfigPrinter {
 
         for i in config.interfaces {
             w.blank()
-            w.open("interface \(quote(i.name))")
+            w.open("interface \(HCLFormatter.quote(i.name))")
             var attributes: [(String, String)] = []
-            if let zone = i.zone { attributes.append(("zone", quote(zone))) }
+            if let zone = i.zone { attributes.append(("zone", HCLFormatter.quote(zone))) }
             attributes.append(("dhcp", "\(i.dhcp)"))
-            if let a = i.address { attributes.append(("address", quote("\(a.address)/\(a.prefixLength)"))) }
-            if let g = i.gateway { attributes.append(("gateway", quote(g.description))) }
+            if let a = i.address { attributes.append(("address", HCLFormatter.quote("\(a.address)/\(a.prefixLength)"))) }
+            if let g = i.gateway { attributes.append(("gateway", HCLFormatter.quote(g.description))) }
             w.attributes(attributes)
             if let p = i.pppoe {
                 w.open("pppoe")
-                w.attributes([("username", quote(p.username)), ("password", quote(redactSecrets ? "********" : p.password))])
+                w.attributes([("username", HCLFormatter.quote(p.username)), ("password", HCLFormatter.quote(redactSecrets ? "********" : p.password))])
                 w.close()
             }
             if let wan = i.wan {
                 w.open("wan")
                 var a = [("priority", "\(wan.priority)"), ("weight", "\(wan.weight)")]
-                if let bps = wan.bandwidthBitsPerSecond { a.append(("bandwidth", quote(formatBandwidth(bps)))) }
+                if let bps = wan.bandwidthBitsPerSecond { a.append(("bandwidth", HCLFormatter.quote(formatBandwidth(bps)))) }
                 w.attributes(a)
                 w.close()
                 if !grouped.contains(i.name), let hc = i.healthCheck {
@@ -45,17 +45,17 @@ public enum ResolvedConfigPrinter {
         for group in groups {
             w.blank()
             let implicit = config.uplinkGroups.isEmpty
-            w.open("uplink_group \(quote(group.name))", comment: implicit ? "implicit: no uplink_group is declared" : nil)
+            w.open("uplink_group \(HCLFormatter.quote(group.name))", comment: implicit ? "implicit: no uplink_group is declared" : nil)
             w.attributes([
-                ("mode", quote(group.mode.rawValue)),
+                ("mode", HCLFormatter.quote(group.mode.rawValue)),
                 ("sticky", "\(group.sticky)"),
-                ("sticky_timeout", quote(DurationText.format(group.stickyTimeout))),
-                ("all_down", quote(group.allDown.rawValue)),
+                ("sticky_timeout", HCLFormatter.quote(DurationText.format(group.stickyTimeout))),
+                ("all_down", HCLFormatter.quote(group.allDown.rawValue)),
                 ("failback_moves_connections", "\(group.failbackMovesConnections)"),
             ])
             for member in group.members {
                 w.blank()
-                w.open("member \(quote(member.interface))")
+                w.open("member \(HCLFormatter.quote(member.interface))")
                 w.attributes([("priority", "\(member.priority)"), ("weight", "\(member.weight)")])
                 if let hc = config.healthCheck(for: member.interface) {
                     healthCheck(hc, &w)
@@ -69,7 +69,7 @@ public enum ResolvedConfigPrinter {
 
         for set in config.ipsets {
             w.blank()
-            w.open("ipset \(quote(set.name))")
+            w.open("ipset \(HCLFormatter.quote(set.name))")
             w.attributes([("entries", list(set.entries.map(\.description)))])
             w.close()
         }
@@ -77,7 +77,7 @@ public enum ResolvedConfigPrinter {
         let defaultGroup = config.defaultGroupName ?? groups.first?.name
         for route in config.policyRoutes {
             w.blank()
-            w.open("policy_route \(quote(route.name))")
+            w.open("policy_route \(HCLFormatter.quote(route.name))")
             w.open("match")
             var m: [(String, String)] = []
             if !route.match.protocols.isEmpty { m.append(("protocol", list(route.match.protocols.map(\.rawValue)))) }
@@ -89,9 +89,9 @@ public enum ResolvedConfigPrinter {
             w.close()
             let kind = config.interface(named: route.uplink) != nil ? "WAN" : "uplink_group"
             let fallbackNote = route.fallback
-                ? "when \(route.uplink) is down: the default group" + (defaultGroup.map { " \(quote($0))" } ?? "")
+                ? "when \(route.uplink) is down: the default group" + (defaultGroup.map { " \(HCLFormatter.quote($0))" } ?? "")
                 : "when \(route.uplink) is down: dropped"
-            w.attributes([("uplink", quote(route.uplink)), ("fallback", "\(route.fallback)")],
+            w.attributes([("uplink", HCLFormatter.quote(route.uplink)), ("fallback", "\(route.fallback)")],
                          comments: ["uplink": kind, "fallback": fallbackNote])
             w.close()
         }
@@ -102,8 +102,8 @@ public enum ResolvedConfigPrinter {
             w.open("notifications")
             for email in n.email {
                 w.open("email")
-                var a = [("enabled", "\(email.enabled)"), ("smtp", quote(email.smtp))]
-                if let from = email.from { a.append(("from", quote(from))) }
+                var a = [("enabled", "\(email.enabled)"), ("smtp", HCLFormatter.quote(email.smtp))]
+                if let from = email.from { a.append(("from", HCLFormatter.quote(from))) }
                 a.append(("to", list(email.to)))
                 a.append(("events", list(email.events.map(\.rawValue))))
                 w.attributes(a)
@@ -111,7 +111,7 @@ public enum ResolvedConfigPrinter {
             }
             for hook in n.webhook {
                 w.open("webhook")
-                w.attributes([("enabled", "\(hook.enabled)"), ("url", quote(hook.url)),
+                w.attributes([("enabled", "\(hook.enabled)"), ("url", HCLFormatter.quote(hook.url)),
                               ("events", list(hook.events.map(\.rawValue)))])
                 w.close()
             }
@@ -122,26 +122,26 @@ public enum ResolvedConfigPrinter {
 
     static func healthCheck(_ hc: HealthCheck, _ w: inout HCLWriter) {
         w.open("health_check")
-        var a: [(String, String)] = [("type", quote(hc.kind.rawValue))]
+        var a: [(String, String)] = [("type", HCLFormatter.quote(hc.kind.rawValue))]
         switch hc.kind {
         case .icmp: a.append(("targets", list(hc.targets.map(\.description))))
         case .http:
-            if let url = hc.url { a.append(("url", quote(url))) }
+            if let url = hc.url { a.append(("url", HCLFormatter.quote(url))) }
             a.append(("expected_status", "\(hc.expectedStatus)"))
         case .passive: break
         }
         a += [
-            ("interval", quote(DurationText.format(hc.interval))),
-            ("timeout", quote(DurationText.format(hc.timeout))),
+            ("interval", HCLFormatter.quote(DurationText.format(hc.interval))),
+            ("timeout", HCLFormatter.quote(DurationText.format(hc.timeout))),
             ("threshold_down", "\(hc.thresholdDown)"),
             ("threshold_up", "\(hc.thresholdUp)"),
             ("reliability", "\(hc.reliability)"),
             ("window", "\(hc.window)"),
         ]
-        if let v = hc.maxLatency { a.append(("max_latency", quote(DurationText.format(v)))) }
-        if let v = hc.recoverLatency, hc.maxLatency != nil { a.append(("recover_latency", quote(DurationText.format(v)))) }
-        if let v = hc.maxLoss { a.append(("max_loss", Values.formatNumber(v))) }
-        if let v = hc.recoverLoss, hc.maxLoss != nil { a.append(("recover_loss", Values.formatNumber(v))) }
+        if let v = hc.maxLatency { a.append(("max_latency", HCLFormatter.quote(DurationText.format(v)))) }
+        if let v = hc.recoverLatency, hc.maxLatency != nil { a.append(("recover_latency", HCLFormatter.quote(DurationText.format(v)))) }
+        if let v = hc.maxLoss { a.append(("max_loss", HCLFormatter.number(v))) }
+        if let v = hc.recoverLoss, hc.maxLoss != nil { a.append(("recover_loss", HCLFormatter.number(v))) }
         w.attributes(a)
         w.close()
     }
@@ -155,34 +155,7 @@ public enum ResolvedConfigPrinter {
         return "\(bps)bps"
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        var previous: Unicode.Scalar?
-        for c in s.unicodeScalars {
-            defer { previous = c }
-            switch c {
-            case "{" where previous == "$" || previous == "%":
-                // HCL reads "${" and "%{" as templates; "$${" and "%%{" are their literal forms.
-                out.unicodeScalars.append(previous!)
-                out += "{"
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if c.value < 0x20 { out += "\\u" + hex4(c.value) } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out + "\""
-    }
-
-    static func hex4(_ v: UInt32) -> String {
-        let h = String(v, radix: 16)
-        return String(repeating: "0", count: max(0, 4 - h.count)) + h
-    }
-
-    static func list(_ items: [String]) -> String { "[" + items.map(quote).joined(separator: ", ") + "]" }
+    static func list(_ items: [String]) -> String { "[" + items.map(HCLFormatter.quote).joined(separator: ", ") + "]" }
 
     // MARK: JSON
 
@@ -204,8 +177,8 @@ public enum ResolvedConfigPrinter {
                 ("reliability", .int(hc.reliability)), ("window", .int(hc.window)),
                 ("max_latency", hc.maxLatency.map { .string(DurationText.format($0)) } ?? .null),
                 ("recover_latency", hc.maxLatency == nil ? .null : hc.recoverLatency.map { .string(DurationText.format($0)) } ?? .null),
-                ("max_loss", hc.maxLoss.map(JSONValue.number) ?? .null),
-                ("recover_loss", hc.maxLoss == nil ? .null : hc.recoverLoss.map(JSONValue.number) ?? .null),
+                ("max_loss", hc.maxLoss.map(JSONValue.double) ?? .null),
+                ("recover_loss", hc.maxLoss == nil ? .null : hc.recoverLoss.map(JSONValue.double) ?? .null),
             ]
             return .object(o)
         }
@@ -218,7 +191,7 @@ public enum ResolvedConfigPrinter {
                 ("gateway", i.gateway.map { .string($0.description) } ?? .null),
                 ("wan", i.wan.map { wan in
                     .object([("priority", .int(wan.priority)), ("weight", .int(wan.weight)),
-                             ("bandwidth_bps", wan.bandwidthBitsPerSecond.map { .number(Double($0)) } ?? .null)])
+                             ("bandwidth_bps", wan.bandwidthBitsPerSecond.map { .double(Double($0)) } ?? .null)])
                 } ?? .null),
                 ("pppoe", i.pppoe.map { .object([("username", .string($0.username))]) } ?? .null),
                 ("health_check", hcJSON(i.wan == nil ? nil : config.healthCheck(for: i.name))),
@@ -273,7 +246,7 @@ public enum ResolvedConfigPrinter {
             ("policy_routes", .array(routes)),
             ("ipsets", .array(ipsets)),
             ("notifications", notifications),
-        ]).rendered()
+        ]).serialized(scalarArraysOnOneLine: true) + "\n"
     }
 
     /// Diagnostics as JSON: `{"ok": false, "errors": [{"file", "line", "column", "message"}]}`.
@@ -284,7 +257,7 @@ public enum ResolvedConfigPrinter {
                 .object([("file", .string(d.location.file)), ("line", .int(d.location.line)),
                          ("column", .int(d.location.column)), ("message", .string(d.message))])
             })),
-        ]).rendered()
+        ]).serialized(scalarArraysOnOneLine: true) + "\n"
     }
 }
 
@@ -320,73 +293,5 @@ struct HCLWriter {
                 output += "\(indent)\(key)\(pad) = \(value)\n"
             }
         }
-    }
-}
-
-/// A minimal JSON value with deterministic, pretty output (keys keep their given order).
-enum JSONValue {
-    case string(String)
-    case number(Double)
-    case int(Int)
-    case bool(Bool)
-    case null
-    case array([JSONValue])
-    case object([(String, JSONValue)])
-
-    func rendered() -> String {
-        var out = ""
-        write(&out, depth: 0)
-        return out + "\n"
-    }
-
-    private func write(_ out: inout String, depth: Int) {
-        let pad = String(repeating: "  ", count: depth + 1), closePad = String(repeating: "  ", count: depth)
-        switch self {
-        case .string(let s): out += Self.escape(s)
-        case .number(let d): out += d.isFinite ? Values.formatNumber(d) : "null"
-        case .int(let i): out += "\(i)"
-        case .bool(let b): out += "\(b)"
-        case .null: out += "null"
-        case .array(let items):
-            if items.isEmpty { out += "[]"; return }
-            if items.allSatisfy({ if case .string = $0 { true } else if case .int = $0 { true } else { false } }) {
-                var parts: [String] = []
-                for item in items { var s = ""; item.write(&s, depth: 0); parts.append(s) }
-                out += "[" + parts.joined(separator: ", ") + "]"
-                return
-            }
-            out += "[\n"
-            for (i, item) in items.enumerated() {
-                out += pad
-                item.write(&out, depth: depth + 1)
-                out += i == items.count - 1 ? "\n" : ",\n"
-            }
-            out += closePad + "]"
-        case .object(let members):
-            if members.isEmpty { out += "{}"; return }
-            out += "{\n"
-            for (i, (key, value)) in members.enumerated() {
-                out += pad + Self.escape(key) + ": "
-                value.write(&out, depth: depth + 1)
-                out += i == members.count - 1 ? "\n" : ",\n"
-            }
-            out += closePad + "}"
-        }
-    }
-
-    static func escape(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if c.value < 0x20 { out += "\\u" + ResolvedConfigPrinter.hex4(c.value) } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out + "\""
     }
 }

@@ -215,7 +215,7 @@ struct HealthTracker: Sendable {
         if !degraded {
             var problem: String?
             if let max = check.maxLatency, let l = latency, l > max.nanoseconds {
-                problem = "latency \(formatMilliseconds(l)) above max_latency \(formatMilliseconds(max.nanoseconds))"
+                problem = "latency \(DurationText.milliseconds(.nanoseconds(l))) above max_latency \(DurationText.milliseconds(max))"
             } else if let max = check.maxLoss, loss > max {
                 problem = "loss \(formatPercent(loss)) above max_loss \(formatPercent(max))"
             }
@@ -239,7 +239,7 @@ struct HealthTracker: Sendable {
                 if goodQualityRounds >= check.thresholdUp {
                     degraded = false
                     badQualityRounds = 0
-                    reason = "quality recovered: latency \(latency.map(formatMilliseconds) ?? "n/a"), loss \(formatPercent(loss))"
+                    reason = "quality recovered: latency \(latency.map { DurationText.milliseconds(.nanoseconds($0)) } ?? "n/a"), loss \(formatPercent(loss))"
                 }
             } else {
                 goodQualityRounds = 0
@@ -266,11 +266,6 @@ struct HealthTracker: Sendable {
         for w in windows { sum += w.jitterTotal; n += w.jitterPairCount }
         return n == 0 ? nil : sum / Int64(n)
     }
-}
-
-func formatMilliseconds(_ ns: Int64) -> String {
-    let tenths = (ns + 50_000) / 100_000
-    return tenths % 10 == 0 ? "\(tenths / 10)ms" : "\(tenths / 10).\(tenths % 10)ms"
 }
 
 func formatPercent(_ p: Double) -> String {

@@ -28,7 +28,7 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Seconds since the origin, for reports.
     public var seconds: Double { Double(nanoseconds) / 1e9 }
 
-    public var description: String { formatSeconds(nanoseconds) }
+    public var description: String { DurationText.seconds(.nanoseconds(nanoseconds)) }
 }
 
 extension Duration {
@@ -40,15 +40,4 @@ extension Duration {
 
     /// Milliseconds as a floating point number, for metrics.
     public var milliseconds: Double { Double(nanoseconds) / 1e6 }
-}
-
-/// `12.5s`, `0.250s`: fixed three decimals so that output is byte-stable.
-func formatSeconds(_ ns: Int64) -> String {
-    let negative = ns < 0
-    let magnitude = negative ? -ns : ns
-    let ms = (magnitude + 500_000) / 1_000_000
-    let whole = ms / 1000
-    let frac = ms % 1000
-    let fracText = frac < 10 ? "00\(frac)" : frac < 100 ? "0\(frac)" : "\(frac)"
-    return "\(negative ? "-" : "")\(whole).\(fracText)s"
 }

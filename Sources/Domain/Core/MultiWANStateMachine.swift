@@ -148,7 +148,7 @@ public struct MultiWANStateMachine: Sendable {
                 WANStatus.TargetStatus(
                     target: target.description, latencyMs: w.meanRTT.map { Double($0) / 1e6 },
                     lossPercent: w.lossPercent, jitterMs: w.meanJitter.map { Double($0) / 1e6 },
-                    lastOutcome: w.last.map { $0.map { "reply \(formatMilliseconds($0))" } ?? "lost" })
+                    lastOutcome: w.last.map { $0.map { "reply \(DurationText.milliseconds(.nanoseconds($0)))" } ?? "lost" })
             }
             return WANStatus(
                 interface: t.interface, state: state, priority: member.priority, weight: member.weight,

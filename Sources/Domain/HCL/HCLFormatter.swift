@@ -111,7 +111,7 @@ public enum HCLFormatter {
     private static func render(_ e: HCLExpression, indent: Int) -> String {
         switch e.kind {
         case .string(let s): return quote(s)
-        case .number(let value, let text): return text.isEmpty ? numberText(value) : text
+        case .number(let value, let text): return text.isEmpty ? number(value) : text
         case .bool(let b): return b ? "true" : "false"
         case .null: return "null"
         case .identifier(let name): return name
@@ -148,8 +148,10 @@ public enum HCLFormatter {
         }
     }
 
-    /// Text for a number whose literal text is unknown.
-    private static func numberText(_ value: Double) -> String {
+    /// A number as HCL text when its literal text is unknown: whole numbers without a fraction
+    /// (`3`, not `3.0`), others as Swift writes them (`0.5`). Used by the config printer and in
+    /// messages ("must be between 0 and 100").
+    public static func number(_ value: Double) -> String {
         if abs(value) < 1e15, let integer = Int64(exactly: value) { return String(integer) }
         return value.description
     }

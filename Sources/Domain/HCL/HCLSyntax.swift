@@ -1,6 +1,7 @@
 /// The syntax tree of an HCL file: bodies of attributes and blocks, each with the position it came from.
 ///
-/// Produced by `HCLParser`, consumed by the typed decoders (`ConfigDecoder`, `ScenarioDecoder`).
+/// Produced by `HCLParser`, consumed by typed decoders built on `BodyReader` (`ConfigDecoder`, and
+/// the simulator's `ScenarioDecoder`).
 public struct HCLBody: Sendable, Equatable {
     public var items: [HCLBodyItem]
     public init(items: [HCLBodyItem] = []) { self.items = items }

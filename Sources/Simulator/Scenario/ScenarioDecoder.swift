@@ -1,3 +1,5 @@
+import Domain
+
 /// Turns a scenario file (design.md, "Scenario files"; docs/scenarios.md) into a validated `Scenario`.
 ///
 /// The file holds config blocks inline, or names a config file with `scenario "x" { config = "path.hcl" }`
@@ -91,7 +93,7 @@ struct ScenarioDecoding {
         // scenario { ... }
         let scenarioBlocksFound = blocks["scenario"] ?? []
         for extra in scenarioBlocksFound.dropFirst() {
-            sink.error(extra.location, "only one scenario block is allowed; first defined at \(shortLocation(scenarioBlocksFound[0].location, relativeTo: extra.location))")
+            sink.error(extra.location, "only one scenario block is allowed; first defined at \(scenarioBlocksFound[0].location.description(relativeTo: extra.location))")
         }
         var name = Self.baseName(file)
         var description = ""
@@ -110,7 +112,7 @@ struct ScenarioDecoding {
             if let d = r.duration("duration") { duration = d; durationGiven = true }
             if r.has("duration") { durationGiven = true }
             if let s = r.integer("seed", in: .nonNegative) { seed = UInt64(s) }
-            if let a = r.attribute("config"), let path = Values.string(a.value, "config", sink) {
+            if let a = r.attribute("config"), let path = HCLValue.string(a.value, "config", sink) {
                 configReference = a.location
                 referencedItems = loadConfig(path, at: a.value.location)
             }
@@ -126,21 +128,21 @@ struct ScenarioDecoding {
         config = ConfigDecoder.decode(configBody, sink: sink)
 
         var links: [String: LinkState] = [:]
-        var seenLinks: [String: SourceLocation] = [:]
+        var seenLinks = NameTable()
         for block in blocks["link"] ?? [] {
-            guard let label = label(of: block, example: "eth0") else { _ = linkChange(block, context: "link"); continue }
+            guard let label = block.name(example: "eth0", sink: sink) else { _ = linkChange(block, context: "link"); continue }
             let change = linkChange(block, context: "link \"\(label.value)\"")
-            guard declare(label, kind: "link", in: &seenLinks),
+            guard seenLinks.declare(label, kind: "link", sink: sink),
                   checkWAN(label.value, at: label.location, what: "link") else { continue }
             links[label.value] = change.applied(to: LinkState())
         }
 
         var traffic: [TrafficSource] = []
-        var seenTraffic: [String: SourceLocation] = [:]
+        var seenTraffic = NameTable()
         for block in blocks["traffic"] ?? [] {
-            let label = label(of: block, example: "lan")
+            let label = block.name(example: "lan", sink: sink)
             let source = trafficSource(block, name: label?.value ?? "")
-            if let label, declare(label, kind: "traffic", in: &seenTraffic), let source { traffic.append(source) }
+            if let label, seenTraffic.declare(label, kind: "traffic", sink: sink), let source { traffic.append(source) }
         }
 
         var faults: [(index: Int, fault: TimedFault)] = []
@@ -150,11 +152,11 @@ struct ScenarioDecoding {
         faults.sort { ($0.fault.time, $0.index) < ($1.fault.time, $1.index) }
 
         var expectations: [Expectation] = []
-        var seenExpectations: [String: SourceLocation] = [:]
+        var seenExpectations = NameTable()
         for block in blocks["expect"] ?? [] {
-            let label = label(of: block, example: "moves to eth1")
+            let label = block.name(example: "moves to eth1", sink: sink)
             let expectation = self.expectation(block, name: label?.value ?? "")
-            if let label, declare(label, kind: "expect", in: &seenExpectations), let expectation {
+            if let label, seenExpectations.declare(label, kind: "expect", sink: sink), let expectation {
                 expectations.append(expectation)
             }
         }
@@ -205,31 +207,6 @@ struct ScenarioDecoding {
 
     // MARK: Names
 
-    func label(of block: HCLBlock, example: String) -> HCLLabel? {
-        guard let first = block.labels.first else {
-            sink.error(block.location, "\(block.type) needs a name: \(block.type) \"\(example)\" { ... }")
-            return nil
-        }
-        if block.labels.count > 1 {
-            sink.error(block.labels[1].location, "\(block.type) takes one name, got \(block.labels.count)")
-        }
-        if first.value.isEmpty {
-            sink.error(first.location, "\(block.type) name must not be empty")
-            return nil
-        }
-        return first
-    }
-
-    func declare(_ label: HCLLabel, kind: String, in table: inout [String: SourceLocation]) -> Bool {
-        if let first = table[label.value] {
-            sink.error(label.location,
-                       "duplicate \(kind) \"\(label.value)\"; first defined at \(shortLocation(first, relativeTo: label.location))")
-            return false
-        }
-        table[label.value] = label.location
-        return true
-    }
-
     /// Reports unless `name` is a WAN of the config.
     @discardableResult
     func checkWAN(_ name: String, at location: SourceLocation, what: String) -> Bool {
@@ -254,7 +231,7 @@ struct ScenarioDecoding {
 
     /// A time within the run; `what` names it in messages.
     func time(_ e: HCLExpression, _ what: String) -> Duration? {
-        guard let d = Values.duration(e, what, sink, allowZero: true) else { return nil }
+        guard let d = HCLValue.duration(e, what, sink, allowZero: true) else { return nil }
         return withinRun(d, what, at: e.location)
     }
 
@@ -280,7 +257,7 @@ struct ScenarioDecoding {
         if let items = r.list("unreachable", allowSingle: true) {
             var set: Set<IPAddress> = []
             for item in items {
-                guard let text = Values.string(item, "unreachable", sink) else { continue }
+                guard let text = HCLValue.string(item, "unreachable", sink) else { continue }
                 if let ip = IPAddress(text) { set.insert(ip) }
                 else { sink.error(item.location, "unreachable: \"\(text)\" is not an IP address") }
             }
@@ -301,10 +278,10 @@ struct ScenarioDecoding {
             if let b = r.attribute("source_count") {
                 sink.error(b.location, "source_count: give either sources or source_count, not both")
             }
-            if let items = Values.list(a.value, "sources", sink, allowSingle: true) {
+            if let items = HCLValue.list(a.value, "sources", sink, allowSingle: true) {
                 sources = []
                 for item in items {
-                    guard let text = Values.string(item, "sources", sink) else { continue }
+                    guard let text = HCLValue.string(item, "sources", sink) else { continue }
                     if let ip = IPAddress(text) { sources.append(ip) }
                     else { sink.error(item.location, "sources: \"\(text)\" is not an IP address") }
                 }
@@ -321,16 +298,16 @@ struct ScenarioDecoding {
             var port: Int?
             switch a.value.kind {
             case .string(let text) where Int(text) != nil: port = Int(text)
-            default: port = Values.integer(a.value, "dest_port", sink)
+            default: port = HCLValue.integer(a.value, "dest_port", sink)
             }
             if let port {
-                if let p = NetValues.port(port) { destPort = p }
+                if (1...65535).contains(port) { destPort = UInt16(port) }
                 else { sink.error(a.value.location, "dest_port: port \(port) is out of range (1-65535)") }
             }
         }
         var destinations: [IPAddress] = []
         for item in r.list("destination", allowSingle: true) ?? [] {
-            guard let text = Values.string(item, "destination", sink) else { continue }
+            guard let text = HCLValue.string(item, "destination", sink) else { continue }
             if let ip = IPAddress(text) { destinations.append(ip) }
             else { sink.error(item.location, "destination: \"\(text)\" is not an IP address") }
         }
@@ -349,8 +326,8 @@ struct ScenarioDecoding {
     func timedFaults(_ block: HCLBlock) -> [TimedFault] {
         _ = BodyReader(block.body, context: "at", attributes: [], blocks: ["link", "maintenance", "force"], sink: sink)
         var time: Duration?
-        if let label = label(of: block, example: "30s") {
-            if let d = Values.durationText(label.value, "at", at: label.location, sink, allowZero: true) {
+        if let label = block.name(example: "30s", sink: sink) {
+            if let d = HCLValue.durationText(label.value, "at", at: label.location, sink, allowZero: true) {
                 time = withinRun(d, "at", at: label.location)
             }
         }
@@ -358,7 +335,7 @@ struct ScenarioDecoding {
         for item in block.body.blocks {
             switch item.type {
             case "link":
-                let l = label(of: item, example: "eth0")
+                let l = item.name(example: "eth0", sink: sink)
                 let change = linkChange(item, context: l.map { "link \"\($0.value)\"" } ?? "link")
                 guard let l, checkWAN(l.value, at: l.location, what: "link") else { continue }
                 if change == LinkChange() {
@@ -367,7 +344,7 @@ struct ScenarioDecoding {
                 }
                 if let time { faults.append(TimedFault(time: time, action: .link(l.value, change), location: item.location)) }
             case "maintenance":
-                let l = label(of: item, example: "eth0")
+                let l = item.name(example: "eth0", sink: sink)
                 let mr = BodyReader(item.body, context: "maintenance", attributes: ["enabled"], sink: sink)
                 let enabled = mr.bool("enabled") ?? true
                 guard let l, checkWAN(l.value, at: l.location, what: "maintenance") else { continue }
@@ -376,10 +353,10 @@ struct ScenarioDecoding {
                                              location: item.location))
                 }
             case "force":
-                let l = label(of: item, example: "default")
+                let l = item.name(example: "default", sink: sink)
                 let fr = BodyReader(item.body, context: "force", attributes: ["uplink"], sink: sink)
                 var uplink: String?
-                if let a = fr.attribute("uplink"), let u = Values.string(a.value, "uplink", sink) {
+                if let a = fr.attribute("uplink"), let u = HCLValue.string(a.value, "uplink", sink) {
                     uplink = u
                     if let l, configKnown, let group = config.effectiveGroups.first(where: { $0.name == l.value }),
                        !group.members.contains(where: { $0.interface == u }) {
@@ -437,11 +414,11 @@ struct ScenarioDecoding {
         case "event":
             let event = r.enumeration("event", WANEventKind.allCases)
             var uplink: String?
-            if let a = r.attribute("uplink"), let u = Values.string(a.value, "uplink", sink) {
+            if let a = r.attribute("uplink"), let u = HCLValue.string(a.value, "uplink", sink) {
                 if checkWAN(u, at: a.value.location, what: "uplink") { uplink = u }
             }
             var group: String?
-            if let a = r.attribute("group"), let g = Values.string(a.value, "group", sink) {
+            if let a = r.attribute("group"), let g = HCLValue.string(a.value, "group", sink) {
                 if checkGroup(g, at: a.value.location, what: "group") { group = g }
             }
             if let a = r.attribute("group"), let event, event == .wanUp || event == .wanDown {
@@ -451,32 +428,32 @@ struct ScenarioDecoding {
             if let event { check = .event(kind: event, uplink: uplink, group: group, count: count) }
         case "share":
             var uplink: String?
-            if let a = r.attribute("share"), let u = Values.string(a.value, "share", sink),
+            if let a = r.attribute("share"), let u = HCLValue.string(a.value, "share", sink),
                checkWAN(u, at: a.value.location, what: "share") { uplink = u }
             let minimum = r.number("min", in: 0...1) ?? 0
             let maximum = r.number("max", in: 0...1) ?? 1
             if minimum > maximum, let a = r.attribute("min") {
-                sink.error(a.value.location, "min: \(Values.formatNumber(minimum)) is greater than max (\(Values.formatNumber(maximum)))")
+                sink.error(a.value.location, "min: \(HCLFormatter.number(minimum)) is greater than max (\(HCLFormatter.number(maximum)))")
             }
             if !r.has("min") && !r.has("max") {
                 sink.error(at, "\(context): a share check needs min and/or max (fractions 0...1)")
             }
             if let uplink { check = .share(uplink: uplink, min: minimum, max: maximum) }
         case "sticky":
-            if let a = r.attribute("sticky"), let sticky = Values.bool(a.value, "sticky", sink) {
+            if let a = r.attribute("sticky"), let sticky = HCLValue.bool(a.value, "sticky", sink) {
                 if sticky { check = .sticky }
                 else { sink.error(a.value.location, "sticky: false checks nothing; write sticky = true") }
             }
         case "policy":
             var policy: String?
-            if let a = r.attribute("policy"), let p = Values.string(a.value, "policy", sink) {
+            if let a = r.attribute("policy"), let p = HCLValue.string(a.value, "policy", sink) {
                 let names = config.policyRoutes.map(\.name)
                 if !configKnown || names.contains(p) { policy = p }
                 else { sink.error(a.value.location, "policy: no policy_route named \"\(p)\"\(Suggest.hint(p, names, quote: "\""))") }
             }
             r.require("uplink", at: at, example: "\"eth0\"")
             var uplink: String?
-            if let a = r.attribute("uplink"), let u = Values.string(a.value, "uplink", sink),
+            if let a = r.attribute("uplink"), let u = HCLValue.string(a.value, "uplink", sink),
                checkWAN(u, at: a.value.location, what: "uplink") { uplink = u }
             if let policy, let uplink { check = .policy(name: policy, uplink: uplink) }
         default:

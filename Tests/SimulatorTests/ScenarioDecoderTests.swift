@@ -1,5 +1,6 @@
+import Domain
 import Testing
-@testable import Domain
+@testable import Simulator
 
 private struct MissingFile: Error, CustomStringConvertible {
     var path: String

@@ -1,3 +1,5 @@
+import Domain
+
 /// A scripted link-failure scenario (design.md, "Scenario files"), validated and resolved.
 /// Built by `ScenarioDecoder`; run by the simulator in virtual time and by the lab in namespaces.
 public struct Scenario: Sendable, Equatable {

@@ -1,0 +1,1 @@
+../../../Scenarios/basic-dual-wan-blackhole.hcl
