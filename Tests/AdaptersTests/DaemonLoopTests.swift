@@ -87,7 +87,16 @@ struct DaemonLoopTests {
         interface "eth0" {
           zone = "WAN"
           gateway = "10.0.0.1"
-          wan {
+          wan { priority = 1 }
+        }
+        interface "eth1" {
+          zone = "WAN"
+          gateway = "10.0.1.1"
+          wan { priority = 2 }
+        }
+        uplink_group "default" {
+          mode = "failover"
+          member "eth0" {
             priority = 1
             health_check {
               targets        = ["192.0.2.1"]
@@ -97,11 +106,7 @@ struct DaemonLoopTests {
               threshold_up   = 2
             }
           }
-        }
-        interface "eth1" {
-          zone = "WAN"
-          gateway = "10.0.1.1"
-          wan {
+          member "eth1" {
             priority = 2
             health_check {
               targets        = ["192.0.2.2"]
@@ -112,11 +117,6 @@ struct DaemonLoopTests {
             }
           }
         }
-        uplink_group "default" {
-          mode = "failover"
-          member "eth0" { priority = 1 }
-          member "eth1" { priority = 2 }
-        }
         """
 
     static let threeWANs = twoWANs.replacingOccurrences(of: "uplink_group", with: """
@@ -126,16 +126,21 @@ struct DaemonLoopTests {
           wan { priority = 3 }
         }
         uplink_group
-        """).replacingOccurrences(of: "member \"eth1\" { priority = 2 }", with: """
-        member "eth1" { priority = 2 }
+        """).replacingOccurrences(of: "  member \"eth1\" {", with: """
           member "eth2" { priority = 3 }
+          member "eth1" {
         """)
 
-    struct Rig {
+    /// The loop with recording ports, and the world in virtual time: probes to WANs not in
+    /// `silent` are answered 10 ms after they were sent.
+    final class Rig {
         let ports = RecordingPorts()
         let inputs = DaemonInputQueue(capacity: 64)
         let file: ConfigFile
         let loop: DaemonLoop
+        var silent: Set<String> = []
+        private var seen = 0
+        private var replies: [(at: Instant, id: ProbeID)] = []
 
         init(_ text: String = DaemonLoopTests.twoWANs) throws {
             file = ConfigFile(text)
@@ -144,30 +149,48 @@ struct DaemonLoopTests {
                               ports: ports.ports, logger: Logger(label: "test"))
         }
 
-        /// Answers every probe sent so far except those to `silent` WANs, 10 ms later, then serves
-        /// the core's deadlines up to `end`.
-        func run(until end: Instant, silent: Set<String> = []) throws {
-            var answered = Set<ProbeID>()
+        func start() {
+            loop.start(at: .zero)
+            collectProbes(sentAt: .zero)
+        }
+
+        @discardableResult
+        func handle(_ input: DaemonInput?, at now: Instant) throws -> Bool {
+            let running = try loop.handle(input, at: now)
+            collectProbes(sentAt: now)
+            return running
+        }
+
+        /// Delivers replies and serves the core's deadlines in time order, up to `end`.
+        func run(until end: Instant) throws {
             while true {
-                let replies = ports.calls.compactMap { call -> ProbeID? in
-                    guard case .probe(let id) = call, !silent.contains(id.interface), !answered.contains(id) else { return nil }
-                    return id
+                let reply = replies.first?.at
+                let next = [reply, loop.nextDeadline].compactMap { $0 }.min()
+                guard let now = next, now <= end else { return }
+                if let reply, reply == now {
+                    let id = replies.removeFirst().id
+                    try handle(.core(.probeResult(id, .reply(rtt: .milliseconds(10)))), at: now)
+                } else {
+                    try handle(nil, at: now)
                 }
-                for id in replies {
-                    answered.insert(id)
-                    guard let deadline = loop.nextDeadline, deadline <= end else { break }
-                    _ = try loop.handle(.core(.probeResult(id, .reply(rtt: .milliseconds(10)))), at: deadline)
-                }
-                guard let deadline = loop.nextDeadline, deadline <= end else { return }
-                _ = try loop.handle(nil, at: deadline)
             }
+        }
+
+        private func collectProbes(sentAt now: Instant) {
+            let calls = ports.calls
+            for call in calls.dropFirst(seen) {
+                if case .probe(let id) = call, !silent.contains(id.interface) {
+                    replies.append((now + .milliseconds(10), id))
+                }
+            }
+            seen = calls.count
         }
     }
 
     @Test("start: probe paths, watched interfaces, first probes, then the first plan")
     func start() throws {
         let rig = try Rig()
-        rig.loop.start(at: .zero)
+        rig.start()
         let calls = rig.ports.calls
         #expect(calls.first == .configureProbes([
             ProbeBinding(interface: "eth0", index: 0, ipv6: false), ProbeBinding(interface: "eth1", index: 1, ipv6: false),
@@ -181,13 +204,14 @@ struct DaemonLoopTests {
     @Test("eth0 stops answering: wan_down, failover, the new plan and eth0's flush, in that order")
     func probeTimeoutsFailOver() throws {
         let rig = try Rig()
-        rig.loop.start(at: .zero)
+        rig.start()
         // The link monitor's start state: carrier up on both (addresses are static).
-        for name in ["eth0", "eth1"] { _ = try rig.loop.handle(.core(.carrier(interface: name, up: true)), at: .zero) }
+        for name in ["eth0", "eth1"] { try rig.handle(.core(.carrier(interface: name, up: true)), at: .zero) }
         try rig.run(until: .seconds(2.9))
         rig.ports.clear()
         // Rounds at 3 s and 4 s time out at 3.5 s and 4.5 s: the second makes two failed rounds.
-        try rig.run(until: .seconds(4.6), silent: ["eth0"])
+        rig.silent = ["eth0"]
+        try rig.run(until: .seconds(4.6))
         #expect(rig.ports.trace == [
             "record(wan_down eth0)", "record(failover eth1)", "apply(default=eth1)", "flush(eth0)",
         ])
@@ -198,10 +222,12 @@ struct DaemonLoopTests {
     @Test("a link that comes back gets a repair, not a plain apply")
     func carrierBackRepairs() throws {
         let rig = try Rig()
-        rig.loop.start(at: .zero)
-        _ = try rig.loop.handle(.core(.carrier(interface: "eth0", up: false)), at: .seconds(1))
+        rig.start()
+        try rig.run(until: .seconds(0.99))
+        try rig.handle(.core(.carrier(interface: "eth0", up: false)), at: .seconds(1))
+        try rig.run(until: .seconds(1.99))
         rig.ports.clear()
-        _ = try rig.loop.handle(.core(.carrier(interface: "eth0", up: true)), at: .seconds(2))
+        try rig.handle(.core(.carrier(interface: "eth0", up: true)), at: .seconds(2))
         // Still down (threshold_up good rounds needed), but the kernel dropped eth0's routes.
         #expect(rig.ports.trace == ["repair(default=eth1)"])
     }
@@ -209,10 +235,12 @@ struct DaemonLoopTests {
     @Test("a failed apply makes the next programming a repair")
     func failedApplyRepairsNext() throws {
         let rig = try Rig()
-        rig.loop.start(at: .zero)
+        rig.start()
         rig.ports.failingApplies.withLock { $0 = 1 }
-        _ = try rig.loop.handle(.core(.manual(.maintenance(interface: "eth0", enabled: true))), at: .seconds(1))
-        _ = try rig.loop.handle(.core(.manual(.maintenance(interface: "eth0", enabled: false))), at: .seconds(2))
+        try rig.run(until: .seconds(0.99))
+        try rig.handle(.core(.manual(.maintenance(interface: "eth0", enabled: true))), at: .seconds(1))
+        try rig.run(until: .seconds(1.99))
+        try rig.handle(.core(.manual(.maintenance(interface: "eth0", enabled: false))), at: .seconds(2))
         #expect(rig.ports.trace.suffix(4) == [
             "apply(default=eth1)", "record(wan_up eth0)", "record(failback eth0)", "repair(default=eth0)",
         ])
@@ -221,22 +249,22 @@ struct DaemonLoopTests {
     @Test("reload: a broken config changes nothing; a changed one reconfigures the edges and the plan")
     func reload() throws {
         let rig = try Rig()
-        rig.loop.start(at: .zero)
+        rig.start()
         try rig.run(until: .seconds(1.5))
         let plan = rig.loop.plan
         rig.ports.clear()
 
         rig.file.text.withLock { $0 = DaemonLoopTests.twoWANs.replacingOccurrences(of: "member \"eth1\"", with: "member \"eth9\"") }
-        #expect(try rig.loop.handle(.reload, at: .seconds(1.6)))
+        #expect(try rig.handle(.reload, at: .seconds(1.6)))
         #expect(rig.ports.calls.isEmpty)
         #expect(rig.loop.plan == plan)
 
         rig.file.text.withLock { $0 = DaemonLoopTests.twoWANs }
-        _ = try rig.loop.handle(.reload, at: .seconds(1.7))
+        try rig.handle(.reload, at: .seconds(1.7))
         #expect(rig.ports.calls.isEmpty, "an unchanged config is not a reconfiguration")
 
         rig.file.text.withLock { $0 = DaemonLoopTests.threeWANs }
-        _ = try rig.loop.handle(.reload, at: .seconds(1.8))
+        try rig.handle(.reload, at: .seconds(1.8))
         #expect(Array(rig.ports.trace.prefix(2)) == ["configureProbes(eth0#0,eth1#1,eth2#2)", "watch(eth0,eth1,eth2)"])
         #expect(rig.loop.plan.uplinks.map(\.name) == ["eth0", "eth1", "eth2"])
         #expect(rig.ports.calls.contains { if case .apply(let p) = $0 { p.uplinks.count == 3 } else { false } })
@@ -245,8 +273,8 @@ struct DaemonLoopTests {
     @Test("terminate removes everything Flywall owns, last, and ends the loop")
     func terminate() throws {
         let rig = try Rig()
-        rig.loop.start(at: .zero)
-        #expect(try rig.loop.handle(.terminate, at: .seconds(1)) == false)
+        rig.start()
+        #expect(try rig.handle(.terminate, at: .seconds(1)) == false)
         #expect(rig.ports.calls.last == .removeAll)
     }
 
