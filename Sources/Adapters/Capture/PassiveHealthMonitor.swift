@@ -232,7 +232,7 @@ private final class PassiveHealthEngine: Sendable {
         var samples: [PassiveHealthSample] = []
         var errors: [SystemError] = []
         while true {
-            // What to wait for: every open capture, the wake pipe, and the earliest interval end or retry.
+            // What to wait for: every open capture, the wakeup, and the earliest interval end or retry.
             let plan = state.withLock { state -> (fds: [pollfd], names: [String], deadline: Int64?)? in
                 if state.stopped { return nil }
                 var fds = [wake.pollDescriptor]

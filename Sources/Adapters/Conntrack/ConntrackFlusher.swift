@@ -29,26 +29,26 @@ public final class ConntrackFlusher: Sendable {
     /// between is deleted too but not counted.
     @discardableResult
     public func flush(mark: UInt32, mask: UInt32) throws(SystemError) -> Int {
-        try session.withLock { socket throws(SystemError) in
-            let count = try Self.count(socket, mark: mark, mask: mask)
-            if count > 0 { try Self.delete(socket, mark: mark, mask: mask) }
+        try session.withLock { session throws(SystemError) in
+            let count = try Self.count(session, mark: mark, mask: mask)
+            if count > 0 { try Self.delete(session, mark: mark, mask: mask) }
             return count
         }
     }
 
     /// Like `flush`, without reading the table first: the fastest way to make clients reconnect.
     public func flushWithoutCounting(mark: UInt32, mask: UInt32) throws(SystemError) {
-        try session.withLock { socket throws(SystemError) in try Self.delete(socket, mark: mark, mask: mask) }
+        try session.withLock { session throws(SystemError) in try Self.delete(session, mark: mark, mask: mask) }
     }
 
     /// How many tracked connections have this mark under `mask` now.
     public func count(mark: UInt32, mask: UInt32) throws(SystemError) -> Int {
-        try session.withLock { socket throws(SystemError) in try Self.count(socket, mark: mark, mask: mask) }
+        try session.withLock { session throws(SystemError) in try Self.count(session, mark: mark, mask: mask) }
     }
 
-    private static func delete(_ socket: NetlinkSession, mark: UInt32, mask: UInt32) throws(SystemError) {
+    private static func delete(_ session: NetlinkSession, mark: UInt32, mask: UInt32) throws(SystemError) {
         let operation = "IPCTNL_MSG_CT_DELETE mark 0x\(String(mark, radix: 16))/0x\(String(mask, radix: 16))"
-        try socket.request(operation: operation, reserve: 64) { message in
+        try session.request(operation: operation, reserve: 64) { message in
             message.type = ctnetlinkType(IPCTNL_MSG_CT_DELETE)
             // AF_UNSPEC: both families. Without CTA_TUPLE_ORIG the kernel deletes by filter.
             message.putNetfilterHeader(family: AF_UNSPEC)
@@ -58,9 +58,9 @@ public final class ConntrackFlusher: Sendable {
         }
     }
 
-    private static func count(_ socket: NetlinkSession, mark: UInt32, mask: UInt32) throws(SystemError) -> Int {
+    private static func count(_ session: NetlinkSession, mark: UInt32, mask: UInt32) throws(SystemError) -> Int {
         var count = 0
-        try socket.dump(operation: "IPCTNL_MSG_CT_GET mark 0x\(String(mark, radix: 16))/0x\(String(mask, radix: 16))",
+        try session.dump(operation: "IPCTNL_MSG_CT_GET mark 0x\(String(mark, radix: 16))/0x\(String(mask, radix: 16))",
                         reset: { count = 0 }, build: { message in
             message.type = ctnetlinkType(IPCTNL_MSG_CT_GET)
             message.putNetfilterHeader(family: AF_UNSPEC)
