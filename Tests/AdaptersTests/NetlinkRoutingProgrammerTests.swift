@@ -210,6 +210,7 @@ struct NetlinkRoutingProgrammerTests {
         let unreachable = TableRoute(table: 20006, kind: .via(gateway: IPAddress("203.0.113.1")!, device: "wan0"))
         let kernelError = #expect(throws: RoutingError.self) { try programmer.replaceRoutes([unreachable]) }
         #expect(kernelError?.failures.first?.error.errno == .networkUnreachable)
+        #expect(kernelError?.description.contains("Network is unreachable (errno 101)") == true)
     }
 
     @Test("removeAll deletes Flywall's rules and tables and nothing else")

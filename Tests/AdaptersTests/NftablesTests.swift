@@ -169,6 +169,7 @@ enum NftTestShell {
         broken.chains[3].rules.append(NftRule([.address(.source, .ipv4, set: "no_such_set")], [.accept]))
         let error = #expect(throws: SystemError.self) { try transport.replaceRuleset(broken) }
         #expect(error?.errno == .noSuchFileOrDirectory)
+        #expect(error?.description.hasPrefix("replace table inet flywall on rule ") == true)
         #expect(error?.subject == "rule \(broken.chains[3].rules.count) of chain \(broken.chains[3].name): ip saddr @no_such_set accept")
         #expect(try ns.exec("nft", "list", "ruleset") == before)
 
