@@ -39,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: systemLibraries + [
         // Pure, deterministic core: no dependencies beyond the standard library.
@@ -57,6 +58,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .executableTarget(
@@ -70,7 +72,14 @@ let package = Package(
         ),
         .testTarget(name: "DomainTests", dependencies: ["Domain"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Domain"]),
-        .testTarget(name: "AdaptersTests", dependencies: ["Adapters"]),
+        // The C modules too: the library smoke tests call each library directly.
+        .testTarget(
+            name: "AdaptersTests",
+            dependencies: [
+                "Adapters", "CNetlinkRoute", "CMnl", "CNftnl", "CPcap",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // Runs the built `flywall` binary; depending on it makes `swift test` build it first.
         .testTarget(name: "FlywallCLITests", dependencies: ["flywall"]),
         // Runs the real daemon in network namespaces (root); also builds the binary first.

@@ -1,5 +1,7 @@
 // libmnl (pkg-config: libmnl), plus the netlink uapi headers its users need: rtnetlink,
 // fib rules (ip rule), nfnetlink, nf_tables and ctnetlink (conntrack) message and attribute numbers.
+// Also <sys/eventfd.h>, which Swift's Glibc module leaves out; `Wakeup` needs it next to the netlink
+// sockets it wakes loops for.
 // <netinet/in.h> must come first (see design.md, "different definitions in different modules").
 #ifndef FLYWALL_CMNL_SHIM_H
 #define FLYWALL_CMNL_SHIM_H
@@ -7,6 +9,7 @@
 #include <netinet/in.h>
 #include <net/if.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>

@@ -1,4 +1,5 @@
 @testable import Adapters
+import SystemPackage
 import Domain
 import Testing
 
@@ -174,12 +175,18 @@ struct CaptureDecodingTests {
 
     @Test("errors name the interface and call; refused captures name the capability")
     func errorText() {
-        let refused = CaptureError(interface: "wan0", operation: "pcap_activate", status: -8, message: "socket: Operation not permitted")
+        let refused = SystemError.pcap("pcap_activate", on: "wan0", status: -8, "socket: Operation not permitted")
         #expect(refused.missingCapability == "CAP_NET_RAW")
-        #expect(refused.description.hasPrefix("pcap_activate on wan0: socket: Operation not permitted (status -8); capturing needs CAP_NET_RAW"))
-        let missing = CaptureError(interface: "ppp0", operation: "pcap_activate", status: -5, message: "")
-        #expect(missing.isNoSuchDevice)
-        #expect(missing.description == "pcap_activate on ppp0: No such device exists (status -5)")
+        #expect(refused.description.hasPrefix(
+            "pcap_activate on wan0: Operation not permitted (errno 1): socket: Operation not permitted; needs CAP_NET_RAW"))
+        let missing = SystemError.pcap("pcap_activate", on: "ppp0", status: -5, "")
+        #expect(missing.errno == .noSuchDevice)
+        #expect(missing.missingCapability == nil)
+        #expect(missing.description == "pcap_activate on ppp0: No such device (errno 19): No such device exists")
+        // A failure that has only libpcap's text keeps that text alone.
+        let filter = SystemError.pcap("pcap_compile", on: "lo", "syntax error")
+        #expect(filter.errno == nil)
+        #expect(filter.description == "pcap_compile on lo: syntax error")
     }
 }
 

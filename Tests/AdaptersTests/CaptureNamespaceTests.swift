@@ -2,6 +2,7 @@
 import Domain
 import Foundation
 import Synchronization
+import SystemPackage
 import Testing
 
 #if canImport(Glibc)
@@ -511,26 +512,26 @@ struct CaptureNamespaceTests {
     func errors() throws {
         let lab = try Lab(roles: ["a"])
         defer { lab.remove() }
-        let missing = try lab.inside("a") { () -> CaptureError? in
-            do throws(CaptureError) {
+        let missing = try lab.inside("a") { () -> SystemError? in
+            do throws(SystemError) {
                 _ = try PacketCapture(CaptureConfiguration(interface: "fw-none0"), onPacket: { _ in })
                 return nil
             } catch { return error }
         }
         let noDevice = try #require(missing)
-        #expect(noDevice.interface == "fw-none0")
+        #expect(noDevice.subject == "fw-none0")
         #expect(noDevice.operation == "pcap_activate")
-        #expect(noDevice.isNoSuchDevice)
+        #expect(noDevice.errno == .noSuchDevice)
 
-        let badFilter = try lab.inside("a") { () -> CaptureError? in
-            do throws(CaptureError) {
+        let badFilter = try lab.inside("a") { () -> SystemError? in
+            do throws(SystemError) {
                 _ = try PacketCapture(CaptureConfiguration(interface: "lo", filter: "tcp port banana"), onPacket: { _ in })
                 return nil
             } catch { return error }
         }
         let filterError = try #require(badFilter)
-        #expect(filterError.interface == "lo")
+        #expect(filterError.subject == "lo")
         #expect(filterError.operation == "pcap_compile")
-        #expect(filterError.message.contains("banana"))
+        #expect(filterError.detail?.contains("banana") == true)
     }
 }

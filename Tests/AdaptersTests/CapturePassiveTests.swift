@@ -1,5 +1,6 @@
-import Adapters
+@testable import Adapters
 import Domain
+import SystemPackage
 import Testing
 
 #if canImport(Glibc)
@@ -109,7 +110,7 @@ struct CapturePassiveTests {
         let lab = try Lab.routed()
         defer { lab.remove() }
         let log = CaptureTestLog<PassiveHealthSample>()
-        let errors = CaptureTestLog<CaptureError>()
+        let errors = CaptureTestLog<SystemError>()
         let monitor = try lab.inside("router") {
             let monitor = try PassiveHealthMonitor(onSample: log.append, onError: errors.append)
             try monitor.attach(interface: "rw0", check: Self.check)
@@ -120,7 +121,7 @@ struct CapturePassiveTests {
         try lab.sh("router", "ip link del rw0")
         let reported = await errors.wait { !$0.isEmpty }
         #expect(reported.count == 1)
-        #expect(reported.first?.interface == "rw0")
+        #expect(reported.first?.subject == "rw0")
         #expect(reported.first?.operation == "pcap_dispatch")
 
         // The same uplink comes back (a new veth, as after a modem reset); the monitor reopens it.
@@ -171,14 +172,14 @@ struct CapturePassiveTests {
         let monitor = try Self.monitor(lab, log)
         defer { monitor.shutdown() }
 
-        let missing = try lab.inside("router") { () -> CaptureError? in
-            do throws(CaptureError) {
+        let missing = try lab.inside("router") { () -> SystemError? in
+            do throws(SystemError) {
                 try monitor.attach(interface: "fw-none0", check: Self.check)
                 return nil
             } catch { return error }
         }
-        #expect(missing?.isNoSuchDevice == true)
-        #expect(missing?.interface == "fw-none0")
+        #expect(missing?.errno == .noSuchDevice)
+        #expect(missing?.subject == "fw-none0")
         try lab.inside("router") { try monitor.attach(interface: "rw0", check: HealthCheck(kind: .passive, interval: .seconds(2), timeout: .seconds(1))) }
         #expect(monitor.interfaces == ["rw0"])
 
@@ -190,7 +191,7 @@ struct CapturePassiveTests {
             Interface(name: "rl0", wan: WANSettings(priority: 3), healthCheck: HealthCheck(kind: .icmp, targets: [Lab.isp4])),
         ])
         let configErrors = try lab.inside("router") { monitor.configure(config) }
-        #expect(configErrors.map(\.interface) == ["fw-none1"])
+        #expect(configErrors.map(\.subject) == ["fw-none1"])
         #expect(monitor.interfaces == ["rw0"])
         let noPassive = FlywallConfig(interfaces: [Interface(name: "rw0", wan: WANSettings())])
         #expect(try lab.inside("router") { monitor.configure(noPassive) }.isEmpty)

@@ -1,4 +1,4 @@
-import Adapters
+@testable import Adapters
 import Domain
 import Testing
 
@@ -42,7 +42,7 @@ struct ConntrackFlusherTests {
 
     private func send(from sourcePort: UInt16, to port: UInt16, ipv6: Bool) throws {
         let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw AdapterError(operation: "socket", code: errno, message: "") }
+        guard fd >= 0 else { throw SystemError.lastErrno("socket") }
         defer { close(fd) }
         func withAddress<R>(port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
             if ipv6 {
@@ -63,11 +63,11 @@ struct ConntrackFlusherTests {
             }
         }
         guard withAddress(port: sourcePort, { bind(fd, $0, $1) }) == 0 else {
-            throw AdapterError(operation: "bind \(sourcePort)", code: errno, message: "")
+            throw SystemError.lastErrno("bind \(sourcePort)")
         }
         let byte: [UInt8] = [0x2a]
         let sent = withAddress(port: port) { sendto(fd, byte, 1, 0, $0, $1) }
-        guard sent == 1 else { throw AdapterError(operation: "sendto \(port)", code: errno, message: "") }
+        guard sent == 1 else { throw SystemError.lastErrno("sendto \(port)") }
     }
 
     /// Tracked UDP connections per destination port, as the conntrack CLI lists them.

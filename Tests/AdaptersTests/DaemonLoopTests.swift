@@ -60,7 +60,7 @@ final class RecordingPorts: ProbeSending, InterfaceWatching, DataplaneApplying, 
             n -= 1
             return true
         }
-        if fail { throw AdapterError(operation: "route replace", code: 19, message: "No such device") }
+        if fail { throw SystemError(operation: "route replace", subject: "table 20000", errno: .noSuchDevice) }
     }
     func repair(_ plan: ForwardingPlan) throws { note(.repair(plan)) }
     func flushConnections(uplink: ForwardingPlan.Uplink) throws -> Int {

@@ -28,7 +28,7 @@ struct LibrarySmokeTests {
         // The filter the passive health check will use: outbound TCP SYNs.
         let count = try PcapProbe.compiledInstructionCount("tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn")
         #expect(count > 3)
-        #expect(throws: AdapterError.self) { _ = try PcapProbe.compiledInstructionCount("this is not a filter") }
+        #expect(throws: SystemError.self) { _ = try PcapProbe.compiledInstructionCount("this is not a filter") }
     }
 
     @Test("libnl opens and connects a NETLINK_ROUTE socket and reads the link table")
@@ -64,6 +64,6 @@ struct LibrarySmokeTests {
 
     @Test("nf_tables refuses a generation request without privileges", .enabled(if: !isRoot, "runs as non-root only"))
     func rulesetGenerationNeedsPrivileges() {
-        #expect(throws: AdapterError.self) { _ = try NetfilterProbe.rulesetGeneration() }
+        #expect(throws: SystemError.self) { _ = try NetfilterProbe.rulesetGeneration() }
     }
 }

@@ -170,7 +170,8 @@ struct NetlinkLinkMonitorTests {
         let v6Learned = CoreEvent.addressLearned(interface: "wan0", address: v6, gateway: IPAddress("fe80::1"))
         var seen = await events.wait { $0.contains(v6Learned) }
         #expect(seen.last == v6Learned)
-        #expect(seen.allSatisfy { if case .addressLearned("wan0", let address, _) = $0 { address == v6 } else { false } })
+        #expect(seen.allSatisfy { if case .addressLearned("wan0", let address, _) = $0 { address == v6 } else { false } },
+                "events: \(seen)")
         _ = events.drain()
 
         try spaces.ip("router", "addr add 10.77.0.2/24 dev wan0")

@@ -1,4 +1,4 @@
-import Adapters
+@testable import Adapters
 import Domain
 import Foundation
 import Testing
@@ -186,7 +186,7 @@ struct NetlinkRouteBenchmarkTests {
                     }
                 }
             }
-            guard ok else { throw AdapterError(operation: "send flow \(index)", code: errno, message: "") }
+            guard ok else { throw SystemError.lastErrno("send flow \(index)") }
         }
     }
 }

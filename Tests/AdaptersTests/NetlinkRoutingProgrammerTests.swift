@@ -1,5 +1,6 @@
 import Adapters
 import Domain
+import SystemPackage
 import Testing
 
 #if canImport(Glibc)
@@ -208,7 +209,8 @@ struct NetlinkRoutingProgrammerTests {
         // A gateway the kernel cannot reach is the kernel's error, also reported per route.
         let unreachable = TableRoute(table: 20006, kind: .via(gateway: IPAddress("203.0.113.1")!, device: "wan0"))
         let kernelError = #expect(throws: RoutingError.self) { try programmer.replaceRoutes([unreachable]) }
-        #expect(kernelError?.failures.first?.error.code == ENETUNREACH)
+        #expect(kernelError?.failures.first?.error.errno == .networkUnreachable)
+        #expect(kernelError?.description.contains("Network is unreachable (errno 101)") == true)
     }
 
     @Test("removeAll deletes Flywall's rules and tables and nothing else")

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import SystemPackage
 import Testing
 @testable import Adapters
 @testable import Domain
@@ -165,16 +166,17 @@ enum NftTestShell {
 
         var broken = kernel.ruleset
         broken.chains[3].rules.append(NftRule([.address(.source, .ipv4, set: "no_such_set")], [.accept]))
-        let error = #expect(throws: NftablesError.self) { try transport.replaceRuleset(broken) }
-        #expect(error?.code == ENOENT)
-        #expect(error?.object == "rule \(broken.chains[3].rules.count) of chain \(broken.chains[3].name): ip saddr @no_such_set accept")
+        let error = #expect(throws: SystemError.self) { try transport.replaceRuleset(broken) }
+        #expect(error?.errno == .noSuchFileOrDirectory)
+        #expect(error?.description.hasPrefix("replace table inet flywall on rule ") == true)
+        #expect(error?.subject == "rule \(broken.chains[3].rules.count) of chain \(broken.chains[3].name): ip saddr @no_such_set accept")
         #expect(try ns.exec("nft", "list", "ruleset") == before)
 
         // A jump to a chain that does not exist is rejected too, with the rule named.
         var badJump = kernel.ruleset
         badJump.chains[0].rules.append(NftRule([], [.jump("nowhere")]))
-        let jumpError = #expect(throws: NftablesError.self) { try transport.replaceRuleset(badJump) }
-        #expect(jumpError?.object?.hasPrefix("rule 4 of chain prerouting") == true)
+        let jumpError = #expect(throws: SystemError.self) { try transport.replaceRuleset(badJump) }
+        #expect(jumpError?.subject?.hasPrefix("rule 4 of chain prerouting") == true)
         #expect(try ns.exec("nft", "list", "ruleset") == before)
     }
 

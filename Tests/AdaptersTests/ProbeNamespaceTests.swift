@@ -2,6 +2,7 @@
 import Domain
 import Foundation
 import Synchronization
+import SystemPackage
 import Testing
 
 #if canImport(Glibc)
@@ -223,12 +224,12 @@ struct ProbeNamespaceTests {
         defer { prober.shutdown() }
         let ghost = ProbeUplink(interface: "wan9", index: 2)
         let id = ProbeID(interface: "wan9", target: 0, sequence: 0)
-        let error = try lab.router { () -> ProbeError? in
+        let error = try lab.router { () -> SystemError? in
             prober.send(ProbeRequest(id: id, target: .icmp(Self.target4), timeout: .seconds(1)), via: ghost)
-            do throws(ProbeError) { try prober.attach(ghost) } catch { return error }
+            do throws(SystemError) { try prober.attach(ghost) } catch { return error }
             return nil
         }
-        #expect(error == ProbeError(interface: "wan9", operation: "setsockopt(SO_BINDTODEVICE)", code: ENODEV))
+        #expect(error == SystemError(operation: "setsockopt(SO_BINDTODEVICE)", subject: "wan9", errno: .noSuchDevice, capability: "CAP_NET_RAW"))
         #expect(log.values == [ProbeResult(id: id, outcome: .failure("setsockopt(SO_BINDTODEVICE) on wan9: No such device (errno 19)"))])
     }
 

@@ -1,6 +1,7 @@
 @testable import Adapters
 import Domain
 import Synchronization
+import SystemPackage
 import Testing
 
 #if canImport(Glibc)
@@ -164,11 +165,11 @@ struct ProbingTests {
 
     @Test("a permission error names CAP_NET_RAW; other errors do not")
     func permissionError() {
-        let denied = ProbeError(interface: "eth0", operation: "socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)", code: EPERM)
+        let denied = SystemError.probe("socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)", on: ProbeUplink(interface: "eth0", index: 0), .notPermitted)
         #expect(denied.missingCapability == "CAP_NET_RAW")
         #expect(denied.description.hasPrefix("socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) on eth0: Operation not permitted (errno 1)"))
         #expect(denied.description.contains("CAP_NET_RAW"))
-        let missing = ProbeError(interface: "eth9", operation: "setsockopt(SO_BINDTODEVICE)", code: ENODEV)
+        let missing = SystemError.probe("setsockopt(SO_BINDTODEVICE)", on: ProbeUplink(interface: "eth9", index: 0), .noSuchDevice)
         #expect(missing.missingCapability == nil)
         #expect(missing.description == "setsockopt(SO_BINDTODEVICE) on eth9: No such device (errno 19)")
     }
@@ -177,7 +178,7 @@ struct ProbingTests {
     func indexOutOfRange() throws {
         let prober = try ICMPProber(onResult: { _ in })
         defer { prober.shutdown() }
-        #expect(throws: ProbeError.self) { try prober.attach(ProbeUplink(interface: "lo", index: DataplaneMarks.maxUplinks)) }
+        #expect(throws: SystemError.self) { try prober.attach(ProbeUplink(interface: "lo", index: DataplaneMarks.maxUplinks)) }
     }
 
     @Test("a non-ICMP target and an https URL fail at once with a clear reason")
@@ -220,7 +221,7 @@ struct ProbingTests {
         icmp.shutdown()
         icmp.send(ProbeRequest(id: id, target: .icmp(IPAddress("127.0.0.1")!), timeout: .seconds(1)), via: uplink)
         #expect(log.values.map(\.id) == [id])
-        #expect(log.values.first?.outcome == .failure(ProbeError(interface: "lo", operation: "ICMP prober is shut down", code: ESHUTDOWN).description))
+        #expect(log.values.first?.outcome == .failure("ICMP prober is shut down on lo: Cannot send after transport endpoint shutdown (errno 108)"))
     }
 
     // MARK: HTTP

@@ -83,10 +83,10 @@ final class CaptureHandle {
     deinit { close() }
 
     /// Creates, configures and activates the capture, installs the filter and makes it non-blocking.
-    static func open(_ configuration: CaptureConfiguration) throws(CaptureError) -> CaptureHandle {
+    static func open(_ configuration: CaptureConfiguration) throws(SystemError) -> CaptureHandle {
         let device = configuration.interface
-        func failure(_ operation: String, _ status: Int32 = PCAP_ERROR, _ message: String) -> CaptureError {
-            CaptureError(interface: device, operation: operation, status: status, message: message)
+        func failure(_ operation: String, _ status: Int32 = PCAP_ERROR, _ message: String) -> SystemError {
+            .pcap(operation, on: device, status: status, message)
         }
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let pcap = pcap_create(device, &errorBuffer) else {
@@ -95,7 +95,7 @@ final class CaptureHandle {
         var handleOwned = true
         defer { if handleOwned { pcap_close(pcap) } }
 
-        func check(_ operation: String, _ status: Int32) throws(CaptureError) {
+        func check(_ operation: String, _ status: Int32) throws(SystemError) {
             guard status == 0 else {
                 throw failure(operation, status, String(cString: pcap_geterr(pcap)))
             }
@@ -113,9 +113,8 @@ final class CaptureHandle {
         let activated = pcap_activate(pcap)
         if activated < 0 {
             // PCAP_ERROR and PCAP_ERROR_PERM_DENIED come with a specific text; the others' status
-            // text says it all (pcap_geterr may be empty).
-            let text = String(cString: pcap_geterr(pcap))
-            throw failure("pcap_activate", activated, text.isEmpty ? CaptureError.statusText(activated) : text)
+            // text says it all (pcap_geterr may be empty, and `failure` then uses the status's words).
+            throw failure("pcap_activate", activated, String(cString: pcap_geterr(pcap)))
         }
         let nanosecondStamps = pcap_get_tstamp_precision(pcap) == PCAP_TSTAMP_PRECISION_NANO
 
@@ -176,7 +175,7 @@ final class CaptureHandle {
 
     /// Reads every packet queued now (at most `limit`), decoding each IP packet and passing it to
     /// `deliver`; returns how many frames were read (decodable or not). Never blocks.
-    func readAvailable(limit: Int32 = 1_000, _ deliver: (CapturedPacket) -> Void) throws(CaptureError) -> Int {
+    func readAvailable(limit: Int32 = 1_000, _ deliver: (CapturedPacket) -> Void) throws(SystemError) -> Int {
         guard let pcap else { return 0 }
         let result: Int32 = withoutActuallyEscaping(deliver) { deliver in
             var context = DispatchContext(handle: self, deliver: deliver)
@@ -192,8 +191,7 @@ final class CaptureHandle {
             }
         }
         guard result >= 0 else {
-            throw CaptureError(interface: interface, operation: "pcap_dispatch", status: result,
-                               message: String(cString: pcap_geterr(pcap)))
+            throw .pcap("pcap_dispatch", on: interface, status: result, String(cString: pcap_geterr(pcap)))
         }
         return Int(result)
     }

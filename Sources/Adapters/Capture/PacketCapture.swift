@@ -11,7 +11,7 @@ import Synchronization
 /// `any` device resolve in the right namespace. The filter runs in the kernel, so a narrow one
 /// costs nothing for the packets it rejects. Needs CAP_NET_RAW.
 ///
-/// The thread sleeps in `poll(2)` on the capture and a wake pipe, so `stop()` returns as soon as
+/// The thread sleeps in `poll(2)` on the capture and a `Wakeup`, so `stop()` returns as soon as
 /// the current batch is delivered. Packets are delivered in arrival order on that thread: the
 /// callback must be quick. It may call `stop()`.
 public final class PacketCapture: Sendable {
@@ -26,29 +26,30 @@ public final class PacketCapture: Sendable {
     ///     or went down); the capture has then stopped.
     public convenience init(_ configuration: CaptureConfiguration,
                             onPacket: @escaping @Sendable (CapturedPacket) -> Void,
-                            onError: @escaping @Sendable (CaptureError) -> Void = { _ in }) throws(CaptureError) {
+                            onError: @escaping @Sendable (SystemError) -> Void = { _ in }) throws(SystemError) {
         try self.init(configuration, onPacket: onPacket, onError: onError, onFinish: nil)
     }
 
     /// A capture whose packets go into an `AsyncStream`, finished when the capture stops.
     public convenience init(_ configuration: CaptureConfiguration,
-                            packets: AsyncStream<CapturedPacket>.Continuation) throws(CaptureError) {
+                            packets: AsyncStream<CapturedPacket>.Continuation) throws(SystemError) {
         try self.init(configuration, onPacket: { packets.yield($0) }, onError: { _ in }, onFinish: { packets.finish() })
     }
 
     private init(_ configuration: CaptureConfiguration, onPacket: @escaping @Sendable (CapturedPacket) -> Void,
-                 onError: @escaping @Sendable (CaptureError) -> Void,
-                 onFinish: (@Sendable () -> Void)?) throws(CaptureError) {
+                 onError: @escaping @Sendable (SystemError) -> Void,
+                 onFinish: (@Sendable () -> Void)?) throws(SystemError) {
         let handle = try CaptureHandle.open(configuration)
-        let wake = try CaptureWakePipe(interface: configuration.interface)
+        let wake = try Wakeup()
         let loop = CaptureLoop(handle: handle, wake: wake, onPacket: onPacket, onError: onError, onFinish: onFinish)
         self.loop = loop
         do {
             thread = Mutex(try DedicatedThread.start(name: "flywall-pcap") { loop.run() })
         } catch {
             loop.finish()
-            throw CaptureError(interface: configuration.interface, operation: "pthread_create",
-                               status: -1, message: error.description)
+            var failure = error
+            failure.subject = configuration.interface
+            throw failure
         }
     }
 
@@ -89,15 +90,15 @@ public final class PacketCapture: Sendable {
 private final class CaptureLoop: Sendable {
     let configuration: CaptureConfiguration
     private let handle: Mutex<CaptureHandle?>
-    private let wake: CaptureWakePipe
+    private let wake: Wakeup
     private let stopping = Atomic(false)
     let delivered = Atomic(0)
     private let onPacket: @Sendable (CapturedPacket) -> Void
-    private let onError: @Sendable (CaptureError) -> Void
+    private let onError: @Sendable (SystemError) -> Void
     private let onFinish: (@Sendable () -> Void)?
 
-    init(handle: sending CaptureHandle, wake: CaptureWakePipe, onPacket: @escaping @Sendable (CapturedPacket) -> Void,
-         onError: @escaping @Sendable (CaptureError) -> Void, onFinish: (@Sendable () -> Void)?) {
+    init(handle: sending CaptureHandle, wake: Wakeup, onPacket: @escaping @Sendable (CapturedPacket) -> Void,
+         onError: @escaping @Sendable (SystemError) -> Void, onFinish: (@Sendable () -> Void)?) {
         configuration = handle.configuration
         let fd = handle.selectableFD
         captureFD = fd
@@ -108,7 +109,7 @@ private final class CaptureLoop: Sendable {
         self.onFinish = onFinish
     }
 
-    // The pipe outlives the handle: `stop()` may still write to it after the thread finished.
+    // The wakeup outlives the handle: `stop()` may still write to it after the thread finished.
     deinit { wake.close() }
 
     private let captureFD: Int32
@@ -127,13 +128,12 @@ private final class CaptureLoop: Sendable {
     func run() {
         defer { finish() }
         var fds = [pollfd(fd: captureFD, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wake.readFD, events: Int16(POLLIN), revents: 0)]
+                   wake.pollDescriptor]
         while !stopping.load(ordering: .acquiring) {
             let ready = poll(&fds, 2, -1)
             if ready < 0 {
                 if errno == EINTR { continue }
-                report(CaptureError(interface: configuration.interface, operation: "poll", status: -1,
-                                    message: String(cString: strerror(errno))))
+                report(.lastErrno("poll", on: configuration.interface))
                 return
             }
             if fds[1].revents != 0 { wake.drain() }
@@ -150,11 +150,11 @@ private final class CaptureLoop: Sendable {
 
     /// Reads what is queued, a bounded number of rounds so a stop request is seen between them.
     /// Packets are delivered outside the handle's lock, so the callback may ask for statistics or stop.
-    private func readBatch() throws(CaptureError) {
+    private func readBatch() throws(SystemError) {
         var packets: [CapturedPacket] = []
         for _ in 0..<8 {
             packets.removeAll(keepingCapacity: true)
-            let read = try handle.withLock { handle throws(CaptureError) -> Int in
+            let read = try handle.withLock { handle throws(SystemError) -> Int in
                 guard let handle else { return 0 }
                 return try handle.readAvailable(limit: 256) { packets.append($0) }
             }
@@ -167,7 +167,7 @@ private final class CaptureLoop: Sendable {
         }
     }
 
-    private func report(_ error: CaptureError) {
+    private func report(_ error: SystemError) {
         if !stopping.load(ordering: .acquiring) { onError(error) }
     }
 
@@ -182,40 +182,5 @@ private final class CaptureLoop: Sendable {
             return true
         }
         if closed { onFinish?() }
-    }
-}
-
-/// A pipe that wakes a capture thread from `poll(2)`.
-struct CaptureWakePipe: Sendable {
-    let readFD: Int32
-    let writeFD: Int32
-
-    init(interface: String) throws(CaptureError) {
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else {
-            throw CaptureError(interface: interface, operation: "pipe", status: -1, message: String(cString: strerror(errno)))
-        }
-        for fd in fds {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
-        readFD = fds[0]
-        writeFD = fds[1]
-    }
-
-    /// Safe from any thread; a full pipe already means "awake".
-    func wake() {
-        var byte: UInt8 = 1
-        _ = write(writeFD, &byte, 1)
-    }
-
-    func drain() {
-        var buffer = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        while withUnsafeMutableBytes(of: &buffer, { read(readFD, $0.baseAddress, $0.count) }) > 0 {}
-    }
-
-    func close() {
-        _ = Glibc.close(readFD)
-        _ = Glibc.close(writeFD)
     }
 }

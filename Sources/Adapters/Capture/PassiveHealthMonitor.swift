@@ -47,15 +47,11 @@ public final class PassiveHealthMonitor: Sendable {
     ///   - onSample: each sample, on the monitor's thread; must be quick.
     ///   - onError: a WAN's capture failed at run time (it is retried every `interval`).
     public init(onSample: @escaping @Sendable (PassiveHealthSample) -> Void,
-                onError: @escaping @Sendable (CaptureError) -> Void = { _ in }) throws(CaptureError) {
-        let wake = try CaptureWakePipe(interface: "")
+                onError: @escaping @Sendable (SystemError) -> Void = { _ in }) throws(SystemError) {
+        let wake = try Wakeup()
         let engine = PassiveHealthEngine(wake: wake, onSample: onSample, onError: onError)
         self.engine = engine
-        do {
-            thread = Mutex(try DedicatedThread.start(name: "flywall-passive") { engine.run() })
-        } catch {
-            throw CaptureError(interface: "", operation: "pthread_create", status: -1, message: error.description)
-        }
+        thread = Mutex(try DedicatedThread.start(name: "flywall-passive") { engine.run() })
     }
 
     deinit { shutdown() }
@@ -63,7 +59,7 @@ public final class PassiveHealthMonitor: Sendable {
     /// Starts watching `interface` with `check`'s interval and timeout, opening its capture now so a
     /// missing privilege or interface shows at once. Attaching a WAN already watched only takes the
     /// new interval and timeout (its capture and waiting attempts stay).
-    public func attach(interface: String, check: HealthCheck) throws(CaptureError) {
+    public func attach(interface: String, check: HealthCheck) throws(SystemError) {
         try engine.attach(interface: interface, check: check)
     }
 
@@ -71,15 +67,15 @@ public final class PassiveHealthMonitor: Sendable {
     /// ones, updates the others' interval and timeout, detaches the rest. Returns the errors of the
     /// WANs that could not be attached (each is left out; the others are watched).
     @discardableResult
-    public func configure(_ config: FlywallConfig) -> [CaptureError] {
+    public func configure(_ config: FlywallConfig) -> [SystemError] {
         var wanted: [String: HealthCheck] = [:]
         for wan in config.wans {
             if let check = config.healthCheck(for: wan.name), check.kind == .passive { wanted[wan.name] = check }
         }
         for name in interfaces where wanted[name] == nil { detach(interface: name) }
-        var errors: [CaptureError] = []
+        var errors: [SystemError] = []
         for (name, check) in wanted.sorted(by: { $0.key < $1.key }) {
-            do throws(CaptureError) {
+            do throws(SystemError) {
                 try attach(interface: name, check: check)
             } catch {
                 errors.append(error)
@@ -117,7 +113,7 @@ private struct WANCaptures {
     var incoming: CaptureHandle
     var outgoing: CaptureHandle
 
-    static func open(_ interface: String) throws(CaptureError) -> WANCaptures {
+    static func open(_ interface: String) throws(SystemError) -> WANCaptures {
         let incoming = try CaptureHandle.open(CaptureConfiguration(
             interface: interface, filter: PassiveHealthMonitor.incomingFilter, direction: .incoming,
             bufferSize: PassiveHealthMonitor.bufferSize))
@@ -138,7 +134,7 @@ private struct WANCaptures {
     /// Everything queued on both, in capture order. Answers are read first: an answer read now
     /// arrived before this read began, so its SYN (captured before the answer could exist) is in
     /// the other ring by the time that is read. Sorting by stamp then puts each SYN before its answer.
-    func readAll() throws(CaptureError) -> [CapturedPacket] {
+    func readAll() throws(SystemError) -> [CapturedPacket] {
         var packets: [CapturedPacket] = []
         for handle in [incoming, outgoing] {
             for _ in 0..<8 {
@@ -174,12 +170,12 @@ private final class PassiveHealthEngine: Sendable {
     }
 
     private let state = Mutex(State())
-    private let wake: CaptureWakePipe
+    private let wake: Wakeup
     private let onSample: @Sendable (PassiveHealthSample) -> Void
-    private let onError: @Sendable (CaptureError) -> Void
+    private let onError: @Sendable (SystemError) -> Void
 
-    init(wake: CaptureWakePipe, onSample: @escaping @Sendable (PassiveHealthSample) -> Void,
-         onError: @escaping @Sendable (CaptureError) -> Void) {
+    init(wake: Wakeup, onSample: @escaping @Sendable (PassiveHealthSample) -> Void,
+         onError: @escaping @Sendable (SystemError) -> Void) {
         self.wake = wake
         self.onSample = onSample
         self.onError = onError
@@ -194,9 +190,9 @@ private final class PassiveHealthEngine: Sendable {
     /// Opens the WAN's capture (on the calling thread, so in its namespace) or updates its check.
     /// The capture is opened under the lock, which holds the loop up for the millisecond that takes
     /// but keeps the handle inside the state from its first moment.
-    func attach(interface: String, check: HealthCheck) throws(CaptureError) {
+    func attach(interface: String, check: HealthCheck) throws(SystemError) {
         let now = KernelClock.monotonic()
-        try state.withLock { state throws(CaptureError) in
+        try state.withLock { state throws(SystemError) in
             if state.wans[interface] != nil {
                 state.wans[interface]!.tracker.update(interval: check.interval, timeout: check.timeout)
                 return
@@ -234,12 +230,12 @@ private final class PassiveHealthEngine: Sendable {
 
     func run() {
         var samples: [PassiveHealthSample] = []
-        var errors: [CaptureError] = []
+        var errors: [SystemError] = []
         while true {
-            // What to wait for: every open capture, the wake pipe, and the earliest interval end or retry.
+            // What to wait for: every open capture, the wakeup, and the earliest interval end or retry.
             let plan = state.withLock { state -> (fds: [pollfd], names: [String], deadline: Int64?)? in
                 if state.stopped { return nil }
-                var fds = [pollfd(fd: wake.readFD, events: Int16(POLLIN), revents: 0)]
+                var fds = [wake.pollDescriptor]
                 var names: [String] = []
                 var deadline: Int64?
                 for (name, wan) in state.wans {
@@ -292,7 +288,7 @@ private final class PassiveHealthEngine: Sendable {
 
     /// Reads everything queued on one WAN's captures into its tracker. Capture stamps are realtime;
     /// each is carried over to the monotonic clock by how long ago it was taken.
-    private func read(_ wan: inout WAN, errors: inout [CaptureError]) {
+    private func read(_ wan: inout WAN, errors: inout [SystemError]) {
         guard let captures = wan.captures else { return }
         let packets: [CapturedPacket]
         do {

@@ -15,11 +15,11 @@ import Synchronization
 /// The kernel must filter ctnetlink deletes by mark, as this one (6.18) does: the tests check it.
 /// Calls are serialised; the socket stays in the network namespace it was opened in.
 public final class ConntrackFlusher: Sendable {
-    private let socket: Mutex<NetlinkSocket>
+    private let session: Mutex<NetlinkSession>
 
     /// Opens the ctnetlink socket. Reading and deleting connections needs CAP_NET_ADMIN.
-    public init() throws(AdapterError) {
-        socket = Mutex(try NetlinkSocket(bus: NETLINK_NETFILTER))
+    public init() throws(SystemError) {
+        session = Mutex(try NetlinkSession(bus: NETLINK_NETFILTER))
     }
 
     /// Deletes every tracked connection (IPv4 and IPv6, all zones) whose ct mark, under `mask`,
@@ -28,48 +28,45 @@ public final class ConntrackFlusher: Sendable {
     /// The count is of the connections that matched just before the delete; one that starts in
     /// between is deleted too but not counted.
     @discardableResult
-    public func flush(mark: UInt32, mask: UInt32) throws(AdapterError) -> Int {
-        try socket.withLock { socket throws(AdapterError) in
-            let count = try Self.count(socket, mark: mark, mask: mask)
-            if count > 0 { try Self.delete(socket, mark: mark, mask: mask) }
+    public func flush(mark: UInt32, mask: UInt32) throws(SystemError) -> Int {
+        try session.withLock { session throws(SystemError) in
+            let count = try Self.count(session, mark: mark, mask: mask)
+            if count > 0 { try Self.delete(session, mark: mark, mask: mask) }
             return count
         }
     }
 
     /// Like `flush`, without reading the table first: the fastest way to make clients reconnect.
-    public func flushWithoutCounting(mark: UInt32, mask: UInt32) throws(AdapterError) {
-        try socket.withLock { socket throws(AdapterError) in try Self.delete(socket, mark: mark, mask: mask) }
+    public func flushWithoutCounting(mark: UInt32, mask: UInt32) throws(SystemError) {
+        try session.withLock { session throws(SystemError) in try Self.delete(session, mark: mark, mask: mask) }
     }
 
     /// How many tracked connections have this mark under `mask` now.
-    public func count(mark: UInt32, mask: UInt32) throws(AdapterError) -> Int {
-        try socket.withLock { socket throws(AdapterError) in try Self.count(socket, mark: mark, mask: mask) }
+    public func count(mark: UInt32, mask: UInt32) throws(SystemError) -> Int {
+        try session.withLock { session throws(SystemError) in try Self.count(session, mark: mark, mask: mask) }
     }
 
-    private static func delete(_ socket: NetlinkSocket, mark: UInt32, mask: UInt32) throws(AdapterError) {
+    private static func delete(_ session: NetlinkSession, mark: UInt32, mask: UInt32) throws(SystemError) {
         let operation = "IPCTNL_MSG_CT_DELETE mark 0x\(String(mark, radix: 16))/0x\(String(mask, radix: 16))"
-        let batch = NetlinkBatch(capacity: 256)
-        batch.append(type: ctnetlinkType(IPCTNL_MSG_CT_DELETE), flags: UInt16(NLM_F_REQUEST | NLM_F_ACK),
-                     sequence: socket.makeSequence(), reserve: 64) { message in
+        try session.request(operation: operation, reserve: 64) { message in
+            message.type = ctnetlinkType(IPCTNL_MSG_CT_DELETE)
             // AF_UNSPEC: both families. Without CTA_TUPLE_ORIG the kernel deletes by filter.
-            message.putFamilyHeader(nfgenmsg(nfgen_family: UInt8(AF_UNSPEC), version: UInt8(NFNETLINK_V0), res_id: 0))
+            message.putNetfilterHeader(family: AF_UNSPEC)
             // ctnetlink numbers are big-endian.
             message.put(Int(CTA_MARK.rawValue), u32: mark.bigEndian)
             message.put(Int(CTA_MARK_MASK.rawValue), u32: mask.bigEndian)
         }
-        let ack = try socket.execute(batch, operation: operation)[0]
-        guard ack.succeeded else { throw .fromNetlink(operation, ack.code, ack.text) }
     }
 
-    private static func count(_ socket: NetlinkSocket, mark: UInt32, mask: UInt32) throws(AdapterError) -> Int {
+    private static func count(_ session: NetlinkSession, mark: UInt32, mask: UInt32) throws(SystemError) -> Int {
         var count = 0
-        try socket.dump(operation: "IPCTNL_MSG_CT_GET mark 0x\(String(mark, radix: 16))/0x\(String(mask, radix: 16))",
+        try session.dump(operation: "IPCTNL_MSG_CT_GET mark 0x\(String(mark, radix: 16))/0x\(String(mask, radix: 16))",
                         reset: { count = 0 }, build: { message in
             message.type = ctnetlinkType(IPCTNL_MSG_CT_GET)
-            message.putFamilyHeader(nfgenmsg(nfgen_family: UInt8(AF_UNSPEC), version: UInt8(NFNETLINK_V0), res_id: 0))
+            message.putNetfilterHeader(family: AF_UNSPEC)
             message.put(Int(CTA_MARK.rawValue), u32: mark.bigEndian)
             message.put(Int(CTA_MARK_MASK.rawValue), u32: mask.bigEndian)
-        }) { (message: NetlinkMessage) throws(AdapterError) in
+        }) { (message: NetlinkMessage) throws(SystemError) in
             guard message.type == ctnetlinkType(IPCTNL_MSG_CT_NEW) else { return }
             let attributes = message.attributes(after: MemoryLayout<nfgenmsg>.size)
             let entryMark = UInt32(bigEndian: attributes[Int(CTA_MARK.rawValue)]?.u32 ?? 0)

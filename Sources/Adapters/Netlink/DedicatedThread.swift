@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 
 /// A plain POSIX thread, for work that blocks in the kernel (netlink receive loops) or must change
 /// per-thread kernel state (`setns`), neither of which belongs on Swift's cooperative pool.
@@ -11,12 +12,12 @@ enum DedicatedThread {
     }
 
     /// Starts `body` on a new thread and returns its handle (join it, or it leaks).
-    static func start(name: String, _ body: @escaping @Sendable () -> Void) throws(AdapterError) -> pthread_t {
+    static func start(name: String, _ body: @escaping @Sendable () -> Void) throws(SystemError) -> pthread_t {
         try startUnchecked(name: name, body)
     }
 
     /// Like `start`, for callers that join before anything else touches what `body` captured.
-    static func startUnchecked(name: String, _ body: @escaping () -> Void) throws(AdapterError) -> pthread_t {
+    static func startUnchecked(name: String, _ body: @escaping () -> Void) throws(SystemError) -> pthread_t {
         let context = Unmanaged.passRetained(Body(body)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { argument in
@@ -25,7 +26,7 @@ enum DedicatedThread {
         }, context)
         guard rc == 0 else {
             Unmanaged<Body>.fromOpaque(context).release()
-            throw .errno("pthread_create(\(name))", rc)
+            throw SystemError(operation: "pthread_create(\(name))", errno: Errno(rawValue: rc))
         }
         // The kernel keeps at most 15 bytes of a thread name; it shows in top and /proc.
         if let setName = GNUFunctions.pthreadSetName { _ = setName(thread, String(name.prefix(15))) }
@@ -38,7 +39,7 @@ enum DedicatedThread {
 
     /// Runs `body` once on a new detached thread (blocking calls such as `getaddrinfo`, loops that
     /// live as long as the process).
-    static func detach(name: String, _ body: @escaping @Sendable () -> Void) throws(AdapterError) {
+    static func detach(name: String, _ body: @escaping @Sendable () -> Void) throws(SystemError) {
         pthread_detach(try start(name: name, body))
     }
 }
@@ -72,17 +73,17 @@ public enum NetworkNamespace {
     /// started inside `body` start in it too. The calling thread's namespace never changes.
     public static func run<T>(path: String, _ body: () throws -> T) throws -> T {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw AdapterError.errno("open(\(path))") }
+        guard fd >= 0 else { throw SystemError.lastErrno("open", on: path) }
         defer { close(fd) }
         return try withoutActuallyEscaping(body) { body in
-            var outcome: Result<T, any Error> = .failure(AdapterError(operation: "run in \(path)", code: 0, message: "did not run"))
+            var outcome: Result<T, any Error> = .failure(SystemError(operation: "run in network namespace", subject: path, errno: nil, detail: "did not run"))
             let thread = try DedicatedThread.startUnchecked(name: "flywall-netns") {
                 guard let setns = GNUFunctions.setns else {
-                    outcome = .failure(AdapterError(operation: "setns", code: ENOSYS, message: "not found in the C library"))
+                    outcome = .failure(SystemError(operation: "setns", errno: .noFunction, detail: "not found in the C library"))
                     return
                 }
                 guard setns(fd, GNUFunctions.cloneNewNet) == 0 else {
-                    outcome = .failure(AdapterError.errno("setns(\(path))"))
+                    outcome = .failure(SystemError.lastErrno("setns", on: path))
                     return
                 }
                 outcome = Result { try body() }

@@ -4,6 +4,7 @@ import Glibc
 import CMnl
 import Domain
 import Synchronization
+import SystemPackage
 
 /// What the kernel says about one watched interface now.
 public struct InterfaceState: Sendable, Equatable, CustomStringConvertible {
@@ -55,7 +56,7 @@ public final class LinkMonitor: Sendable {
     /// the kernel's state where that helps). Both are called on the receive thread or in `watch`,
     /// never concurrently, and must be quick.
     public init(interfaces: some Sequence<String>, onEvent: @escaping @Sendable (CoreEvent) -> Void,
-                onError: @escaping @Sendable (AdapterError) -> Void = { _ in }) throws(AdapterError) {
+                onError: @escaping @Sendable (SystemError) -> Void = { _ in }) throws(SystemError) {
         let loop = try LinkMonitorLoop(interfaces: Set(interfaces), onEvent: onEvent, onError: onError)
         self.loop = loop
         try loop.resynchronise(links: true, addresses: true, routes: true)
@@ -91,36 +92,29 @@ public final class LinkMonitor: Sendable {
 /// The sockets and the receive loop. The sockets are used by the monitor's init, then only by the
 /// receive thread; the tracked state is behind a mutex because `watch` and `states` read it too.
 final class LinkMonitorLoop: @unchecked Sendable {
-    private let notifications: NetlinkSocket
-    private let queries: NetlinkSocket
+    private let notifications: NetlinkSession
+    private let queries: NetlinkSession
     private let tracker: Mutex<LinkTracker>
     private let onEvent: @Sendable (CoreEvent) -> Void
-    private let onError: @Sendable (AdapterError) -> Void
-    /// A socket pair whose write end wakes the receive thread for `stop()`.
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    private let onError: @Sendable (SystemError) -> Void
+    /// Wakes the receive thread for `stop()`.
+    private let wakeup: Wakeup
 
     init(interfaces: Set<String>, onEvent: @escaping @Sendable (CoreEvent) -> Void,
-         onError: @escaping @Sendable (AdapterError) -> Void) throws(AdapterError) {
-        notifications = try NetlinkSocket(bus: NETLINK_ROUTE, receiveBufferBytes: 4 << 20)
+         onError: @escaping @Sendable (SystemError) -> Void) throws(SystemError) {
+        notifications = try NetlinkSession(bus: NETLINK_ROUTE, receiveBufferBytes: 4 << 20)
         // Subscribe before the first dump so that nothing between the dump and the loop is missed.
         for group in [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE] {
             try notifications.subscribe(group: group.rawValue)
         }
-        queries = try NetlinkSocket(bus: NETLINK_ROUTE)
-        var fds: [Int32] = [0, 0]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else { throw .errno("socketpair") }
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
+        queries = try NetlinkSession(bus: NETLINK_ROUTE)
+        wakeup = try Wakeup()
         tracker = Mutex(LinkTracker(watched: interfaces))
         self.onEvent = onEvent
         self.onError = onError
     }
 
-    deinit {
-        close(wakeRead)
-        close(wakeWrite)
-    }
+    deinit { wakeup.close() }
 
     var states: [InterfaceState] {
         tracker.withLock { tracker in tracker.watched.sorted().map { tracker.view(of: $0) } }
@@ -140,13 +134,12 @@ final class LinkMonitorLoop: @unchecked Sendable {
     }
 
     func requestStop() {
-        var byte: UInt8 = 1
-        _ = write(wakeWrite, &byte, 1)
+        wakeup.wake()
     }
 
 
     /// Reads the named parts of the kernel's state again and reports what changed.
-    func resynchronise(links: Bool, addresses: Bool, routes: Bool) throws(AdapterError) {
+    func resynchronise(links: Bool, addresses: Bool, routes: Bool) throws(SystemError) {
         var fresh = LinkTracker.Snapshot()
         if links {
             fresh.links = [:]
@@ -170,7 +163,7 @@ final class LinkMonitorLoop: @unchecked Sendable {
                     try dump(RTM_GETROUTE, request, reset: { part = [] }) { update in
                         if case .defaultRoutes(let found, true, _) = update { part += found }
                     }
-                } catch where family == AF_INET6 && error.code == EAFNOSUPPORT {
+                } catch where family == AF_INET6 && error.errno == .addressFamilyNotSupported {
                     continue  // IPv6 disabled at boot
                 }
                 fresh.routes! += part
@@ -182,11 +175,11 @@ final class LinkMonitorLoop: @unchecked Sendable {
         }
     }
 
-    private func dump<Header>(_ type: Int, _ header: Header, reset: () -> Void, _ body: (LinkUpdate) -> Void) throws(AdapterError) {
+    private func dump<Header>(_ type: Int, _ header: Header, reset: () -> Void, _ body: (LinkUpdate) -> Void) throws(SystemError) {
         try queries.dump(operation: "rtnetlink dump \(type)", reset: reset, build: { message in
             message.type = UInt16(type)
             message.putFamilyHeader(header)
-        }) { (message: NetlinkMessage) throws(AdapterError) in
+        }) { (message: NetlinkMessage) throws(SystemError) in
             if let update = LinkUpdate(message) { body(update) }
         }
     }
@@ -194,19 +187,19 @@ final class LinkMonitorLoop: @unchecked Sendable {
     /// The receive thread's body: returns after `requestStop()`.
     func run() {
         var fds = [pollfd(fd: notifications.fileDescriptor, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+                   wakeup.pollDescriptor]
         while true {
             let ready = poll(&fds, nfds_t(fds.count), -1)
             if ready < 0 {
                 if errno == EINTR { continue }
-                report(.errno("poll(rtnetlink)"))
+                report(.lastErrno("poll(rtnetlink)"))
                 return
             }
             if fds[1].revents != 0 { return }
             guard fds[0].revents != 0 else { continue }
             do {
                 var updates: [LinkUpdate] = []
-                try notifications.receive { (message: NetlinkMessage) throws(AdapterError) in
+                try notifications.receive { (message: NetlinkMessage) throws(SystemError) in
                     if let update = LinkUpdate(message) { updates.append(update) }
                 }
                 let routesMayHaveVanished = tracker.withLock { tracker in
@@ -216,7 +209,7 @@ final class LinkMonitorLoop: @unchecked Sendable {
                     return vanished
                 }
                 if routesMayHaveVanished { try resynchronise(links: false, addresses: false, routes: true) }
-            } catch where error.code == ENOBUFS {
+            } catch where error.errno == .noBufferSpace {
                 do { try resynchronise(links: true, addresses: true, routes: true) } catch { report(error) }
             } catch {
                 report(error)
@@ -226,7 +219,7 @@ final class LinkMonitorLoop: @unchecked Sendable {
         }
     }
 
-    private func report(_ error: AdapterError) {
+    private func report(_ error: SystemError) {
         onError(error)
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 import CMnl
 import Domain
 import Synchronization
+import SystemPackage
 
 /// What one call changed in the kernel.
 public struct RoutingChanges: Equatable, Sendable, CustomStringConvertible {
@@ -32,11 +33,11 @@ public struct RoutingError: Error, Sendable, CustomStringConvertible {
     public struct Failure: Sendable, CustomStringConvertible {
         /// The change that failed, in `ip` words: "add rule 10300: ...", "replace table 20001: ...".
         public var change: String
-        public var error: AdapterError
+        public var error: SystemError
         /// The change, then the kernel's answer; the error's own operation is left out when it only
         /// repeats the change.
         public var description: String {
-            error.operation == change ? "\(change): \(error.message) (\(error.code))" : "\(change): \(error)"
+            error.operation == change ? error.description : "\(change): \(error)"
         }
     }
 
@@ -69,7 +70,7 @@ public final class RoutingProgrammer: Sendable {
     private let state: Mutex<RoutingSession>
 
     /// Opens the rtnetlink socket. Changing routes needs CAP_NET_ADMIN; opening does not.
-    public init() throws(AdapterError) {
+    public init() throws(SystemError) {
         let session = try RoutingSession()
         state = Mutex(session)
     }
@@ -97,8 +98,8 @@ public final class RoutingProgrammer: Sendable {
     }
 
     /// Reads Flywall's rules and tables back from the kernel.
-    public func snapshot() throws(AdapterError) -> RoutingSnapshot {
-        try state.withLock { session throws(AdapterError) in try session.snapshot() }
+    public func snapshot() throws(SystemError) -> RoutingSnapshot {
+        try state.withLock { session throws(SystemError) in try session.snapshot() }
     }
 }
 
@@ -153,12 +154,12 @@ private struct KernelRule {
 
 /// The rtnetlink socket and the interface index cache, used under the programmer's lock.
 final class RoutingSession {
-    private let socket: NetlinkSocket
+    private let socket: NetlinkSession
     private var interfaceIndex: [String: Int32] = [:]
     private static let resolveOperation = "resolve interface"
 
-    init() throws(AdapterError) {
-        socket = try NetlinkSocket(bus: NETLINK_ROUTE)
+    init() throws(SystemError) {
+        socket = try NetlinkSession(bus: NETLINK_ROUTE)
     }
 
     // MARK: apply
@@ -169,8 +170,8 @@ final class RoutingSession {
         do {
             try refreshInterfaces()
             for family in families {
-                existingRules += try withoutFamilySupport(family) { () throws(AdapterError) in try dumpRules(family: family) } ?? []
-                existingRoutes += try withoutFamilySupport(family) { () throws(AdapterError) in try dumpRoutes(family: family) } ?? []
+                existingRules += try withoutFamilySupport(family) { () throws(SystemError) in try dumpRules(family: family) } ?? []
+                existingRoutes += try withoutFamilySupport(family) { () throws(SystemError) in try dumpRoutes(family: family) } ?? []
             }
         } catch {
             throw RoutingError(failures: [.init(change: "read rules and routes", error: error)], changes: RoutingChanges())
@@ -239,7 +240,7 @@ final class RoutingSession {
         }
         do {
             return try execute(batch, pending, failures: failures)
-        } catch let error where error.failures.contains(where: { $0.error.code == ENODEV && !$0.error.operation.hasPrefix(Self.resolveOperation) }) {
+        } catch let error where error.failures.contains(where: { $0.error.errno == .noSuchDevice && !$0.error.operation.hasPrefix(Self.resolveOperation) }) {
             // An interface came back with a new index since the cache was filled: read the
             // indexes again and send the whole batch once more (replaces are idempotent).
             do { try refreshInterfaces() } catch { throw RoutingError(failures: [.init(change: "read interfaces", error: error)], changes: RoutingChanges()) }
@@ -256,17 +257,17 @@ final class RoutingSession {
 
     // MARK: snapshot
 
-    func snapshot() throws(AdapterError) -> RoutingSnapshot {
+    func snapshot() throws(SystemError) -> RoutingSnapshot {
         try refreshInterfaces()
         let names = Dictionary(interfaceIndex.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
         var rules: [FwmarkRule] = []
         var routes: [TableRoute] = []
         var others = 0
         for family in [AF_INET, AF_INET6] {
-            for rule in try withoutFamilySupport(family, { () throws(AdapterError) in try dumpRules(family: family) }) ?? [] {
+            for rule in try withoutFamilySupport(family, { () throws(SystemError) in try dumpRules(family: family) }) ?? [] {
                 if rule.isPlain && rule.family == UInt8(AF_INET) { rules.append(rule.rule) } else { others += 1 }
             }
-            for route in try withoutFamilySupport(family, { () throws(AdapterError) in try dumpRoutes(family: family) }) ?? [] {
+            for route in try withoutFamilySupport(family, { () throws(SystemError) in try dumpRoutes(family: family) }) ?? [] {
                 let shaped = route.destinationLength == 0 && route.tos == 0 && !route.hasExtras
                     && route.metric == defaultMetric(route.family)
                 switch Int(route.type) {
@@ -309,8 +310,7 @@ final class RoutingSession {
         case .via(let gateway, let device):
             guard let index = interfaceIndex[device] else {
                 failures.append(.init(change: "replace \(route)",
-                                      error: AdapterError(operation: "\(Self.resolveOperation) \(device)", code: ENODEV,
-                                                          message: String(cString: strerror(ENODEV)))))
+                                      error: SystemError(operation: Self.resolveOperation, subject: device, errno: .noSuchDevice)))
                 return nil
             }
             return RouteSpec(table: route.table, family: gateway?.family ?? UInt8(AF_INET), type: UInt8(RTN_UNICAST),
@@ -392,7 +392,7 @@ final class RoutingSession {
                 if case .deleteRoute = change, ack.code == -ESRCH { continue }
                 guard ack.succeeded else {
                     failures.append(.init(change: change.description,
-                                          error: .fromNetlink(change.description, ack.code, ack.text)))
+                                          error: .netlink(change.description, ack)))
                     continue
                 }
                 switch change {
@@ -428,16 +428,16 @@ final class RoutingSession {
     // MARK: Reading the kernel's state
 
     /// Runs a dump; nil when the kernel has no such family (IPv6 disabled at boot).
-    private func withoutFamilySupport<T>(_ family: Int32, _ body: () throws(AdapterError) -> T) throws(AdapterError) -> T? {
-        do { return try body() } catch where family != AF_INET && error.code == EAFNOSUPPORT { return nil }
+    private func withoutFamilySupport<T>(_ family: Int32, _ body: () throws(SystemError) -> T) throws(SystemError) -> T? {
+        do { return try body() } catch where family != AF_INET && error.errno == .addressFamilyNotSupported { return nil }
     }
 
-    private func refreshInterfaces() throws(AdapterError) {
+    private func refreshInterfaces() throws(SystemError) {
         var names: [String: Int32] = [:]
         try socket.dump(operation: "RTM_GETLINK", reset: { names.removeAll() }, build: { message in
             message.type = UInt16(RTM_GETLINK)
             message.putFamilyHeader(ifinfomsg())
-        }) { (message: NetlinkMessage) throws(AdapterError) in
+        }) { (message: NetlinkMessage) throws(SystemError) in
             guard Int(message.type) == RTM_NEWLINK, let info = message.familyHeader(ifinfomsg.self),
                   let name = message.attributes(after: MemoryLayout<ifinfomsg>.size)[IFLA_IFNAME]?.string
             else { return }
@@ -446,13 +446,13 @@ final class RoutingSession {
         interfaceIndex = names
     }
 
-    private func dumpRules(family: Int32) throws(AdapterError) -> [KernelRule] {
+    private func dumpRules(family: Int32) throws(SystemError) -> [KernelRule] {
         var rules: [KernelRule] = []
         try socket.dump(operation: "RTM_GETRULE", reset: { rules.removeAll() }, build: { message in
             message.type = UInt16(RTM_GETRULE)
             message.putFamilyHeader(fib_rule_hdr(family: UInt8(family), dst_len: 0, src_len: 0, tos: 0, table: 0,
                                                  res1: 0, res2: 0, action: 0, flags: 0))
-        }) { (message: NetlinkMessage) throws(AdapterError) in
+        }) { (message: NetlinkMessage) throws(SystemError) in
             guard Int(message.type) == RTM_NEWRULE, let header = message.familyHeader(fib_rule_hdr.self) else { return }
             let attributes = message.attributes(after: MemoryLayout<fib_rule_hdr>.size)
             let priority = attributes[FRA_PRIORITY]?.u32 ?? 0
@@ -477,7 +477,7 @@ final class RoutingSession {
         return rules
     }
 
-    private func dumpRoutes(family: Int32) throws(AdapterError) -> [KernelRoute] {
+    private func dumpRoutes(family: Int32) throws(SystemError) -> [KernelRoute] {
         var routes: [KernelRoute] = []
         // Attributes that identify a route; the rest (cache info, preference, ...) stay out of deletes.
         let identifying: Set<Int> = [Int(RTA_DST.rawValue), Int(RTA_SRC.rawValue), Int(RTA_OIF.rawValue),
@@ -487,7 +487,7 @@ final class RoutingSession {
             message.type = UInt16(RTM_GETROUTE)
             message.putFamilyHeader(rtmsg(rtm_family: UInt8(family), rtm_dst_len: 0, rtm_src_len: 0, rtm_tos: 0, rtm_table: 0,
                                           rtm_protocol: 0, rtm_scope: 0, rtm_type: 0, rtm_flags: 0))
-        }) { (message: NetlinkMessage) throws(AdapterError) in
+        }) { (message: NetlinkMessage) throws(SystemError) in
             guard Int(message.type) == RTM_NEWROUTE, var header = message.familyHeader(rtmsg.self) else { return }
             let attributes = message.attributes(after: MemoryLayout<rtmsg>.size)
             let table = attributes[Int(RTA_TABLE.rawValue)]?.u32 ?? UInt32(header.rtm_table)

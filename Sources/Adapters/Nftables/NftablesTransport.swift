@@ -5,68 +5,79 @@ import CMnl
 import CNftnl
 import Synchronization
 
-/// A failed nftables operation: what was being done, the object the kernel rejected (as nft would
-/// name it), and the kernel's errno with its extended-ack message when it gave one.
-public struct NftablesError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var operation: String
-    /// "rule 3 of chain classify: ip saddr @policy_0_src_v4 jump policy_uplink_0", "set ipset_x_v4", ...
-    public var object: String?
-    public var code: Int32
-    public var message: String
-
-    public init(operation: String, object: String? = nil, code: Int32, message: String) {
-        self.operation = operation
-        self.object = object
-        self.code = code
-        self.message = message
-    }
-
-    static func errno(_ operation: String, _ code: Int32 = Glibc.errno) -> NftablesError {
-        NftablesError(operation: operation, code: code, message: String(cString: strerror(code)))
-    }
-
-    public var description: String {
-        "\(operation)" + (object.map { " (\($0))" } ?? "") + ": \(message) (errno \(code))"
-    }
-}
-
 /// Sends Flywall's ruleset to nf_tables through libnftnl and libmnl. Touches only `table inet flywall`.
 ///
 /// Every change is one atomic batch (`NFNL_MSG_BATCH_BEGIN` ... `END`): the kernel applies all of it or
 /// none of it, so a rejected rule leaves the previous ruleset in place. The netlink socket belongs to
 /// the network namespace it was opened in. Calls are serialised.
 public final class NftablesTransport: Sendable {
-    private let session: Mutex<NetfilterSession>
+    private let session: Mutex<NetlinkSession>
 
     /// Opens and binds the NETLINK_NETFILTER socket. Changing the ruleset needs CAP_NET_ADMIN.
-    public init() throws(NftablesError) {
-        session = Mutex(try NetfilterSession())
+    public init() throws(SystemError) {
+        session = Mutex(try NetlinkSession(bus: NETLINK_NETFILTER))
     }
 
     /// Replaces `table inet flywall` with `ruleset` in one batch: (create the table if missing,) delete
     /// it, create it again with every set, chain and rule. The deletion costs the kernel an RCU grace
     /// period, so this is the config-reload path, never the failover path.
-    public func replaceRuleset(_ ruleset: NftRuleset) throws(NftablesError) {
-        try session.withLock { s throws(NftablesError) in
-            var batch = NftBatch()
-            batch.deleteTableIfPresent()
-            batch.add(ruleset)
-            try s.send(batch, operation: "replace table inet flywall")
-        }
+    public func replaceRuleset(_ ruleset: NftRuleset) throws(SystemError) {
+        var batch = NftBatch()
+        batch.deleteTableIfPresent()
+        batch.add(ruleset)
+        try commit(batch, operation: "replace table inet flywall")
     }
 
     /// Deletes `table inet flywall` if it exists (SIGTERM, or cleaning up after a crashed run).
-    public func removeTable() throws(NftablesError) {
-        try session.withLock { s throws(NftablesError) in
-            var batch = NftBatch()
-            batch.deleteTableIfPresent()
-            try s.send(batch, operation: "remove table inet flywall")
+    public func removeTable() throws(SystemError) {
+        var batch = NftBatch()
+        batch.deleteTableIfPresent()
+        try commit(batch, operation: "remove table inet flywall")
+    }
+
+    /// Whether `table inet flywall` exists: NFT_MSG_GETTABLE answers with the table, or ENOENT.
+    public func tableExists() throws(SystemError) -> Bool {
+        do throws(SystemError) {
+            return try session.withLock { session throws(SystemError) -> Bool in
+                let table = NftBatch.table()
+                defer { nftnl_table_free(table) }
+                var found = false
+                try session.request(operation: "get table inet flywall") { message in
+                    message.type = UInt16(NFNL_SUBSYS_NFTABLES << 8) | UInt16(NFT_MSG_GETTABLE.rawValue)
+                    message.putNetfilterHeader(family: Int32(NftBatch.family))
+                    nftnl_table_nlmsg_build_payload(message.header, table)
+                } _: { _ in found = true }
+                return found
+            }
+        } catch where error.errno == .noSuchFileOrDirectory {
+            return false
         }
     }
 
-    /// Whether `table inet flywall` exists.
-    public func tableExists() throws(NftablesError) -> Bool {
-        try session.withLock { s throws(NftablesError) in try s.tableExists() }
+    /// Sends the batch as one transaction and throws the first error the kernel reported, naming
+    /// the object it rejected ("commit" when the transaction as a whole failed).
+    private func commit(_ batch: NftBatch, operation: String) throws(SystemError) {
+        var (bytes, objects, lastSeq) = batch.finished()
+        // The last object message (before END) asks for an ack: its arrival proves the batch was
+        // processed; errors come unasked.
+        let acknowledged = lastSeq - 1
+        if let offset = NftBatch.offsetOfMessage(in: bytes, seq: acknowledged) {
+            bytes.withUnsafeMutableBytes { raw in
+                let header = raw.baseAddress!.advanced(by: offset).assumingMemoryBound(to: nlmsghdr.self)
+                header.pointee.nlmsg_flags |= UInt16(NLM_F_ACK)
+            }
+        }
+        let errors = try session.withLock { session throws(SystemError) in
+            try bytes.withUnsafeBytes { raw in
+                Result { () throws(SystemError) in try session.commit(raw, acknowledged: acknowledged, operation: operation) }
+            }.get()
+        }
+        guard let (sequence, ack) = errors.first else { return }
+        var error = SystemError.netlink(operation, on: sequence == batch.firstSeq ? "commit" : objects[sequence], ack)
+        if errors.count > 1 {
+            error.detail = (error.detail.map { "\($0) " } ?? "") + "(and \(errors.count - 1) more error(s))"
+        }
+        throw error
     }
 }
 
@@ -120,11 +131,24 @@ struct NftBatch {
         }
     }
 
-    private static func table() -> OpaquePointer {
+    static func table() -> OpaquePointer {
         let t = nftnl_table_alloc()!
         nftnl_table_set_u32(t, UInt16(NFTNL_TABLE_FAMILY.rawValue), UInt32(NFPROTO_INET))
         _ = nftnl_table_set_str(t, UInt16(NFTNL_TABLE_NAME.rawValue), NftRuleset.tableName)
         return t
+    }
+
+    /// Where the message numbered `seq` starts in a finished batch's bytes.
+    static func offsetOfMessage(in buffer: [UInt8], seq: UInt32) -> Int? {
+        buffer.withUnsafeBytes { raw -> Int? in
+            var offset = 0
+            while offset + MemoryLayout<nlmsghdr>.size <= raw.count {
+                let nlh = raw.baseAddress!.advanced(by: offset).assumingMemoryBound(to: nlmsghdr.self)
+                if nlh.pointee.nlmsg_seq == seq { return offset }
+                offset += (Int(nlh.pointee.nlmsg_len) + 3) & ~3
+            }
+            return nil
+        }
     }
 
     /// NEWTABLE then DELTABLE: deleting a table that does not exist would fail the whole batch.
@@ -615,166 +639,5 @@ struct RuleExpressions {
 
     private func set(_ x: OpaquePointer, _ attr: UInt16, _ data: [UInt8]) {
         data.withUnsafeBytes { _ = nftnl_expr_set(x, attr, $0.baseAddress, UInt32($0.count)) }
-    }
-}
-
-// MARK: - The socket
-
-/// One NETLINK_NETFILTER socket and its sequence numbers.
-struct NetfilterSession: ~Copyable {
-    let socket: OpaquePointer
-    let portID: UInt32
-    private var seq: UInt32
-
-    init() throws(NftablesError) {
-        guard let nl = mnl_socket_open(NETLINK_NETFILTER) else { throw .errno("mnl_socket_open") }
-        guard mnl_socket_bind(nl, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
-            let e = Glibc.errno
-            mnl_socket_close(nl)
-            throw .errno("mnl_socket_bind", e)
-        }
-        var on: Int32 = 1
-        // Errors carry only the failed message's header, plus the kernel's text when it has one.
-        _ = mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &on, socklen_t(MemoryLayout<Int32>.size))
-        _ = mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &on, socklen_t(MemoryLayout<Int32>.size))
-        socket = nl
-        portID = mnl_socket_get_portid(nl)
-        seq = UInt32(truncatingIfNeeded: time(nil)) &* 1000
-    }
-
-    deinit { mnl_socket_close(socket) }
-
-    /// Sends the batch in one `sendto` (the kernel takes a batch from one message buffer), asks for an
-    /// ack of the last message only, and collects every error the kernel reports.
-    mutating func send(_ batch: NftBatch, operation: String) throws(NftablesError) {
-        let (bytes, objects, lastSeq) = batch.finished()
-        var buffer = bytes
-        // The last object message (before END) asks for an ack: its arrival proves the batch was
-        // processed; errors come unasked.
-        let ackIndex = NetfilterSession.offsetOfMessage(in: buffer, seq: lastSeq - 1)
-        if let i = ackIndex {
-            buffer.withUnsafeMutableBytes { raw in
-                let nlh = raw.baseAddress!.advanced(by: i).assumingMemoryBound(to: nlmsghdr.self)
-                nlh.pointee.nlmsg_flags |= UInt16(NLM_F_ACK)
-            }
-        }
-        var size = Int32(max(buffer.count * 2, 1 << 20))
-        _ = setsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_SNDBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size))
-        let sent = buffer.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
-        guard sent >= 0 else { throw .errno("\(operation): sendto") }
-
-        var errors: [NftablesError] = []
-        var acked = false
-        let receive = UnsafeMutableRawPointer.allocate(byteCount: 1 << 16, alignment: 8)
-        defer { receive.deallocate() }
-        let fd = mnl_socket_get_fd(socket)
-        while !acked {
-            // Processing is synchronous in sendto: everything the kernel has to say is queued already.
-            let n = recv(fd, receive, 1 << 16, Int32(MSG_DONTWAIT))
-            if n < 0 {
-                if Glibc.errno == EINTR { continue }
-                if Glibc.errno == EAGAIN { break }
-                throw .errno("\(operation): recv")
-            }
-            var offset = 0
-            while offset + MemoryLayout<nlmsghdr>.size <= n {
-                let nlh = receive.advanced(by: offset).assumingMemoryBound(to: nlmsghdr.self)
-                let length = Int(nlh.pointee.nlmsg_len)
-                guard length >= MemoryLayout<nlmsghdr>.size, offset + length <= n else { break }
-                if nlh.pointee.nlmsg_type == UInt16(NLMSG_ERROR) {
-                    let err = receive.advanced(by: offset + MemoryLayout<nlmsghdr>.size).assumingMemoryBound(to: nlmsgerr.self)
-                    let code = -err.pointee.error
-                    let failedSeq = err.pointee.msg.nlmsg_seq
-                    if code == 0 {
-                        if failedSeq == lastSeq - 1 { acked = true }
-                    } else {
-                        var message = String(cString: strerror(code))
-                        if let text = NetfilterSession.extAckMessage(nlh) { message += ": \(text)" }
-                        let object = failedSeq == batch.firstSeq ? "commit" : objects[failedSeq]
-                        errors.append(NftablesError(operation: operation, object: object, code: code, message: message))
-                    }
-                }
-                offset += (length + 3) & ~3
-            }
-        }
-        if let first = errors.first {
-            var e = first
-            if errors.count > 1 { e.message += " (and \(errors.count - 1) more error(s))" }
-            throw e
-        }
-        guard acked else {
-            throw NftablesError(operation: operation, code: EPROTO, message: "the kernel did not acknowledge the batch")
-        }
-    }
-
-    static func offsetOfMessage(in buffer: [UInt8], seq: UInt32) -> Int? {
-        buffer.withUnsafeBytes { raw -> Int? in
-            var offset = 0
-            while offset + MemoryLayout<nlmsghdr>.size <= raw.count {
-                let nlh = raw.baseAddress!.advanced(by: offset).assumingMemoryBound(to: nlmsghdr.self)
-                if nlh.pointee.nlmsg_seq == seq { return offset }
-                offset += (Int(nlh.pointee.nlmsg_len) + 3) & ~3
-            }
-            return nil
-        }
-    }
-
-    /// NLMSGERR_ATTR_MSG of an extended ack, when present.
-    static func extAckMessage(_ nlh: UnsafeMutablePointer<nlmsghdr>) -> String? {
-        guard nlh.pointee.nlmsg_flags & UInt16(NLM_F_ACK_TLVS) != 0 else { return nil }
-        // With NETLINK_CAP_ACK the error carries only the original header.
-        let headerLength = MemoryLayout<nlmsghdr>.size + MemoryLayout<nlmsgerr>.size
-        let raw = UnsafeRawPointer(nlh)
-        var offset = headerLength
-        let total = Int(nlh.pointee.nlmsg_len)
-        while offset + 4 <= total {
-            let len = Int(raw.load(fromByteOffset: offset, as: UInt16.self))
-            let type = raw.load(fromByteOffset: offset + 2, as: UInt16.self) & 0x3fff
-            guard len >= 4, offset + len <= total else { break }
-            if type == UInt16(NLMSGERR_ATTR_MSG.rawValue) {
-                let text = raw.advanced(by: offset + 4).assumingMemoryBound(to: CChar.self)
-                return String(cString: text)
-            }
-            offset += (len + 3) & ~3
-        }
-        return nil
-    }
-
-    /// NFT_MSG_GETTABLE for `inet flywall`: a table, or ENOENT.
-    mutating func tableExists() throws(NftablesError) -> Bool {
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 16, alignment: 8)
-        defer { buffer.deallocate() }
-        let s = seq
-        seq &+= 1
-        let t = nftnl_table_alloc()!
-        defer { nftnl_table_free(t) }
-        nftnl_table_set_u32(t, UInt16(NFTNL_TABLE_FAMILY.rawValue), UInt32(NFPROTO_INET))
-        _ = nftnl_table_set_str(t, UInt16(NFTNL_TABLE_NAME.rawValue), NftRuleset.tableName)
-        let nlh = nftnl_nlmsg_build_hdr(buffer.assumingMemoryBound(to: CChar.self), UInt16(NFT_MSG_GETTABLE.rawValue),
-                                        NftBatch.family, UInt16(NLM_F_ACK), s)!
-        nftnl_table_nlmsg_build_payload(nlh, t)
-        guard mnl_socket_sendto(socket, nlh, Int(nlh.pointee.nlmsg_len)) >= 0 else { throw .errno("get table: sendto") }
-        var found = false
-        while true {
-            let n = mnl_socket_recvfrom(socket, buffer, 1 << 16)
-            guard n >= 0 else { throw .errno("get table: recv") }
-            var offset = 0
-            while offset + MemoryLayout<nlmsghdr>.size <= n {
-                let h = buffer.advanced(by: offset).assumingMemoryBound(to: nlmsghdr.self)
-                let length = Int(h.pointee.nlmsg_len)
-                guard length >= MemoryLayout<nlmsghdr>.size else { break }
-                if h.pointee.nlmsg_seq == s {
-                    if h.pointee.nlmsg_type == UInt16(NLMSG_ERROR) {
-                        let err = buffer.advanced(by: offset + MemoryLayout<nlmsghdr>.size).assumingMemoryBound(to: nlmsgerr.self)
-                        let code = -err.pointee.error
-                        if code == 0 { return found }
-                        if code == ENOENT { return false }
-                        throw NftablesError(operation: "get table inet flywall", code: code, message: String(cString: strerror(code)))
-                    }
-                    found = true
-                }
-                offset += (length + 3) & ~3
-            }
-        }
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Domain
 import Synchronization
+import SystemPackage
 
 /// Runs `type = "http"` health checks through a given uplink: a GET over a TCP connection whose
 /// socket is bound to the uplink's device and carries its probe class mark, like the ICMP probes.
@@ -23,15 +24,15 @@ public final class HTTPProber: Sendable {
     private let thread: ProbeThread
 
     /// Starts the I/O thread. `onResult` gets each probe's outcome exactly once.
-    public init(onResult: @escaping @Sendable (ProbeResult) -> Void) throws(ProbeError) {
+    public init(onResult: @escaping @Sendable (ProbeResult) -> Void) throws(SystemError) {
         let engine = HTTPEngine(onResult: onResult)
         self.engine = engine
-        thread = try ProbeThread { wakeFD in engine.run(wakeFD: wakeFD) }
+        thread = try ProbeThread { wakeup in engine.run(wakeup: wakeup) }
         engine.thread = thread
     }
 
     /// A prober that yields its results into an `AsyncStream`; the stream finishes on `shutdown()`.
-    public convenience init(results: AsyncStream<ProbeResult>.Continuation) throws(ProbeError) {
+    public convenience init(results: AsyncStream<ProbeResult>.Continuation) throws(SystemError) {
         try self.init(onResult: { results.yield($0) })
         engine.onShutdown = { results.finish() }
     }
@@ -138,7 +139,7 @@ private final class HTTPEngine: Sendable {
             connect(key, to: [address], port: url.port, via: uplink)
             return
         }
-        do throws(AdapterError) {
+        do throws(SystemError) {
             try DedicatedThread.detach(name: "flywall-resolve") { [self] in
                 switch HTTPProbeURL.resolve(url.host, port: url.port) {
                 case .addresses(let addresses): connect(key, to: addresses, port: url.port, via: uplink)
@@ -201,7 +202,7 @@ private final class HTTPEngine: Sendable {
         case ECONNRESET: "connection reset"
         case EHOSTUNREACH: "host unreachable"
         case ENETUNREACH: "network unreachable"
-        default: ProbeError.text(code)
+        default: Errno(rawValue: code).description
         }
     }
 
@@ -225,14 +226,14 @@ private final class HTTPEngine: Sendable {
         onShutdown?()
     }
 
-    func run(wakeFD: Int32) {
+    func run(wakeup: Wakeup) {
         var pollFDs: [pollfd] = []
         var keys: [UInt64] = []
         var results: [ProbeResult] = []
         while true {
             let timeout: Int32? = state.withLock { state in
                 if state.stopped { return nil }
-                pollFDs = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+                pollFDs = [wakeup.pollDescriptor]
                 keys = [0]
                 for (key, exchange) in state.exchanges where exchange.fd >= 0 {
                     let events: Int32
@@ -251,7 +252,7 @@ private final class HTTPEngine: Sendable {
             guard let timeout else { return }
             let ready = poll(&pollFDs, nfds_t(pollFDs.count), timeout)
             if ready < 0 && errno != EINTR { return }
-            if pollFDs[0].revents != 0 { ProbeThread.drain(wakeFD) }
+            if pollFDs[0].revents != 0 { wakeup.drain() }
 
             let now = KernelClock.monotonic()
             state.withLock { state in
@@ -287,7 +288,7 @@ private final class HTTPEngine: Sendable {
             var error: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
             guard getsockopt(exchange.fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 else {
-                return .failure(ProbeError.text(errno))
+                return .failure(Errno(rawValue: errno).description)
             }
             if error == EINPROGRESS || error == EALREADY { return nil }
             if error == ETIMEDOUT { return .timeout }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Domain
 import Synchronization
+import SystemPackage
 
 /// Sends ICMP and ICMPv6 echo probes through a given uplink and reports each one's outcome once:
 /// `.reply(rtt)`, `.failure("host unreachable")` (and other unreachable codes), `.failure(errno
@@ -35,15 +36,15 @@ public final class ICMPProber: Sendable {
     ///   reading again, so that under load it reads many replies per wake-up. RTTs come from the
     ///   kernel's receive stamps, so this only delays reports (never past a probe's deadline,
     ///   which is checked against the stamp). Zero reads every reply as soon as it arrives.
-    public init(readInterval: Duration = .milliseconds(2), onResult: @escaping @Sendable (ProbeResult) -> Void) throws(ProbeError) {
+    public init(readInterval: Duration = .milliseconds(2), onResult: @escaping @Sendable (ProbeResult) -> Void) throws(SystemError) {
         let engine = ICMPEngine(readInterval: readInterval, onResult: onResult)
         self.engine = engine
-        thread = try ProbeThread { wakeFD in engine.run(wakeFD: wakeFD) }
+        thread = try ProbeThread { wakeup in engine.run(wakeup: wakeup) }
         engine.thread = thread
     }
 
     /// A prober that yields its results into an `AsyncStream`; the stream finishes on `shutdown()`.
-    public convenience init(readInterval: Duration = .milliseconds(2), results: AsyncStream<ProbeResult>.Continuation) throws(ProbeError) {
+    public convenience init(readInterval: Duration = .milliseconds(2), results: AsyncStream<ProbeResult>.Continuation) throws(SystemError) {
         try self.init(readInterval: readInterval, onResult: { results.yield($0) })
         engine.onShutdown = { results.finish() }
     }
@@ -53,7 +54,7 @@ public final class ICMPProber: Sendable {
     /// Opens the uplink's sockets now (IPv4, and IPv6 unless `ipv6: false`), so that a missing
     /// privilege or interface shows at start-up rather than as failed probes. Re-attaching an
     /// uplink under a new index moves its sockets to the new probe class mark.
-    public func attach(_ uplink: ProbeUplink, ipv6: Bool = true) throws(ProbeError) {
+    public func attach(_ uplink: ProbeUplink, ipv6: Bool = true) throws(SystemError) {
         try engine.attach(uplink, v6: false)
         if ipv6 { try engine.attach(uplink, v6: true) }
     }
@@ -158,9 +159,9 @@ private final class ICMPEngine: Sendable {
 
     // MARK: Sockets
 
-    func attach(_ uplink: ProbeUplink, v6: Bool) throws(ProbeError) {
-        let result: Result<Void, ProbeError> = state.withLock { state in
-            do throws(ProbeError) {
+    func attach(_ uplink: ProbeUplink, v6: Bool) throws(SystemError) {
+        let result: Result<Void, SystemError> = state.withLock { state in
+            do throws(SystemError) {
                 _ = try socketSlot(&state, uplink: uplink, v6: v6)
                 return .success(())
             } catch {
@@ -189,9 +190,9 @@ private final class ICMPEngine: Sendable {
 
     /// The slot of the uplink's socket for the family, opening it if needed. Runs under the lock:
     /// opening is rare, and holding the lock keeps two senders from opening the same socket.
-    private func socketSlot(_ state: inout State, uplink: ProbeUplink, v6: Bool) throws(ProbeError) -> Int {
+    private func socketSlot(_ state: inout State, uplink: ProbeUplink, v6: Bool) throws(SystemError) -> Int {
         guard !state.stopped else {
-            throw ProbeError(interface: uplink.interface, operation: "ICMP prober is shut down", code: ESHUTDOWN)
+            throw .probe("ICMP prober is shut down", on: uplink, .socketShutdown)
         }
         let key = SocketKey(interface: uplink.interface, v6: v6)
         if let slot = state.slots[key], let existing = state.sockets[slot] {
@@ -214,7 +215,7 @@ private final class ICMPEngine: Sendable {
         return slot
     }
 
-    private static func openRawSocket(uplink: ProbeUplink, v6: Bool) throws(ProbeError) -> Int32 {
+    private static func openRawSocket(uplink: ProbeUplink, v6: Bool) throws(SystemError) -> Int32 {
         let fd = try ProbeSocket.open(
             family: v6 ? AF_INET6 : AF_INET, type: ProbeSocket.raw,
             protocol: v6 ? Int32(IPPROTO_ICMPV6) : Int32(IPPROTO_ICMP), uplink: uplink,
@@ -235,7 +236,7 @@ private final class ICMPEngine: Sendable {
         guard filterOK else {
             let code = errno
             close(fd)
-            throw ProbeError(interface: uplink.interface, operation: v6 ? "setsockopt(ICMP6_FILTER)" : "setsockopt(ICMP_FILTER)", code: code)
+            throw .probe(v6 ? "setsockopt(ICMP6_FILTER)" : "setsockopt(ICMP_FILTER)", on: uplink, Errno(rawValue: code))
         }
         ProbeSocket.setOption(fd, SOL_SOCKET, SO_TIMESTAMPNS, Int32(1))
         // Room for a burst of replies to a whole round of targets: with 1,000 targets the default
@@ -256,15 +257,15 @@ private final class ICMPEngine: Sendable {
         let v6 = !target.isV4
         let timeout = max(0, request.timeout.nanoseconds)
         typealias Prepared = (fd: Int32, identifier: UInt16, sequence: UInt16, cookie: UInt64, slot: Int, sentAt: Int64, wake: Bool)
-        let prepared: Result<Prepared, ProbeError> = state.withLock { state in
+        let prepared: Result<Prepared, SystemError> = state.withLock { state in
             let slot: Int
-            do throws(ProbeError) {
+            do throws(SystemError) {
                 slot = try socketSlot(&state, uplink: uplink, v6: v6)
             } catch {
                 return .failure(error)
             }
             guard let sequence = state.sockets[slot].flatMap(Self.freeSequence) else {
-                return .failure(ProbeError(interface: uplink.interface, operation: "no free ICMP sequence: 65,536 probes in flight", code: EBUSY))
+                return .failure(.probe("no free ICMP sequence: 65,536 probes in flight", on: uplink, .resourceBusy))
             }
             let now = KernelClock.monotonic()
             let deadline = now + timeout
@@ -334,8 +335,8 @@ private final class ICMPEngine: Sendable {
         switch code {
         case ENETUNREACH: "network unreachable"
         case EHOSTUNREACH: "host unreachable"
-        case EACCES, EPERM: "sending refused by the local firewall (\(ProbeError.text(code)))"
-        default: ProbeError.text(code)
+        case EACCES, EPERM: "sending refused by the local firewall (\(Errno(rawValue: code).description))"
+        default: Errno(rawValue: code).description
         }
     }
 
@@ -369,7 +370,7 @@ private final class ICMPEngine: Sendable {
         onShutdown?()
     }
 
-    func run(wakeFD: Int32) {
+    func run(wakeup: Wakeup) {
         var pollFDs: [pollfd] = []
         var polled: [(slot: Int, v6: Bool)] = []
         var received: [Received] = []
@@ -385,7 +386,7 @@ private final class ICMPEngine: Sendable {
         // queue up and are read many per wake-up, and the kernel need not wake this thread for
         // each one. RTTs come from kernel receive stamps, so this delays only the report.
         var holdUntil: Int64 = .min
-        var wakeOnly = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+        var wakeOnly = [wakeup.pollDescriptor]
         while true {
             let hold: Int32? = state.withLock { state in
                 let now = KernelClock.monotonic()
@@ -396,7 +397,7 @@ private final class ICMPEngine: Sendable {
                 return KernelClock.pollTimeout(until: until, now: now)
             }
             if let hold {
-                if poll(&wakeOnly, 1, hold) > 0 { ProbeThread.drain(wakeFD) }
+                if poll(&wakeOnly, 1, hold) > 0 { wakeup.drain() }
                 state.withLock { $0.sleepingUntil = .min }
                 continue
             }
@@ -408,7 +409,7 @@ private final class ICMPEngine: Sendable {
                 }
                 if state.socketsChanged {
                     state.socketsChanged = false
-                    pollFDs = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+                    pollFDs = [wakeup.pollDescriptor]
                     polled = [(-1, false)]
                     for (slot, socket) in state.sockets {
                         pollFDs.append(pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0))
@@ -426,7 +427,7 @@ private final class ICMPEngine: Sendable {
             state.withLock { $0.sleepingUntil = .min }
             if ready < 0 && errno != EINTR { return }
 
-            if pollFDs[0].revents != 0 { ProbeThread.drain(wakeFD) }
+            if pollFDs[0].revents != 0 { wakeup.drain() }
             for index in pollFDs.indices.dropFirst() where pollFDs[index].revents != 0 {
                 Self.drain(fd: pollFDs[index].fd, slot: polled[index].slot, v6: polled[index].v6,
                            buffer: buffer, control: control, name: name, into: &received)

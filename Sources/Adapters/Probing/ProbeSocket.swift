@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Domain
+import SystemPackage
 
 /// Socket plumbing shared by the probers: opening a socket that can only leave through one uplink,
 /// and converting between `IPAddress` and `sockaddr`.
@@ -21,12 +22,12 @@ enum ProbeSocket {
     /// uplink's device and carrying its probe class mark.
     static func open(
         family: Int32, type: Int32, protocol proto: Int32, uplink: ProbeUplink, describe: String
-    ) throws(ProbeError) -> Int32 {
+    ) throws(SystemError) -> Int32 {
         guard ProbeUplink.validIndexes.contains(uplink.index) else {
-            throw ProbeError(interface: uplink.interface, operation: "uplink index \(uplink.index) has no probe class", code: EINVAL)
+            throw .probe("uplink index \(uplink.index) has no probe class", on: uplink, .invalidArgument)
         }
         let fd = socket(family, type | closeOnExec, proto)
-        guard fd >= 0 else { throw ProbeError(interface: uplink.interface, operation: describe, code: errno) }
+        guard fd >= 0 else { throw .probe(describe, on: uplink) }
         do {
             try bindToDevice(fd, uplink: uplink)
             try setMark(fd, uplink: uplink)
@@ -37,18 +38,18 @@ enum ProbeSocket {
         return fd
     }
 
-    static func bindToDevice(_ fd: Int32, uplink: ProbeUplink) throws(ProbeError) {
+    static func bindToDevice(_ fd: Int32, uplink: ProbeUplink) throws(SystemError) {
         let rc = uplink.interface.withCString { name in
             setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, socklen_t(strlen(name) + 1))
         }
         guard rc == 0 else {
-            throw ProbeError(interface: uplink.interface, operation: "setsockopt(SO_BINDTODEVICE)", code: errno)
+            throw .probe("setsockopt(SO_BINDTODEVICE)", on: uplink)
         }
     }
 
-    static func setMark(_ fd: Int32, uplink: ProbeUplink) throws(ProbeError) {
+    static func setMark(_ fd: Int32, uplink: ProbeUplink) throws(SystemError) {
         guard setOption(fd, SOL_SOCKET, SO_MARK, uplink.mark) else {
-            throw ProbeError(interface: uplink.interface, operation: "setsockopt(SO_MARK)", code: errno)
+            throw .probe("setsockopt(SO_MARK)", on: uplink)
         }
     }
 
@@ -128,5 +129,14 @@ enum ProbeSocket {
             offset += (length + 7) & ~7
         }
         return nil
+    }
+}
+
+extension SystemError {
+    /// A probe socket call that failed for `uplink`, by default with the `errno` it set just now.
+    /// CAP_NET_RAW covers all of probing: raw sockets, `SO_BINDTODEVICE`, and `SO_MARK` (which also
+    /// accepts CAP_NET_ADMIN since Linux 5.17).
+    static func probe(_ operation: String, on uplink: ProbeUplink, _ errno: Errno = Errno(rawValue: Glibc.errno)) -> SystemError {
+        SystemError(operation: operation, subject: uplink.interface, errno: errno, capability: "CAP_NET_RAW")
     }
 }

@@ -3,18 +3,18 @@ import CPcap
 
 /// Versions of the C libraries Flywall is linked against, as they report themselves at run time.
 /// libmnl and libnftnl have no version call; `NetfilterProbe` shows that they answer.
-public struct LibraryVersions: Sendable, Equatable, CustomStringConvertible {
+struct LibraryVersions: Sendable, Equatable, CustomStringConvertible {
     /// libnl-3's run-time version, e.g. "3.7.0".
-    public var libnl: String
+    var libnl: String
     /// `pcap_lib_version()`, e.g. "libpcap version 1.10.3 (with TPACKET_V3)".
-    public var libpcap: String
+    var libpcap: String
 
-    public static var current: LibraryVersions {
+    static var current: LibraryVersions {
         LibraryVersions(
             libnl: "\(nl_ver_maj).\(nl_ver_min).\(nl_ver_mic)",
             libpcap: String(cString: pcap_lib_version())
         )
     }
 
-    public var description: String { "libnl \(libnl); \(libpcap)" }
+    var description: String { "libnl \(libnl); \(libpcap)" }
 }

@@ -1,25 +1,24 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Adapters
 import CNetlinkRoute
 
 /// What an rtnetlink socket opened through libnl saw.
-public struct RouteSocketInfo: Sendable, Equatable {
+struct RouteSocketInfo: Sendable, Equatable {
     /// The netlink port id the kernel (or libnl) assigned to the socket.
-    public var localPort: UInt32
+    var localPort: UInt32
     /// Number of links in the namespace's link table (`ip link`).
-    public var linkCount: Int
+    var linkCount: Int
     /// Interface index of the loopback link `lo`, if the namespace has one (it always does).
-    public var loopbackIndex: Int32?
+    var loopbackIndex: Int32?
 }
 
-/// Smoke surface for libnl-route-3: proves the library links, the socket opens and the kernel answers.
-public enum NetlinkProbe {
+/// Smoke surface for libnl-route-3, which Flywall links but whose socket it does not use (its
+/// netlink goes through libmnl): proves the library links, the socket opens and the kernel answers.
+enum NetlinkProbe {
     /// Allocates an `nl_sock`, connects it to NETLINK_ROUTE, dumps the link table once, closes it.
     /// Works without privileges: reading the link table needs none.
-    public static func openRouteSocket() throws(AdapterError) -> RouteSocketInfo {
+    static func openRouteSocket() throws(SystemError) -> RouteSocketInfo {
         guard let sock = nl_socket_alloc() else {
-            throw AdapterError(operation: "nl_socket_alloc", code: -NLE_NOMEM, message: "out of memory")
+            throw SystemError(operation: "nl_socket_alloc", errno: .noMemory)
         }
         defer { nl_socket_free(sock) }  // also closes the socket if it is still open
 
@@ -44,7 +43,8 @@ public enum NetlinkProbe {
         )
     }
 
-    static func libnlError(_ operation: String, _ rc: Int32) -> AdapterError {
-        AdapterError(operation: operation, code: rc, message: String(cString: nl_geterror(rc)))
+    /// libnl's codes are its own (`NLE_*`), not errnos: only its text is kept.
+    static func libnlError(_ operation: String, _ rc: Int32) -> SystemError {
+        SystemError(operation: operation, errno: nil, detail: "\(String(cString: nl_geterror(rc))) (libnl \(rc))")
     }
 }

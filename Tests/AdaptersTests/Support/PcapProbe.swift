@@ -1,16 +1,17 @@
+@testable import Adapters
 import CPcap
 
 /// Smoke surface for libpcap without privileges: compile a BPF filter against a dead handle.
-public enum PcapProbe {
+enum PcapProbe {
     /// Compiles `filter` for Ethernet frames and returns the number of BPF instructions it became.
-    public static func compiledInstructionCount(_ filter: String, snaplen: Int32 = 262_144) throws(AdapterError) -> Int {
+    static func compiledInstructionCount(_ filter: String, snaplen: Int32 = 262_144) throws(SystemError) -> Int {
         guard let handle = pcap_open_dead(DLT_EN10MB, snaplen) else {
-            throw AdapterError(operation: "pcap_open_dead", code: 0, message: "no handle")
+            throw .pcap("pcap_open_dead", on: "dead handle", "no handle")
         }
         defer { pcap_close(handle) }
         var program = bpf_program()
         guard pcap_compile(handle, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
-            throw AdapterError(operation: "pcap_compile", code: -1, message: String(cString: pcap_geterr(handle)))
+            throw .pcap("pcap_compile", on: "dead handle", String(cString: pcap_geterr(handle)))
         }
         defer { pcap_freecode(&program) }
         return Int(program.bf_len)
