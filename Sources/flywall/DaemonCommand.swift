@@ -67,9 +67,10 @@ struct DaemonCommand: ParsableCommand {
             links = try LinkMonitor(interfaces: initial.wans.map(\.name)) { error in
                 logger.warning("link monitor: \(error)")
             }
-            // `health_check { type = "passive" }`: outbound SYNs answered or not, one sample per interval.
-            passive = try PassiveHealthMonitor(onSample: { sample in inbox.push(.core(sample.coreEvent)) },
-                                               onError: { error in logger.warning("passive health: \(error)") })
+            // `health_check { type = "passive" }`: outbound SYNs and their answers, judged by the core.
+            passive = try PassiveHealthMonitor(onObservation: { interface, observation in
+                inbox.push(.core(.passive(interface: interface, observation)))
+            }, onError: { error in logger.warning("passive health: \(error)") })
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
@@ -83,13 +84,13 @@ struct DaemonCommand: ParsableCommand {
             probes.shutdown()
             passive.shutdown()
         }
-        for error in passive.configure(initial) { logger.warning("passive health: \(error)") }
 
         logger.notice("flywall starting: \(initial.wans.count) WANs (\(initial.wans.map(\.name).joined(separator: ", "))), config \(path)")
         let loop = DaemonLoop(config: initial, loadConfig: load, inbox: inbox, probes: probes, dataplane: dataplane,
                               logger: logger, onReload: { config in
                                   links.watch(config.wans.map(\.name))
-                                  for error in passive.configure(config) { logger.warning("passive health: \(error)") }
+                              }, capturePassive: { interfaces in
+                                  for error in passive.watch(interfaces: interfaces) { logger.warning("passive health: \(error)") }
                               })
         do {
             try loop.run()

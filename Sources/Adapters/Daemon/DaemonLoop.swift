@@ -17,11 +17,16 @@ public final class DaemonLoop {
     private var logger: Logger
     private var config: FlywallConfig
     private let onReload: (FlywallConfig) -> Void
+    private let capturePassive: ([String]) -> Void
 
+    /// - Parameter capturePassive: carries out `.capturePassive` (the daemon: the passive monitor's
+    ///   `watch(interfaces:)`, whose observations come back as `.core(.passive(...))` inputs).
     public init(config: FlywallConfig, loadConfig: @escaping ConfigLoader, inbox: DaemonInbox, probes: ProbeSending,
                 dataplane: DataplaneApplying, recorder: WANEventRecording? = nil, clock: MonotonicClock = MonotonicClock(),
-                logger: Logger, onReload: @escaping (FlywallConfig) -> Void = { _ in }) {
+                logger: Logger, onReload: @escaping (FlywallConfig) -> Void = { _ in },
+                capturePassive: @escaping ([String]) -> Void = { _ in }) {
         self.onReload = onReload
+        self.capturePassive = capturePassive
         self.config = config
         self.core = MultiWANStateMachine(config: config)
         self.loadConfig = loadConfig
@@ -127,6 +132,8 @@ public final class DaemonLoop {
                 recorder?.record(event)
             case .log(let level, let message):
                 logger.log(level: Logger.Level(level), "\(message)")
+            case .capturePassive(let interfaces):
+                capturePassive(interfaces)
             }
         }
     }

@@ -12,9 +12,9 @@ public enum CoreEvent: Sendable, Equatable {
     case configReplaced(FlywallConfig)
     /// An operator's command.
     case manual(ManualCommand)
-    /// A passive observation (issue: passive checks): an outbound connection attempt on the WAN
-    /// was answered (`true`) or not within the check's timeout (`false`).
-    case passiveSample(interface: String, answered: Bool)
+    /// What the passive check's capture saw on a WAN named in `.capturePassive`: a connection
+    /// attempt leaving it, or an answer arriving. The core's `PassiveSampler` turns these into rounds.
+    case passive(interface: String, PassiveObservation)
 }
 
 public enum ManualCommand: Sendable, Equatable {
@@ -82,6 +82,10 @@ public enum CoreEffect: Sendable, Equatable {
     case flushConnections(interface: String)
     case emit(WANEvent)
     case log(LogLevel, String)
+    /// Capture TCP connection attempts and their answers on exactly these WANs (those whose
+    /// effective check is passive, sorted by name) and report them as `.passive` events. Emitted on
+    /// the first tick (also when empty) and whenever a config replacement changes the set.
+    case capturePassive(interfaces: [String])
 }
 
 public enum LogLevel: String, Sendable, Equatable { case debug, info, notice, warning, error }

@@ -25,6 +25,8 @@ public struct MultiWANStateMachine: Sendable {
     private var reportedAlive: [String: Bool] = [:]
     private var since: [String: Instant] = [:]
     private var started = false
+    /// The WANs last named in a `.capturePassive` effect (nil before the first tick).
+    private var capturedPassive: [String]?
     private var planApplied = false
     /// Set when something that can change usability happened; the next reconcile computes the rest.
     private var dirty = true
@@ -66,6 +68,7 @@ public struct MultiWANStateMachine: Sendable {
         case .tick:
             if !started {
                 started = true
+                announcePassiveCaptures(into: &effects)
                 for i in trackers.indices {
                     trackers[i].start(at: now)
                     refreshDeadline(i)
@@ -84,10 +87,12 @@ public struct MultiWANStateMachine: Sendable {
             trackers[i].record(id, outcome)
             refreshDeadline(i)
             if trackers[i].usable != wasUsable { dirty = true }
-        case .passiveSample(let interface, let answered):
+        case .passive(let interface, let observation):
             guard let i = trackerIndex[interface] else { return [] }
-            trackers[i].passiveSample(answered: answered)
-            dirty = true
+            let wasUsable = trackers[i].usable
+            trackers[i].observe(observation, at: now)
+            refreshDeadline(i)
+            if trackers[i].usable != wasUsable { dirty = true }
         case .carrier(let interface, let up):
             guard let i = trackerIndex[interface] else { return [] }
             trackers[i].setCarrier(up)
@@ -106,6 +111,7 @@ public struct MultiWANStateMachine: Sendable {
                 trackers[i].start(at: now)
                 refreshDeadline(i)
             }
+            if started { announcePassiveCaptures(into: &effects) }
             dirty = true
             // Membership changed by the operator is not a failover: adopt the new selections silently.
             for group in groups { selections[group.name] = nil }
@@ -115,6 +121,15 @@ public struct MultiWANStateMachine: Sendable {
         }
         if dirty && started { reconcile(at: now, into: &effects) }
         return effects
+    }
+
+    /// Tells the shell which WANs to capture connection attempts on (sorted by name, so reordering
+    /// WANs in the config is no change), when that set differs from what it was last told.
+    private mutating func announcePassiveCaptures(into effects: inout [CoreEffect]) {
+        let names = trackers.filter(\.isPassive).map(\.interface).sorted()
+        guard names != capturedPassive else { return }
+        capturedPassive = names
+        effects.append(.capturePassive(interfaces: names))
     }
 
     // MARK: Status
