@@ -103,6 +103,9 @@ struct Runner {
     var logs: [LogRecord] = []
     var probesSent = 0
     var probesAnswered = 0
+    /// Passive observations handed to the core (for tests; the report shows their effect as rounds).
+    var connectionAttempts = 0
+    var connectionAnswers = 0
 
     init(scenario: Scenario) {
         self.scenario = scenario
@@ -179,6 +182,7 @@ struct Runner {
             // Like a probe reply: lost if the link went dark while it was in flight, and not
             // reported once the core stopped asking for the WAN's captures.
             guard links[link].passes, capturing[link] else { return }
+            connectionAnswers += 1
             feed(.passive(interface: wanNames[link], observation))
         case .tick(let generation):
             guard generation == tickGeneration else { return }
@@ -223,6 +227,11 @@ struct Runner {
         case .log(let level, let message):
             logs.append(LogRecord(time: now, level: level, message: message))
         case .capturePassive(let interfaces):
+            // Said once at the start even when empty; only a non-empty or changed set is worth a line.
+            if !interfaces.isEmpty || capturing.contains(true) {
+                let names = interfaces.isEmpty ? "none" : interfaces.joined(separator: ", ")
+                logs.append(LogRecord(time: now, level: .info, message: "simulator: capturing connection attempts on \(names)"))
+            }
             capturing = wanNames.map(interfaces.contains)
         }
     }
@@ -346,6 +355,7 @@ struct Runner {
         let tuple = ConnectionTuple(local: flow.source, localPort: UInt16(1024 + portNumber % 64_512),
                                     remote: flow.destination,
                                     remotePort: flow.destPort ?? Runner.defaultDestinationPort)
+        connectionAttempts += 1
         feed(.passive(interface: wanNames[link], .attempt(tuple, sequence: flow.entropy)))
         if let rtt = links[link].answerConnection(to: flow.destination) {
             let answer = Happening.connectionAnswer(link: link, .answer(tuple, acknowledgment: flow.entropy &+ 1))
