@@ -70,9 +70,11 @@ struct HealthTracker: Sendable {
     /// The earliest time this tracker needs a tick: a round's timeout, the next round, or the end
     /// of the passive check's open interval.
     var nextDeadline: Instant? {
-        var earliest: Instant?
-        for candidate in [roundDeadline, nextRoundAt, passive?.intervalEnd.map(Instant.init(nanoseconds:))] {
-            if let c = candidate, earliest.map({ c < $0 }) ?? true { earliest = c }
+        // Asked after every event: plain comparisons, no temporary collections.
+        var earliest = roundDeadline
+        if let next = nextRoundAt, earliest.map({ next < $0 }) ?? true { earliest = next }
+        if let end = passive?.intervalEnd, earliest.map({ end < $0.nanoseconds }) ?? true {
+            earliest = Instant(nanoseconds: end)
         }
         return earliest
     }

@@ -95,9 +95,11 @@ struct PassiveSampler: Sendable {
     /// interval and the next one ends on the first boundary after `now`.
     mutating func advance(to now: Int64) -> PassiveSample? {
         guard let end = intervalEnd, now >= end else { return nil }
-        let before = pending.count
-        pending = pending.filter { $0.value.deadline >= end }
-        unanswered += before - pending.count
+        if !pending.isEmpty {
+            let before = pending.count
+            pending = pending.filter { $0.value.deadline >= end }
+            unanswered += before - pending.count
+        }
         let total = answered + unanswered
         let sample = total == 0 ? nil : PassiveSample(attempts: total, answeredAttempts: answered)
         answered = 0
