@@ -6,15 +6,20 @@ import Domain
 /// 0...jitter on top; `loss` drops that percentage of probes at random; `blackhole` and a pulled
 /// cable (`carrier = false`) drop everything; `unreachable` targets never answer; `httpStatus`, when
 /// set, is what an HTTP check's URL answers.
+///
+/// The same model answers the TCP connection attempts a passive check watches (`answerConnection`),
+/// from a stream of its own, so passive traffic never shifts the draws of probes.
 public struct LinkModel: Sendable {
     public var interface: String
     public private(set) var state: LinkState
     private var random: SplitMix64
+    private var connectionRandom: SplitMix64
 
     public init(interface: String, state: LinkState, seed: UInt64) {
         self.interface = interface
         self.state = state
         self.random = SplitMix64(seed: seed, stream: "probe:\(interface)")
+        self.connectionRandom = SplitMix64(seed: seed, stream: "connection:\(interface)")
     }
 
     /// Applies a fault or repair; returns whether the carrier changed (the core must then be told).
@@ -38,12 +43,29 @@ public struct LinkModel: Sendable {
         let jitterDraw = random.nextUnit()
         guard passes else { return nil }
         if case .icmp(let ip) = target, state.unreachable.contains(ip) { return nil }
-        if lossDraw * 100 < state.loss { return nil }
-        let extra = Int64((Double(max(0, state.jitter.nanoseconds)) * jitterDraw).rounded(.down))
-        let rtt = Duration.nanoseconds(max(0, state.latency.nanoseconds) + extra)
+        guard let rtt = roundTrip(lossDraw: lossDraw, jitterDraw: jitterDraw) else { return nil }
         if case .http(_, let expected) = target, let status = state.httpStatus, status != expected {
             return (.wrongStatus(status, rtt: rtt), rtt)
         }
         return (.reply(rtt: rtt), rtt)
+    }
+
+    /// When the far host's SYN-ACK to a TCP connection attempt sent now arrives: nil when nothing
+    /// comes back (black hole, carrier down, `destination` unreachable, or lost at `loss`%), else
+    /// after the round-trip time, latency + uniform(0...jitter), exactly as for a probe.
+    ///
+    /// Like `answer`, every attempt draws exactly two numbers (from the link's connection stream).
+    public mutating func answerConnection(to destination: IPAddress) -> Duration? {
+        let lossDraw = connectionRandom.nextUnit()
+        let jitterDraw = connectionRandom.nextUnit()
+        guard passes, !state.unreachable.contains(destination) else { return nil }
+        return roundTrip(lossDraw: lossDraw, jitterDraw: jitterDraw)
+    }
+
+    /// The round trip for two draws: nil when the loss draw falls under `loss`%.
+    private func roundTrip(lossDraw: Double, jitterDraw: Double) -> Duration? {
+        if lossDraw * 100 < state.loss { return nil }
+        let extra = Int64((Double(max(0, state.jitter.nanoseconds)) * jitterDraw).rounded(.down))
+        return .nanoseconds(max(0, state.latency.nanoseconds) + extra)
     }
 }

@@ -8,13 +8,18 @@ import Domain
 /// second. Virtual time jumps from one to the next; nothing waits on a real clock.
 ///
 /// At one instant, things happen in rank order: first the scripted faults (a fault "at 30s" is in
-/// place before anything else at 30s looks at the link), then probe replies, then the core's tick,
-/// then new connections (routed with the plan the core settled on at that instant), then the status
-/// sample (which sees the instant's outcome). Equal ranks keep insertion order.
+/// place before anything else at 30s looks at the link), then probe replies and answers to
+/// connection attempts, then the core's tick, then new connections (routed with the plan the core
+/// settled on at that instant), then the status sample (which sees the instant's outcome). Equal
+/// ranks keep insertion order.
 ///
-/// Randomness (probe loss, jitter, per-connection entropy) comes only from `SplitMix64` streams
-/// derived from the scenario's seed, one per WAN and one per traffic source, and nothing iterates a
-/// `Dictionary`: the same scenario and seed give the same result, byte for byte.
+/// Passive checks: on the WANs the core asked to capture (`.capturePassive`), every new TCP
+/// connection routed there is an `.attempt` observation at its own instant, and the link model
+/// decides whether and when its SYN-ACK comes back (an `.answer` at the reply rank).
+///
+/// Randomness (probe loss, jitter, per-connection entropy, connection answers) comes only from
+/// `SplitMix64` streams derived from the scenario's seed, two per WAN and one per traffic source, and
+/// nothing iterates a `Dictionary`: the same scenario and seed give the same result, byte for byte.
 public struct Simulation: Sendable {
     public let scenario: Scenario
 
@@ -49,6 +54,8 @@ public struct Simulation: Sendable {
 enum Happening: Sendable {
     case fault(index: Int)
     case probeReply(ProbeID, ProbeOutcome)
+    /// The SYN-ACK to a connection attempt on the WAN at `link` (an index into `Runner.links`).
+    case connectionAnswer(link: Int, PassiveObservation)
     case tick(generation: UInt64)
     case connection(source: Int, ordinal: Int)
     case sample
@@ -57,7 +64,7 @@ enum Happening: Sendable {
     var rank: Int {
         switch self {
         case .fault: 0
-        case .probeReply: 1
+        case .probeReply, .connectionAnswer: 1
         case .tick: 2
         case .connection: 3
         case .sample: 4
@@ -76,6 +83,8 @@ struct Runner {
     var links: [LinkModel]
     var trafficRandom: [SplitMix64]
     var sticky = StickyTable()
+    /// Per WAN (index into `links`): whether the core asked to capture its connection attempts.
+    var capturing: [Bool]
 
     // Tick bookkeeping: only the tick of the latest generation is live.
     var tickGeneration: UInt64 = 0
@@ -94,6 +103,9 @@ struct Runner {
     var logs: [LogRecord] = []
     var probesSent = 0
     var probesAnswered = 0
+    /// Passive observations handed to the core (for tests; the report shows their effect as rounds).
+    var connectionAttempts = 0
+    var connectionAnswers = 0
 
     init(scenario: Scenario) {
         self.scenario = scenario
@@ -102,6 +114,7 @@ struct Runner {
         self.wanNames = scenario.config.wans.map(\.name)
         self.links = wanNames.map { LinkModel(interface: $0, state: scenario.link($0), seed: scenario.seed) }
         self.trafficRandom = scenario.traffic.map { SplitMix64(seed: scenario.seed, stream: "traffic:\($0.name)") }
+        self.capturing = Array(repeating: false, count: wanNames.count)
     }
 
     func linkIndex(_ name: String) -> Int? { wanNames.firstIndex(of: name) }
@@ -165,6 +178,12 @@ struct Runner {
             if let i = linkIndex(id.interface), !links[i].passes { return }
             probesAnswered += 1
             feed(.probeResult(id, outcome))
+        case .connectionAnswer(let link, let observation):
+            // Like a probe reply: lost if the link went dark while it was in flight, and not
+            // reported once the core stopped asking for the WAN's captures.
+            guard links[link].passes, capturing[link] else { return }
+            connectionAnswers += 1
+            feed(.passive(interface: wanNames[link], observation))
         case .tick(let generation):
             guard generation == tickGeneration else { return }
             scheduledTick = nil
@@ -211,6 +230,13 @@ struct Runner {
             events.append(event)
         case .log(let level, let message):
             logs.append(LogRecord(time: now, level: level, message: message))
+        case .capturePassive(let interfaces):
+            // Said once at the start even when empty; only a non-empty or changed set is worth a line.
+            if !interfaces.isEmpty || capturing.contains(true) {
+                let names = interfaces.isEmpty ? "none" : interfaces.joined(separator: ", ")
+                logs.append(LogRecord(time: now, level: .info, message: "simulator: capturing connection attempts on \(names)"))
+            }
+            capturing = wanNames.map(interfaces.contains)
         }
     }
 
@@ -313,6 +339,32 @@ struct Runner {
                                 proto: traffic.proto, destPort: traffic.destPort, uplink: decision.uplink,
                                 group: decision.group, policy: decision.policy,
                                 planIndex: plans.isEmpty ? nil : plans.count - 1))
+        if traffic.proto == .tcp, let uplink = decision.uplink, let link = linkIndex(uplink), capturing[link] {
+            attemptConnection(flow, on: link, source: index, ordinal: ordinal)
+        }
+    }
+
+    /// The destination port of TCP traffic without `dest_port`, for the passive check's 4-tuple.
+    static let defaultDestinationPort: UInt16 = 443
+
+    /// The passive check's view of a new TCP connection on a captured WAN: its SYN leaves now and its
+    /// SYN-ACK comes back after the link's round trip, unless the link model drops it.
+    ///
+    /// The 4-tuple is deterministic: the LAN source address (the simulator models no masquerading),
+    /// a source port from 1024 up numbered by connection ordinal interleaved across traffic blocks
+    /// (so two blocks never share a port at one ordinal), the destination and `dest_port` (443 if
+    /// none). The flow's entropy is the SYN's sequence number.
+    mutating func attemptConnection(_ flow: Flow, on link: Int, source index: Int, ordinal: Int) {
+        let portNumber = (ordinal % 64_512) * scenario.traffic.count + index
+        let tuple = ConnectionTuple(local: flow.source, localPort: UInt16(1024 + portNumber % 64_512),
+                                    remote: flow.destination,
+                                    remotePort: flow.destPort ?? Runner.defaultDestinationPort)
+        connectionAttempts += 1
+        feed(.passive(interface: wanNames[link], .attempt(tuple, sequence: flow.entropy)))
+        if let rtt = links[link].answerConnection(to: flow.destination) {
+            let answer = Happening.connectionAnswer(link: link, .answer(tuple, acknowledgment: flow.entropy &+ 1))
+            queue.push(answer, at: now + rtt, rank: answer.rank)
+        }
     }
 
     // MARK: Samples

@@ -66,18 +66,18 @@ struct DaemonCommand: AsyncParsableCommand {
             // Watches nothing until the core says which interfaces (`.watchInterfaces`).
             links = try LinkMonitor(interfaces: [], onEvent: { inputs.push(.core($0)) },
                                     onError: { error in logger.warning("link monitor: \(error)") })
-            // `health_check { type = "passive" }`: outbound SYNs answered or not, one sample per interval.
-            passive = try PassiveHealthMonitor(onSample: { sample in inputs.push(.core(sample.coreEvent)) },
-                                               onError: { error in logger.warning("passive health: \(error)") })
+            // `health_check { type = "passive" }`: outbound SYNs and their answers, judged by the core.
+            passive = try PassiveHealthMonitor(onObservation: { interface, observation in
+                inputs.push(.core(.passive(interface: interface, observation)))
+            }, onError: { error in logger.warning("passive health: \(error)") })
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
-        for error in passive.configure(initial) { logger.warning("passive health: \(error)") }
-
         logger.notice("flywall starting: \(initial.wans.count) WANs (\(initial.wans.map(\.name).joined(separator: ", "))), config \(path)")
         let loop = DaemonLoop(config: initial, loadConfig: load, inputs: inputs,
-                              ports: DaemonPorts(probes: probes, interfaces: links, dataplane: dataplane), logger: logger)
+                              ports: DaemonPorts(probes: probes, interfaces: links, passive: passive, dataplane: dataplane),
+                              logger: logger)
         // Services stop in reverse order: the core loop first (it removes what Flywall owns in
         // the kernel), then the signal handler, then the input sources.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

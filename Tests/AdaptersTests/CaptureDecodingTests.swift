@@ -190,173 +190,45 @@ struct CaptureDecodingTests {
     }
 }
 
-@Suite("Capture: passive health rule")
-struct CapturePassiveRuleTests {
-    static let second: Int64 = 1_000_000_000
+/// The capture side of the passive check only classifies packets; the rule is the core's
+/// (Tests/DomainTests/PassiveCheckTests.swift).
+@Suite("Capture: passive observations")
+struct CapturePassiveObservationTests {
     static let local = IPAddress("100.64.1.2")!
     static let remote = IPAddress("198.18.0.1")!
+    static let tuple = ConnectionTuple(local: local, localPort: 40001, remote: remote, remotePort: 443)
 
-    static func syn(port: UInt16, sequence: UInt32 = 1000, direction: CaptureDirection? = nil) -> CapturedPacket {
+    static func syn(flags: TCPFlags = .syn, direction: CaptureDirection? = .outgoing) -> CapturedPacket {
         CapturedPacket(timestamp: .zero, interface: "wan0", direction: direction, ipVersion: .v4, source: local,
-                       destination: remote, ipProtocol: .tcp, sourcePort: port, destinationPort: 443,
-                       tcp: TCPSegmentHeader(flags: .syn, sequence: sequence, acknowledgment: 0), length: 60)
+                       destination: remote, ipProtocol: .tcp, sourcePort: 40001, destinationPort: 443,
+                       tcp: TCPSegmentHeader(flags: flags, sequence: 1000, acknowledgment: 0), length: 60)
     }
 
-    static func answer(port: UInt16, acknowledging sequence: UInt32 = 1000, flags: TCPFlags = [.syn, .ack],
-                       from source: IPAddress = remote) -> CapturedPacket {
-        CapturedPacket(timestamp: .zero, interface: "wan0", direction: nil, ipVersion: .v4, source: source,
-                       destination: local, ipProtocol: .tcp, sourcePort: 443, destinationPort: port,
-                       tcp: TCPSegmentHeader(flags: flags, sequence: 5, acknowledgment: sequence &+ 1), length: 60)
+    static func answer(flags: TCPFlags = [.syn, .ack], direction: CaptureDirection? = .incoming) -> CapturedPacket {
+        CapturedPacket(timestamp: .zero, interface: "wan0", direction: direction, ipVersion: .v4, source: remote,
+                       destination: local, ipProtocol: .tcp, sourcePort: 443, destinationPort: 40001,
+                       tcp: TCPSegmentHeader(flags: flags, sequence: 5, acknowledgment: 1001), length: 60)
     }
 
-    /// A tracker starting at 100 s with a 5 s interval (boundaries at 105, 110, ...) and a 2 s timeout.
-    static func tracker() -> PassiveHealthTracker {
-        PassiveHealthTracker(interface: "wan0", interval: .seconds(5), timeout: .seconds(2), now: 100 * second)
+    @Test("an outgoing SYN is an attempt; an incoming SYN-ACK or RST-ACK an answer, in the attempt's orientation")
+    func classified() {
+        #expect(Self.syn().passiveObservation == .attempt(Self.tuple, sequence: 1000))
+        #expect(Self.syn(direction: nil).passiveObservation == .attempt(Self.tuple, sequence: 1000))
+        #expect(Self.answer().passiveObservation == .answer(Self.tuple, acknowledgment: 1001))
+        #expect(Self.answer(flags: [.rst, .ack]).passiveObservation == .answer(Self.tuple, acknowledgment: 1001))
+        #expect(Self.answer(direction: nil).passiveObservation == .answer(Self.tuple, acknowledgment: 1001))
     }
 
-    @Test("an answer within the timeout gives one answered sample at the interval's end, not before")
-    func answered() {
-        let s = Self.second
-        var tracker = Self.tracker()
-        #expect(tracker.nextDeadline == nil)
-        tracker.observe(Self.syn(port: 1), at: 101 * s)
-        #expect(tracker.nextDeadline == 105 * s)
-        tracker.observe(Self.answer(port: 1), at: 103 * s)  // exactly at the deadline still counts
-        #expect(tracker.advance(to: 105 * s - 1) == nil)
-        #expect(tracker.advance(to: 105 * s) == PassiveHealthSample(interface: "wan0", answered: true, attempts: 1, answeredAttempts: 1))
-        #expect(tracker.nextDeadline == nil)  // idle again: no wake-ups
-        #expect(tracker.advance(to: 200 * s) == nil)
-    }
-
-    @Test("no answer: unanswered once the deadline has passed at an interval's end")
-    func unanswered() {
-        let s = Self.second
-        var tracker = Self.tracker()
-        tracker.observe(Self.syn(port: 1), at: 104 * s)  // deadline 106 s, after the first boundary
-        #expect(tracker.advance(to: 105 * s) == nil)     // still waiting: nothing resolved yet
-        #expect(tracker.waiting == 1)
-        #expect(tracker.nextDeadline == 110 * s)
-        #expect(tracker.advance(to: 110 * s) == PassiveHealthSample(interface: "wan0", answered: false, attempts: 1, answeredAttempts: 0))
-        #expect(tracker.waiting == 0)
-        #expect(tracker.nextDeadline == nil)
-    }
-
-    @Test("an answer after the deadline counts as unanswered; a reset answers")
-    func lateAnswerAndReset() {
-        let s = Self.second
-        var tracker = Self.tracker()
-        tracker.observe(Self.syn(port: 1), at: 101 * s)
-        tracker.observe(Self.answer(port: 1), at: 103 * s + 1)
-        #expect(tracker.advance(to: 105 * s)?.answered == false)
-
-        tracker.observe(Self.syn(port: 2), at: 106 * s)
-        tracker.observe(Self.answer(port: 2, flags: [.rst, .ack]), at: 106 * s + 500)
-        #expect(tracker.advance(to: 110 * s) == PassiveHealthSample(interface: "wan0", answered: true, attempts: 1, answeredAttempts: 1))
-    }
-
-    @Test("answers must match the 4-tuple and acknowledge the SYN; a bare RST or ACK is no answer")
-    func matching() {
-        let s = Self.second
-        var tracker = Self.tracker()
-        tracker.observe(Self.syn(port: 1, sequence: 77), at: 101 * s)
-        tracker.observe(Self.answer(port: 1, acknowledging: 78), at: 101 * s)                     // wrong ack
-        tracker.observe(Self.answer(port: 2, acknowledging: 77), at: 101 * s)                     // wrong port
-        tracker.observe(Self.answer(port: 1, acknowledging: 77, from: IPAddress("198.18.0.9")!), at: 101 * s)
-        tracker.observe(Self.answer(port: 1, acknowledging: 77, flags: .rst), at: 101 * s)        // RST without ACK
-        tracker.observe(Self.answer(port: 1, acknowledging: 77, flags: .ack), at: 101 * s)        // plain ACK
-        #expect(tracker.waiting == 1)
-        #expect(tracker.advance(to: 105 * s)?.answered == false)
-    }
-
-    @Test("a retransmitted SYN keeps the first deadline; a new sequence number replaces the attempt")
-    func retransmission() {
-        let s = Self.second
-        var tracker = Self.tracker()
-        tracker.observe(Self.syn(port: 1, sequence: 5), at: 101 * s)
-        tracker.observe(Self.syn(port: 1, sequence: 5), at: 102 * s)     // retransmission
-        tracker.observe(Self.answer(port: 1, acknowledging: 5), at: 103 * s + 1)  // late for the first SYN
-        #expect(tracker.advance(to: 105 * s) == PassiveHealthSample(interface: "wan0", answered: false, attempts: 1, answeredAttempts: 0))
-
-        tracker.observe(Self.syn(port: 1, sequence: 5), at: 106 * s)
-        tracker.observe(Self.syn(port: 1, sequence: 9), at: 107 * s)     // the client started over
-        tracker.observe(Self.answer(port: 1, acknowledging: 9), at: 108 * s)
-        #expect(tracker.waiting == 0)
-        #expect(tracker.advance(to: 110 * s) == PassiveHealthSample(interface: "wan0", answered: true, attempts: 1, answeredAttempts: 1))
-    }
-
-    @Test("one sample per interval, by strict majority; a tie is unanswered")
-    func majority() {
-        let s = Self.second
-        var tracker = Self.tracker()
-        for port: UInt16 in 1...3 { tracker.observe(Self.syn(port: port), at: 101 * s) }
-        tracker.observe(Self.answer(port: 1), at: 101 * s + 10)
-        tracker.observe(Self.answer(port: 2), at: 101 * s + 20)
-        #expect(tracker.advance(to: 105 * s) == PassiveHealthSample(interface: "wan0", answered: true, attempts: 3, answeredAttempts: 2))
-        #expect(tracker.advance(to: 105 * s + 1) == nil)
-
-        for port: UInt16 in 4...5 { tracker.observe(Self.syn(port: port), at: 106 * s) }
-        tracker.observe(Self.answer(port: 4), at: 106 * s + 10)
-        #expect(tracker.advance(to: 110 * s) == PassiveHealthSample(interface: "wan0", answered: false, attempts: 2, answeredAttempts: 1))
-    }
-
-    @Test("attempts resolve in the interval their answer or deadline falls in")
-    func resolutionInterval() {
-        let s = Self.second
-        var tracker = Self.tracker()
-        tracker.observe(Self.syn(port: 1), at: 104 * s)         // answered in the next interval
-        tracker.observe(Self.syn(port: 2), at: 101 * s)         // times out in this one
-        #expect(tracker.advance(to: 105 * s) == PassiveHealthSample(interface: "wan0", answered: false, attempts: 1, answeredAttempts: 0))
-        tracker.observe(Self.answer(port: 1), at: 105 * s + 1)
-        #expect(tracker.advance(to: 110 * s) == PassiveHealthSample(interface: "wan0", answered: true, attempts: 1, answeredAttempts: 1))
-    }
-
-    @Test("a late call closes one interval and realigns to the boundaries")
-    func lateAdvance() {
-        let s = Self.second
-        var tracker = Self.tracker()
-        tracker.observe(Self.syn(port: 1), at: 101 * s)
-        tracker.observe(Self.syn(port: 2), at: 104 * s)
-        tracker.observe(Self.answer(port: 2), at: 104 * s + 5)
-        // Deadline 103 s passed before the close: unanswered; the answered one is in the same sample.
-        #expect(tracker.advance(to: 117 * s) == PassiveHealthSample(interface: "wan0", answered: false, attempts: 2, answeredAttempts: 1))
-        tracker.observe(Self.syn(port: 3), at: 118 * s)
-        #expect(tracker.nextDeadline == 120 * s)
-    }
-
-    @Test("incoming SYNs and outgoing SYN-ACKs (the router as a server) are not connection attempts")
-    func serverTrafficIgnored() {
-        let s = Self.second
-        var tracker = Self.tracker()
-        tracker.observe(Self.syn(port: 1, direction: .incoming), at: 101 * s)
-        var outgoingAnswer = Self.answer(port: 2)
-        outgoingAnswer.direction = .outgoing
-        tracker.observe(Self.syn(port: 2, direction: .outgoing), at: 101 * s)
-        tracker.observe(outgoingAnswer, at: 101 * s)
-        #expect(tracker.waiting == 1)
-        var udp = Self.syn(port: 3)
+    @Test("a bare RST or ACK, UDP, and the router as a server (incoming SYN, outgoing SYN-ACK) are nothing")
+    func ignored() {
+        #expect(Self.answer(flags: .rst).passiveObservation == nil)
+        #expect(Self.answer(flags: .ack).passiveObservation == nil)
+        #expect(Self.syn(flags: [.syn, .ack], direction: .outgoing).passiveObservation == nil)
+        #expect(Self.syn(direction: .incoming).passiveObservation == nil)
+        #expect(Self.answer(direction: .outgoing).passiveObservation == nil)
+        var udp = Self.syn()
         udp.ipProtocol = .udp
         udp.tcp = nil
-        tracker.observe(udp, at: 101 * s)
-        #expect(tracker.waiting == 1)
-    }
-
-    @Test("at most maxPending attempts wait; the rest are counted as untracked")
-    func bounded() {
-        var tracker = Self.tracker()
-        let count = PassiveHealthTracker.maxPending + 10
-        for i in 0..<count {
-            var packet = Self.syn(port: UInt16(i % 60_000 + 1))
-            packet.destination = .v4(0xc612_0000 + UInt32(i / 60_000))
-            tracker.observe(packet, at: 101 * Self.second)
-        }
-        #expect(tracker.waiting == PassiveHealthTracker.maxPending)
-        #expect(tracker.untracked == 10)
-    }
-
-    @Test("a sample becomes the core's passive event")
-    func coreEvent() {
-        let sample = PassiveHealthSample(interface: "wan1", answered: false, attempts: 4, answeredAttempts: 1)
-        #expect(sample.coreEvent == .passiveSample(interface: "wan1", answered: false))
-        #expect(sample.description == "wan1: 1/4 connection attempts answered -> unanswered")
+        #expect(udp.passiveObservation == nil)
     }
 }

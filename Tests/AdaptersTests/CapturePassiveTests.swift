@@ -13,21 +13,52 @@ import Glibc
 struct CapturePassiveTests {
     typealias Lab = CaptureTestLab
 
-    /// One-second intervals and timeouts: quick tests, and the rule does not depend on the length.
-    static let check = HealthCheck(kind: .passive, interval: .seconds(1), timeout: .seconds(1))
+    /// One observation as the monitor reported it.
+    struct Seen: Sendable, Equatable {
+        var interface: String
+        var observation: PassiveObservation
+    }
 
     /// Starts a monitor in the router's namespace watching rw0.
-    static func monitor(_ lab: Lab, _ log: CaptureTestLog<PassiveHealthSample>) throws -> PassiveHealthMonitor {
+    static func monitor(_ lab: Lab, _ log: CaptureTestLog<Seen>) throws -> PassiveHealthMonitor {
         try lab.inside("router") {
-            let monitor = try PassiveHealthMonitor(onSample: log.append)
-            try monitor.attach(interface: "rw0", check: check)
+            let monitor = try PassiveHealthMonitor(onObservation: { log.append(Seen(interface: $0, observation: $1)) })
+            #expect(monitor.watch(interfaces: ["rw0"]).isEmpty)
             return monitor
         }
     }
 
-    static func attempts(_ samples: [PassiveHealthSample]) -> Int { samples.reduce(0) { $0 + $1.attempts } }
+    static func attempts(_ seen: [Seen]) -> [ConnectionTuple: UInt32] {
+        var attempts: [ConnectionTuple: UInt32] = [:]
+        for s in seen { if case .attempt(let tuple, let sequence) = s.observation { attempts[tuple] = sequence } }
+        return attempts
+    }
 
-    @Test("masqueraded connections that are answered give answered samples (IPv4 and IPv6), then silence",
+    /// Attempts that some answer acknowledges (same 4-tuple, ack = seq + 1), as the core matches them.
+    static func answered(_ seen: [Seen]) -> Int {
+        let attempts = attempts(seen)
+        var answered = Set<ConnectionTuple>()
+        for s in seen {
+            if case .answer(let tuple, let ack) = s.observation, let seq = attempts[tuple], ack == seq &+ 1 { answered.insert(tuple) }
+        }
+        return answered.count
+    }
+
+    /// What the core makes of the observations (fed at 0.5 s into its first 1 s interval): rw0's status.
+    static func judged(_ seen: [Seen]) -> WANStatus {
+        let check = HealthCheck(kind: .passive, interval: .seconds(1), timeout: .seconds(1), thresholdDown: 1, thresholdUp: 1)
+        var core = MultiWANStateMachine(config: FlywallConfig(interfaces: [
+            Interface(name: "rw0", wan: WANSettings(), healthCheck: check),
+            Interface(name: "rl0", wan: WANSettings(priority: 2)),
+        ]))
+        #expect(core.handle(.tick, at: .zero).contains(.capturePassive(interfaces: ["rw0"])))
+        for s in seen { _ = core.handle(.passive(interface: s.interface, s.observation), at: .seconds(0.5)) }
+        _ = core.handle(.tick, at: .seconds(1))
+        _ = core.handle(.tick, at: .seconds(2))
+        return core.status.first { $0.interface == "rw0" }!
+    }
+
+    @Test("masqueraded connections that are answered give attempts and matching answers (IPv4 and IPv6), then silence",
           .enabled(if: captureTestsAreRoot, "needs root for namespaces and captures"))
     func answered() async throws {
         let lab = try Lab.routed()
@@ -36,7 +67,7 @@ struct CapturePassiveTests {
             [try CaptureTestSocket.listen(Lab.isp4, port: 8080), try CaptureTestSocket.listen(Lab.isp6, port: 8080)]
         }
         defer { servers.forEach { close($0) } }
-        let log = CaptureTestLog<PassiveHealthSample>()
+        let log = CaptureTestLog<Seen>()
         let monitor = try Self.monitor(lab, log)
         defer { monitor.shutdown() }
         #expect(monitor.interfaces == ["rw0"])
@@ -47,20 +78,23 @@ struct CapturePassiveTests {
              try CaptureTestSocket.connect(from: Lab.lan6, sourcePort: 41003, to: Lab.isp6, port: 8080)]
         }
         #expect(outcomes == [.connected, .connected, .connected])
-        let samples = await log.wait { Self.attempts($0) >= 3 }
-        #expect(Self.attempts(samples) == 3)
-        #expect(samples.reduce(0) { $0 + $1.answeredAttempts } == 3)
-        #expect(!samples.isEmpty && samples.allSatisfy { $0.answered && $0.interface == "rw0" })
-        #expect(samples.map(\.coreEvent).allSatisfy { $0 == .passiveSample(interface: "rw0", answered: true) })
-        #expect(monitor.waitingAttempts(interface: "rw0") == 0)
+        let seen = await log.wait { Self.answered($0) >= 3 }
+        #expect(Self.attempts(seen).count == 3)
+        #expect(Self.answered(seen) == 3)
+        #expect(seen.allSatisfy { $0.interface == "rw0" })
+        // Seen on the WAN: after masquerading, from the router's own WAN addresses.
+        #expect(Set(Self.attempts(seen).keys.map(\.local)) == [Lab.wan4, Lab.wan6])
+        #expect(Set(Self.attempts(seen).keys.map(\.remote)) == [Lab.isp4, Lab.isp6])
+        let status = Self.judged(seen)
+        #expect(status.state == .up && status.goodRounds == 1 && status.roundsTotal == 1)
 
-        // Idle is not failure: no connections, no samples.
+        // Idle: no connections, no observations.
         let count = log.all.count
         try await Task.sleep(for: .seconds(3))
         #expect(log.all.count == count)
     }
 
-    @Test("connections whose SYNs the far side drops give unanswered samples, one attempt each",
+    @Test("connections whose SYNs the far side drops give attempts without answers, one each",
           .enabled(if: captureTestsAreRoot, "needs root for namespaces and captures"))
     func unanswered() async throws {
         let lab = try Lab.routed()
@@ -68,7 +102,7 @@ struct CapturePassiveTests {
         // Something listens on 8082, but the ISP's firewall drops the SYNs before it sees them.
         let server = try lab.inside("isp") { try CaptureTestSocket.listen(Lab.isp4, port: 8082) }
         defer { close(server) }
-        let log = CaptureTestLog<PassiveHealthSample>()
+        let log = CaptureTestLog<Seen>()
         let monitor = try Self.monitor(lab, log)
         defer { monitor.shutdown() }
 
@@ -78,11 +112,15 @@ struct CapturePassiveTests {
              try CaptureTestSocket.connect(from: Lab.lan4, sourcePort: 42002, to: Lab.isp4, port: 8082, wait: .zero)]
         }
         #expect(outcomes == [.pending, .pending])
-        let samples = await log.wait { Self.attempts($0) >= 2 }
-        #expect(Self.attempts(samples) == 2)
-        #expect(samples.reduce(0) { $0 + $1.answeredAttempts } == 0)
-        #expect(!samples.isEmpty && samples.allSatisfy { !$0.answered && $0.interface == "rw0" })
-        #expect(monitor.waitingAttempts(interface: "rw0") == 0)
+        let seen = await log.wait { Self.attempts($0).count >= 2 }
+        try await Task.sleep(for: .seconds(1))  // an answer, if any, would have come by now
+        #expect(log.all.count == 2)
+        #expect(Self.attempts(log.all).count == 2)
+        #expect(Self.answered(log.all) == 0)
+        #expect(seen.allSatisfy { $0.interface == "rw0" })
+        let status = Self.judged(log.all)
+        #expect(status.state == .down && status.failedRounds == 1)
+        #expect(status.reason.hasSuffix("(0/2 connection attempts answered)"))
         let count = log.all.count
         try await Task.sleep(for: .seconds(3))
         #expect(log.all.count == count)
@@ -93,15 +131,17 @@ struct CapturePassiveTests {
     func refused() async throws {
         let lab = try Lab.routed()
         defer { lab.remove() }
-        let log = CaptureTestLog<PassiveHealthSample>()
+        let log = CaptureTestLog<Seen>()
         let monitor = try Self.monitor(lab, log)
         defer { monitor.shutdown() }
         let outcome = try lab.inside("lan") {
             try CaptureTestSocket.connect(from: Lab.lan4, sourcePort: 43001, to: Lab.isp4, port: 8081)
         }
         #expect(outcome == .refused)
-        let samples = await log.wait { Self.attempts($0) >= 1 }
-        #expect(samples == [PassiveHealthSample(interface: "rw0", answered: true, attempts: 1, answeredAttempts: 1)])
+        let seen = await log.wait { Self.answered($0) >= 1 }
+        #expect(seen.count == 2)
+        #expect(Self.answered(seen) == 1)
+        #expect(Self.judged(seen).goodRounds == 1)
     }
 
     @Test("a WAN whose interface disappears is reported, and watched again once it is back",
@@ -109,11 +149,13 @@ struct CapturePassiveTests {
     func interfaceComesBack() async throws {
         let lab = try Lab.routed()
         defer { lab.remove() }
-        let log = CaptureTestLog<PassiveHealthSample>()
+        let log = CaptureTestLog<Seen>()
         let errors = CaptureTestLog<SystemError>()
         let monitor = try lab.inside("router") {
-            let monitor = try PassiveHealthMonitor(onSample: log.append, onError: errors.append)
-            try monitor.attach(interface: "rw0", check: Self.check)
+            let monitor = try PassiveHealthMonitor(retryPeriod: .seconds(1),
+                                                   onObservation: { log.append(Seen(interface: $0, observation: $1)) },
+                                                   onError: errors.append)
+            #expect(monitor.watch(interfaces: ["rw0"]).isEmpty)
             return monitor
         }
         defer { monitor.shutdown() }
@@ -130,81 +172,63 @@ struct CapturePassiveTests {
         try lab.sh("isp", "ip addr add 100.64.31.1/24 dev iw0 && ip link set iw0 up")
         let server = try lab.inside("isp") { try CaptureTestSocket.listen(Lab.isp4, port: 8080) }
         defer { close(server) }
-        // Connect until the monitor has a capture again (it retries every interval).
+        // Connect until the monitor has a capture again (it retries every second).
         var port: UInt16 = 45001
         let start = ContinuousClock.now
-        while log.all.isEmpty, ContinuousClock.now - start < .seconds(20) {
+        while Self.answered(log.all) == 0, ContinuousClock.now - start < .seconds(20) {
             let outcome = try lab.inside("lan") { try CaptureTestSocket.connect(from: Lab.lan4, sourcePort: port, to: Lab.isp4, port: 8080) }
             #expect(outcome == .connected)
             port += 1
             try await Task.sleep(for: .milliseconds(500))
         }
-        let samples = log.all
-        #expect(!samples.isEmpty)
-        #expect(samples.allSatisfy { $0.answered && $0.interface == "rw0" })
+        #expect(Self.answered(log.all) > 0)
+        #expect(log.all.allSatisfy { $0.interface == "rw0" })
         #expect(errors.all.count == 1)  // reopening failed quietly until the interface was back
 
         // Taken down and up again (same interface): watched again too, whether libpcap reported it or not.
-        try await Task.sleep(for: .seconds(2))  // let the last interval close
-        let before = log.all.count
+        try await Task.sleep(for: .seconds(1))
+        let before = Self.answered(log.all)
         try lab.sh("router", "ip link set rw0 down")
         try await Task.sleep(for: .milliseconds(1500))
         try lab.sh("router", "ip link set rw0 up")
         let restart = ContinuousClock.now
-        while log.all.count == before, ContinuousClock.now - restart < .seconds(20) {
+        while Self.answered(log.all) == before, ContinuousClock.now - restart < .seconds(20) {
             let outcome = try lab.inside("lan") { try CaptureTestSocket.connect(from: Lab.lan4, sourcePort: port, to: Lab.isp4, port: 8080) }
             #expect(outcome == .connected)
             port += 1
             try await Task.sleep(for: .milliseconds(500))
         }
-        #expect(log.all.count > before)
-        #expect(log.all.allSatisfy { $0.answered })
+        #expect(Self.answered(log.all) > before)
     }
 
-    @Test("attach reports a missing interface; attaching twice keeps one capture; configure follows the config; detach stops samples",
+    @Test("watch reports a missing interface, keeps what it already watches, and stops observing what it drops",
           .enabled(if: captureTestsAreRoot, "needs root for namespaces and captures"))
-    func attachAndDetach() async throws {
+    func watchFollowsTheCore() async throws {
         let lab = try Lab.routed()
         defer { lab.remove() }
         let server = try lab.inside("isp") { try CaptureTestSocket.listen(Lab.isp4, port: 8080) }
         defer { close(server) }
-        let log = CaptureTestLog<PassiveHealthSample>()
+        let log = CaptureTestLog<Seen>()
         let monitor = try Self.monitor(lab, log)
         defer { monitor.shutdown() }
 
-        let missing = try lab.inside("router") { () -> SystemError? in
-            do throws(SystemError) {
-                try monitor.attach(interface: "fw-none0", check: Self.check)
-                return nil
-            } catch { return error }
-        }
-        #expect(missing?.errno == .noSuchDevice)
-        #expect(missing?.subject == "fw-none0")
-        try lab.inside("router") { try monitor.attach(interface: "rw0", check: HealthCheck(kind: .passive, interval: .seconds(2), timeout: .seconds(1))) }
+        // The core's list: the missing WAN is reported and left out, rw0 stays watched.
+        let errors = try lab.inside("router") { monitor.watch(interfaces: ["rw0", "fw-none0"]) }
+        #expect(errors.map(\.subject) == ["fw-none0"])
+        #expect(errors.first?.errno == .noSuchDevice)
         #expect(monitor.interfaces == ["rw0"])
+        _ = try lab.inside("lan") { try CaptureTestSocket.connect(from: Lab.lan4, sourcePort: 44001, to: Lab.isp4, port: 8080) }
+        #expect(Self.answered(await log.wait { Self.answered($0) >= 1 }) == 1)
 
-        // A config decides which WANs are watched: only those whose check is passive.
-        let passive = HealthCheck(kind: .passive, interval: .seconds(1), timeout: .seconds(1))
-        let config = FlywallConfig(interfaces: [
-            Interface(name: "rw0", wan: WANSettings(), healthCheck: passive),
-            Interface(name: "fw-none1", wan: WANSettings(priority: 2), healthCheck: passive),
-            Interface(name: "rl0", wan: WANSettings(priority: 3), healthCheck: HealthCheck(kind: .icmp, targets: [Lab.isp4])),
-        ])
-        let configErrors = try lab.inside("router") { monitor.configure(config) }
-        #expect(configErrors.map(\.subject) == ["fw-none1"])
-        #expect(monitor.interfaces == ["rw0"])
-        let noPassive = FlywallConfig(interfaces: [Interface(name: "rw0", wan: WANSettings())])
-        #expect(try lab.inside("router") { monitor.configure(noPassive) }.isEmpty)
+        // Nothing passive any more: captures close, connections are no longer observed.
+        #expect(try lab.inside("router") { monitor.watch(interfaces: []) }.isEmpty)
         #expect(monitor.interfaces == [])
-        try lab.inside("router") { try monitor.attach(interface: "rw0", check: Self.check) }
-
-        monitor.detach(interface: "rw0")
-        #expect(monitor.interfaces == [])
+        let count = log.all.count
         let outcome = try lab.inside("lan") {
-            try CaptureTestSocket.connect(from: Lab.lan4, sourcePort: 44001, to: Lab.isp4, port: 8080)
+            try CaptureTestSocket.connect(from: Lab.lan4, sourcePort: 44002, to: Lab.isp4, port: 8080)
         }
         #expect(outcome == .connected)
-        try await Task.sleep(for: .seconds(3))
-        #expect(log.all.isEmpty)
+        try await Task.sleep(for: .seconds(2))
+        #expect(log.all.count == count)
     }
 }

@@ -9,10 +9,12 @@ import Glibc
 #endif
 
 /// In-memory ports: every call the loop makes, in order.
-final class RecordingPorts: ProbeSending, InterfaceWatching, DataplaneApplying, WANEventRecording, Sendable {
+final class RecordingPorts: ProbeSending, InterfaceWatching, PassiveCapturing, DataplaneApplying, WANEventRecording,
+    Sendable {
     enum Call: Equatable, CustomStringConvertible {
         case configureProbes([ProbeBinding])
         case watch([String])
+        case capture([String])
         case probe(ProbeID)
         case apply(ForwardingPlan)
         case repair(ForwardingPlan)
@@ -25,6 +27,7 @@ final class RecordingPorts: ProbeSending, InterfaceWatching, DataplaneApplying, 
             switch self {
             case .configureProbes(let b): "configureProbes(\(b.map { "\($0.interface)#\($0.index)" }.joined(separator: ",")))"
             case .watch(let names): "watch(\(names.joined(separator: ",")))"
+            case .capture(let names): "capture(\(names.joined(separator: ",")))"
             case .probe(let id): "probe(\(id.interface))"
             case .apply(let plan): "apply(\(Self.active(plan)))"
             case .repair(let plan): "repair(\(Self.active(plan)))"
@@ -53,6 +56,10 @@ final class RecordingPorts: ProbeSending, InterfaceWatching, DataplaneApplying, 
     func configure(_ bindings: [ProbeBinding]) throws { note(.configureProbes(bindings)) }
     func send(_ request: ProbeRequest) { note(.probe(request.id)) }
     func watch(interfaces: [String]) { note(.watch(interfaces)) }
+    func capture(interfaces: [String]) -> [SystemError] {
+        note(.capture(interfaces))
+        return []
+    }
     func apply(_ plan: ForwardingPlan) throws {
         note(.apply(plan))
         let fail = failingApplies.withLock { n -> Bool in
@@ -70,7 +77,7 @@ final class RecordingPorts: ProbeSending, InterfaceWatching, DataplaneApplying, 
     func removeAll() throws { note(.removeAll) }
     func record(_ event: WANEvent) { note(.record(event.kind, event.interface ?? event.to.joined(separator: "+"))) }
 
-    var ports: DaemonPorts { DaemonPorts(probes: self, interfaces: self, dataplane: self, recorder: self) }
+    var ports: DaemonPorts { DaemonPorts(probes: self, interfaces: self, passive: self, dataplane: self, recorder: self) }
 }
 
 /// The config file the loop reads on `.reload`, as a test changes it.
@@ -195,10 +202,10 @@ struct DaemonLoopTests {
         #expect(calls.first == .configureProbes([
             ProbeBinding(interface: "eth0", index: 0, ipv6: false), ProbeBinding(interface: "eth1", index: 1, ipv6: false),
         ]))
-        #expect(rig.ports.trace == ["configureProbes(eth0#0,eth1#1)", "watch(eth0,eth1)", "apply(default=eth0)"])
+        #expect(rig.ports.trace == ["configureProbes(eth0#0,eth1#1)", "watch(eth0,eth1)", "capture()", "apply(default=eth0)"])
         // Probes go out after the paths are open and before the plan.
         let probes = calls.indices.filter { if case .probe = calls[$0] { true } else { false } }
-        #expect(probes.count == 2 && probes.allSatisfy { $0 > 1 && $0 < calls.count - 1 })
+        #expect(probes.count == 2 && probes.allSatisfy { $0 > 2 && $0 < calls.count - 1 })
     }
 
     @Test("eth0 stops answering: wan_down, failover, the new plan and eth0's flush, in that order")

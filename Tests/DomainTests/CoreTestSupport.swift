@@ -7,6 +7,8 @@ struct CoreDriver {
     var events: [WANEvent] = []
     var flushed: [String] = []
     var plans = 0
+    /// Every `.capturePassive` effect's WAN list, in order.
+    var captured: [[String]] = []
     /// WAN -> answers? ; per target override
     var answering: [String: Bool] = [:]
     var deadTargets: Set<IPAddress> = []
@@ -33,6 +35,7 @@ struct CoreDriver {
             case .flushConnections(let uplink): flushed.append(uplink.name)
             case .applyPlan, .repairDataplane: plans += 1
             case .log, .configureProbes, .watchInterfaces: break
+            case .capturePassive(let names): captured.append(names)
             }
         }
     }

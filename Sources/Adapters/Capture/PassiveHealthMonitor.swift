@@ -4,9 +4,11 @@ import Glibc
 import Domain
 import Synchronization
 
-/// The passive health check (`health_check { type = "passive" }`): watches real TCP connection
-/// attempts leaving each attached WAN and reports, at most once per the check's `interval`, whether
-/// they were answered. Each sample is one probe round for the core (`sample.coreEvent`).
+/// The capture side of the passive health check (`health_check { type = "passive" }`): watches
+/// the TCP connection attempts leaving each watched WAN and the answers arriving, and reports every
+/// one as a `PassiveObservation`. It only observes: the rule that turns attempts into rounds
+/// (deadlines, intervals, majorities) is the core's (`PassiveSampler` in Domain), and which WANs to
+/// watch is the core's `.capturePassive` effect, handed to `watch(interfaces:)`.
 ///
 /// Each WAN gets two captures on its interface, one for each direction, so the connections are
 /// seen as they leave: after masquerading, with the WAN's own address, which is the tuple the
@@ -14,16 +16,14 @@ import Synchronization
 /// SYN-ACKs and RST-ACKs (`incomingFilter`), so other traffic costs nothing. The direction is set
 /// with `pcap_setdirection` rather than `inbound`/`outbound` in one filter: libpcap runs a new
 /// filter in user space on the first packet after installing it, where those keywords cannot be
-/// evaluated, and that first connection attempt would be lost. The exact rule that turns attempts
-/// into samples is `PassiveHealthTracker`'s; in short, per interval: no attempts, no sample;
-/// otherwise answered when more than half of the attempts resolved in it got a SYN-ACK (or
-/// RST-ACK) within `timeout`.
+/// evaluated, and that first connection attempt would be lost. Captures are in immediate mode, so
+/// an observation reaches the callback (and the shell stamps it) within the poll's latency.
 ///
-/// One thread serves every WAN (poll on all captures, plus a timer for interval ends). Captures are
-/// opened by `attach`, in the network namespace of the calling thread. If a capture fails later
-/// (the interface was removed or taken down), the error is reported once and the monitor tries to
-/// reopen it every `interval`, from its own thread, which is in the namespace the monitor was made
-/// in: make the monitor and attach its WANs in the same namespace. Needs CAP_NET_RAW.
+/// One thread serves every WAN (poll on all captures). Captures are opened by `watch`, in the
+/// network namespace of the calling thread. If a capture fails later (the interface was removed or
+/// taken down), the error is reported once and the monitor tries to reopen it every `retryPeriod`,
+/// from its own thread, which is in the namespace the monitor was made in: make the monitor and
+/// watch its WANs in the same namespace. Needs CAP_NET_RAW.
 public final class PassiveHealthMonitor: Sendable {
     /// TCP segments with SYN and without ACK, over IPv4 and IPv6 (IPv6 only without extension
     /// headers before TCP, which is how connection attempts travel). `and`/`or` have equal
@@ -41,42 +41,37 @@ public final class PassiveHealthMonitor: Sendable {
     private let engine: PassiveHealthEngine
     private let thread: Mutex<pthread_t?>
 
-    /// Starts the monitor's thread (idle until a WAN is attached).
+    /// Starts the monitor's thread (idle until a WAN is watched).
     ///
     /// - Parameters:
-    ///   - onSample: each sample, on the monitor's thread; must be quick.
-    ///   - onError: a WAN's capture failed at run time (it is retried every `interval`).
-    public init(onSample: @escaping @Sendable (PassiveHealthSample) -> Void,
+    ///   - retryPeriod: how often a capture that failed at run time is reopened.
+    ///   - onObservation: each attempt and answer with its WAN, in capture order, on the monitor's
+    ///     thread; must be quick (the daemon pushes `.core(.passive(...))` into its inbox).
+    ///   - onError: a WAN's capture failed at run time (it is retried every `retryPeriod`).
+    public init(retryPeriod: Duration = .seconds(1),
+                onObservation: @escaping @Sendable (_ interface: String, PassiveObservation) -> Void,
                 onError: @escaping @Sendable (SystemError) -> Void = { _ in }) throws(SystemError) {
         let wake = try Wakeup()
-        let engine = PassiveHealthEngine(wake: wake, onSample: onSample, onError: onError)
+        let engine = PassiveHealthEngine(wake: wake, retryPeriod: max(1_000_000, retryPeriod.nanoseconds),
+                                         onObservation: onObservation, onError: onError)
         self.engine = engine
         thread = Mutex(try DedicatedThread.start(name: "flywall-passive") { engine.run() })
     }
 
     deinit { shutdown() }
 
-    /// Starts watching `interface` with `check`'s interval and timeout, opening its capture now so a
-    /// missing privilege or interface shows at once. Attaching a WAN already watched only takes the
-    /// new interval and timeout (its capture and waiting attempts stay).
-    public func attach(interface: String, check: HealthCheck) throws(SystemError) {
-        try engine.attach(interface: interface, check: check)
-    }
-
-    /// Watches exactly the WANs of `config` whose effective health check is passive: attaches new
-    /// ones, updates the others' interval and timeout, detaches the rest. Returns the errors of the
-    /// WANs that could not be attached (each is left out; the others are watched).
+    /// Watches exactly `interfaces` (the core's `.capturePassive` list): opens captures for new ones
+    /// now, on the calling thread, so a missing privilege or interface shows at once, and closes the
+    /// rest. A WAN already watched keeps its captures. Returns the errors of the WANs that could not
+    /// be opened (each is left out; the others are watched).
     @discardableResult
-    public func configure(_ config: FlywallConfig) -> [SystemError] {
-        var wanted: [String: HealthCheck] = [:]
-        for wan in config.wans {
-            if let check = config.healthCheck(for: wan.name), check.kind == .passive { wanted[wan.name] = check }
-        }
-        for name in interfaces where wanted[name] == nil { detach(interface: name) }
+    public func watch(interfaces: [String]) -> [SystemError] {
+        let wanted = Set(interfaces)
+        for name in self.interfaces where !wanted.contains(name) { engine.remove(interface: name) }
         var errors: [SystemError] = []
-        for (name, check) in wanted.sorted(by: { $0.key < $1.key }) {
+        for name in wanted.sorted() {
             do throws(SystemError) {
-                try attach(interface: name, check: check)
+                try engine.add(interface: name)
             } catch {
                 errors.append(error)
             }
@@ -84,19 +79,11 @@ public final class PassiveHealthMonitor: Sendable {
         return errors
     }
 
-    /// Stops watching `interface`; its waiting attempts are dropped without a sample.
-    public func detach(interface: String) {
-        engine.remove(interface: interface)
-    }
-
     /// The WANs being watched, sorted.
     public var interfaces: [String] { engine.interfaces }
 
-    /// Attempts waiting for an answer on `interface` (for status and tests).
-    public func waitingAttempts(interface: String) -> Int { engine.waiting(interface: interface) }
-
     /// Stops the thread and closes every capture. Idempotent; also done on deinit. Must not be
-    /// called from `onSample` or `onError`.
+    /// called from `onObservation` or `onError`.
     public func shutdown() {
         engine.requestStop()
         let thread = self.thread.withLock { thread -> pthread_t? in
@@ -105,6 +92,26 @@ public final class PassiveHealthMonitor: Sendable {
         }
         if let thread { DedicatedThread.join(thread) }
         engine.closeAll()
+    }
+}
+
+extension CapturedPacket {
+    /// What this packet means to a passive check, if anything: a SYN without ACK that did not arrive
+    /// is a connection attempt; a SYN-ACK or RST-ACK that did not leave is an answer, its 4-tuple
+    /// turned around to the attempt's orientation. Anything else (a bare RST or ACK, UDP, the router
+    /// as a server) is nil. The direction is the capture's, so each ring only yields its own kind.
+    public var passiveObservation: PassiveObservation? {
+        guard let tcp, let sourcePort, let destinationPort else { return nil }
+        let flags = tcp.flags
+        if flags.contains(.syn), !flags.contains(.ack), direction != .incoming {
+            return .attempt(ConnectionTuple(local: source, localPort: sourcePort, remote: destination,
+                                            remotePort: destinationPort), sequence: tcp.sequence)
+        }
+        if flags.contains(.ack), !flags.isDisjoint(with: [.syn, .rst]), direction != .outgoing {
+            return .answer(ConnectionTuple(local: destination, localPort: destinationPort, remote: source,
+                                           remotePort: sourcePort), acknowledgment: tcp.acknowledgment)
+        }
+        return nil
     }
 }
 
@@ -156,28 +163,29 @@ private struct WANCaptures {
 /// Only the loop (or `closeAll` after it ended) closes a capture, so an fd it polls stays valid.
 private final class PassiveHealthEngine: Sendable {
     struct WAN {
-        var tracker: PassiveHealthTracker
         var captures: WANCaptures?
-        /// When to try reopening a capture that failed.
+        /// When to try reopening a capture that failed (CLOCK_MONOTONIC nanoseconds).
         var reopenAt: Int64?
     }
 
     struct State {
         var wans: [String: WAN] = [:]
-        /// Captures of detached WANs, for the loop to close.
+        /// Captures of WANs no longer watched, for the loop to close.
         var closing: [WANCaptures] = []
         var stopped = false
     }
 
     private let state = Mutex(State())
     private let wake: Wakeup
-    private let onSample: @Sendable (PassiveHealthSample) -> Void
+    private let retryPeriod: Int64
+    private let onObservation: @Sendable (String, PassiveObservation) -> Void
     private let onError: @Sendable (SystemError) -> Void
 
-    init(wake: Wakeup, onSample: @escaping @Sendable (PassiveHealthSample) -> Void,
+    init(wake: Wakeup, retryPeriod: Int64, onObservation: @escaping @Sendable (String, PassiveObservation) -> Void,
          onError: @escaping @Sendable (SystemError) -> Void) {
         self.wake = wake
-        self.onSample = onSample
+        self.retryPeriod = retryPeriod
+        self.onObservation = onObservation
         self.onError = onError
     }
 
@@ -185,22 +193,13 @@ private final class PassiveHealthEngine: Sendable {
 
     var interfaces: [String] { state.withLock { $0.wans.keys.sorted() } }
 
-    func waiting(interface: String) -> Int { state.withLock { $0.wans[interface]?.tracker.waiting ?? 0 } }
-
-    /// Opens the WAN's capture (on the calling thread, so in its namespace) or updates its check.
+    /// Opens the WAN's captures (on the calling thread, so in its namespace) unless it is watched.
     /// The capture is opened under the lock, which holds the loop up for the millisecond that takes
     /// but keeps the handle inside the state from its first moment.
-    func attach(interface: String, check: HealthCheck) throws(SystemError) {
-        let now = KernelClock.monotonic()
+    func add(interface: String) throws(SystemError) {
         try state.withLock { state throws(SystemError) in
-            if state.wans[interface] != nil {
-                state.wans[interface]!.tracker.update(interval: check.interval, timeout: check.timeout)
-                return
-            }
-            let captures = try WANCaptures.open(interface)
-            let tracker = PassiveHealthTracker(interface: interface, interval: check.interval, timeout: check.timeout,
-                                               now: now)
-            state.wans[interface] = WAN(tracker: tracker, captures: captures)
+            if state.wans[interface] != nil { return }
+            state.wans[interface] = WAN(captures: try WANCaptures.open(interface))
         }
         wake.wake()
     }
@@ -229,10 +228,10 @@ private final class PassiveHealthEngine: Sendable {
     }
 
     func run() {
-        var samples: [PassiveHealthSample] = []
+        var observations: [(String, PassiveObservation)] = []
         var errors: [SystemError] = []
         while true {
-            // What to wait for: every open capture, the wakeup, and the earliest interval end or retry.
+            // What to wait for: every open capture, the wake pipe, and the earliest reopen.
             let plan = state.withLock { state -> (fds: [pollfd], names: [String], deadline: Int64?)? in
                 if state.stopped { return nil }
                 var fds = [wake.pollDescriptor]
@@ -243,9 +242,7 @@ private final class PassiveHealthEngine: Sendable {
                         fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
                         names.append(name)
                     }
-                    for candidate in [wan.tracker.nextDeadline, wan.reopenAt].compactMap({ $0 }) {
-                        deadline = min(deadline ?? candidate, candidate)
-                    }
+                    if let at = wan.reopenAt { deadline = min(deadline ?? at, at) }
                 }
                 return (fds, names, deadline)
             }
@@ -258,7 +255,9 @@ private final class PassiveHealthEngine: Sendable {
                 continue
             }
             if fds[0].revents != 0 { wake.drain() }
-            let readable = Set(zip(names, fds.dropFirst()).filter { $0.1.revents != 0 }.map(\.0))
+            // Sorted: the order WANs are read in (and so observations of different WANs reported
+            // in one pass) does not depend on a dictionary's order.
+            let readable = Set(zip(names, fds.dropFirst()).filter { $0.1.revents != 0 }.map(\.0)).sorted()
             names = []
             deadline = nil
 
@@ -268,27 +267,26 @@ private final class PassiveHealthEngine: Sendable {
                 if state.stopped { return }
                 for name in readable {
                     guard var wan = state.wans[name] else { continue }
-                    read(&wan, errors: &errors)
+                    read(&wan, interface: name, into: &observations, errors: &errors)
                     state.wans[name] = wan
                 }
                 let now = KernelClock.monotonic()
                 for name in state.wans.keys {
-                    var wan = state.wans[name]!
-                    if let sample = wan.tracker.advance(to: now) { samples.append(sample) }
-                    if wan.captures == nil, let at = wan.reopenAt, now >= at { reopen(&wan, now: now) }
+                    guard var wan = state.wans[name], wan.captures == nil, let at = wan.reopenAt, now >= at else { continue }
+                    reopen(&wan, interface: name, now: now)
                     state.wans[name] = wan
                 }
             }
             for error in errors { onError(error) }
-            for sample in samples { onSample(sample) }
+            for (interface, observation) in observations { onObservation(interface, observation) }
             errors.removeAll(keepingCapacity: true)
-            samples.removeAll(keepingCapacity: true)
+            observations.removeAll(keepingCapacity: true)
         }
     }
 
-    /// Reads everything queued on one WAN's captures into its tracker. Capture stamps are realtime;
-    /// each is carried over to the monotonic clock by how long ago it was taken.
-    private func read(_ wan: inout WAN, errors: inout [SystemError]) {
+    /// Reads everything queued on one WAN's captures, in capture order, as observations.
+    private func read(_ wan: inout WAN, interface: String, into observations: inout [(String, PassiveObservation)],
+                      errors: inout [SystemError]) {
         guard let captures = wan.captures else { return }
         let packets: [CapturedPacket]
         do {
@@ -296,25 +294,26 @@ private final class PassiveHealthEngine: Sendable {
         } catch {
             captures.close()
             wan.captures = nil
-            wan.reopenAt = KernelClock.monotonic() + wan.tracker.interval
+            wan.reopenAt = KernelClock.monotonic() + retryPeriod
             errors.append(error)
             return
         }
-        let nowMonotonic = KernelClock.monotonic()
-        let nowRealtime = KernelClock.realtime()
         for packet in packets {
-            let stamp = PassiveHealthTracker.nanoseconds(packet.timestamp)
-            wan.tracker.observe(packet, at: nowMonotonic - max(0, nowRealtime - stamp))
+            if let observation = packet.passiveObservation { observations.append((interface, observation)) }
         }
     }
 
     /// Tries to reopen a failed WAN's captures (in this thread's namespace); errors were already reported.
-    private func reopen(_ wan: inout WAN, now: Int64) {
+    private func reopen(_ wan: inout WAN, interface: String, now: Int64) {
         do {
-            wan.captures = try WANCaptures.open(wan.tracker.interface)
+            wan.captures = try WANCaptures.open(interface)
             wan.reopenAt = nil
         } catch {
-            wan.reopenAt = now + wan.tracker.interval
+            wan.reopenAt = now + retryPeriod
         }
     }
+}
+
+extension PassiveHealthMonitor: PassiveCapturing {
+    public func capture(interfaces: [String]) -> [SystemError] { watch(interfaces: interfaces) }
 }

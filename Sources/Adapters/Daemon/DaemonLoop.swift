@@ -123,6 +123,8 @@ public final class DaemonLoop: @unchecked Sendable {
                 } catch {
                     logger.error("\(uplink.name): could not flush connections: \(error)")
                 }
+            case .capturePassive(let interfaces):
+                for error in ports.passive.capture(interfaces: interfaces) { logger.warning("passive health: \(error)") }
             case .emit(let event):
                 logger.notice("\(event.kind.rawValue): \(describe(event))")
                 ports.recorder?.record(event)

@@ -6,13 +6,15 @@ import Domain
 public struct DaemonPorts: Sendable {
     public var probes: any ProbeSending
     public var interfaces: any InterfaceWatching
+    public var passive: any PassiveCapturing
     public var dataplane: any DataplaneApplying
     public var recorder: (any WANEventRecording)?
 
-    public init(probes: any ProbeSending, interfaces: any InterfaceWatching, dataplane: any DataplaneApplying,
-                recorder: (any WANEventRecording)? = nil) {
+    public init(probes: any ProbeSending, interfaces: any InterfaceWatching, passive: any PassiveCapturing,
+                dataplane: any DataplaneApplying, recorder: (any WANEventRecording)? = nil) {
         self.probes = probes
         self.interfaces = interfaces
+        self.passive = passive
         self.dataplane = dataplane
         self.recorder = recorder
     }
@@ -28,6 +30,12 @@ public protocol ProbeSending: Sendable {
 public protocol InterfaceWatching: Sendable {
     /// Follows exactly these interfaces (`.watchInterfaces`); reports new ones as they are now.
     func watch(interfaces: [String])
+}
+
+public protocol PassiveCapturing: Sendable {
+    /// Captures connection attempts and their answers on exactly these WANs (`.capturePassive`);
+    /// returns the errors of those that could not be opened (the others are watched).
+    func capture(interfaces: [String]) -> [SystemError]
 }
 
 /// Called from the core loop's thread only.

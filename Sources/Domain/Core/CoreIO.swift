@@ -12,9 +12,9 @@ public enum CoreEvent: Sendable, Equatable {
     case configReplaced(FlywallConfig)
     /// An operator's command.
     case manual(ManualCommand)
-    /// A passive observation (issue: passive checks): an outbound connection attempt on the WAN
-    /// was answered (`true`) or not within the check's timeout (`false`).
-    case passiveSample(interface: String, answered: Bool)
+    /// What the passive check's capture saw on a WAN named in `.capturePassive`: a connection
+    /// attempt leaving it, or an answer arriving. The core's `PassiveSampler` turns these into rounds.
+    case passive(interface: String, PassiveObservation)
     /// The dataplane could not carry out an `.applyPlan` or `.repairDataplane` (with its words):
     /// the kernel may now hold part of a plan, so the next programming repairs it whole.
     case dataplaneFailed(String)
@@ -111,6 +111,10 @@ public enum CoreEffect: Sendable, Equatable {
     case flushConnections(ForwardingPlan.Uplink)
     case emit(WANEvent)
     case log(LogLevel, String)
+    /// Capture TCP connection attempts and their answers on exactly these WANs (those whose
+    /// effective check is passive, sorted by name) and report them as `.passive` events. Emitted on
+    /// the first tick (also when empty) and whenever a config replacement changes the set.
+    case capturePassive(interfaces: [String])
 }
 
 public enum LogLevel: String, Sendable, Equatable { case debug, info, notice, warning, error }

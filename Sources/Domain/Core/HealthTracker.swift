@@ -4,6 +4,9 @@
 /// check's timeout passes. It succeeds when at least `reliability` targets answered. `thresholdDown`
 /// consecutive failed rounds mark the WAN down; `thresholdUp` consecutive good rounds bring it back.
 /// Carrier loss marks it down at once; after carrier returns it still needs `thresholdUp` good rounds.
+///
+/// A passive check (`type = "passive"`) sends no probes: its `PassiveSampler` turns observed
+/// connection attempts into samples at interval ends, and each sample is one round.
 struct HealthTracker: Sendable {
     let interface: String
     private(set) var check: HealthCheck?
@@ -30,6 +33,8 @@ struct HealthTracker: Sendable {
     private(set) var roundDeadline: Instant?
     private(set) var nextRoundAt: Instant?
     private(set) var windows: [ProbeWindow]
+    /// The passive check's attempts and intervals; nil unless the check is passive and started.
+    private(set) var passive: PassiveSampler?
 
     init(interface: String, check: HealthCheck?) {
         self.interface = interface
@@ -62,20 +67,33 @@ struct HealthTracker: Sendable {
         }
     }
 
-    /// The earliest time this tracker needs a tick.
+    /// The earliest time this tracker needs a tick: a round's timeout, the next round, or the end
+    /// of the passive check's open interval.
     var nextDeadline: Instant? {
-        switch (roundDeadline, nextRoundAt) {
-        case (let a?, let b?): return min(a, b)
-        case (let a?, nil): return a
-        case (nil, let b): return b
+        // Asked after every event: plain comparisons, no temporary collections.
+        var earliest = roundDeadline
+        if let next = nextRoundAt, earliest.map({ next < $0 }) ?? true { earliest = next }
+        if let end = passive?.intervalEnd, earliest.map({ end < $0.nanoseconds }) ?? true {
+            earliest = Instant(nanoseconds: end)
         }
+        return earliest
     }
 
+    var isPassive: Bool { check?.kind == .passive }
+
     /// Replaces the check (config reload). Counters and verdict survive; an open round is abandoned and
-    /// a new one starts at once, since the targets may have changed.
+    /// a new one starts at once, since the targets may have changed. A passive check that stays
+    /// passive keeps its waiting attempts and interval grid, taking the new interval and timeout; one
+    /// that becomes passive starts monitoring at the next `start`.
     mutating func replaceCheck(_ newCheck: HealthCheck?, at now: Instant) {
         guard newCheck != check else { return }
+        let stayedPassive = isPassive && newCheck?.kind == .passive
         check = newCheck
+        if stayedPassive, let newCheck {
+            passive?.update(interval: newCheck.interval.nanoseconds, timeout: newCheck.timeout.nanoseconds)
+        } else {
+            passive = nil
+        }
         windows = HealthTracker.makeWindows(newCheck)
         probeTargets = HealthTracker.targets(of: newCheck)
         intervalNanos = newCheck?.interval.nanoseconds ?? 0
@@ -90,13 +108,22 @@ struct HealthTracker: Sendable {
     }
 
     mutating func start(at now: Instant) {
-        if let check, check.kind != .passive, nextRoundAt == nil { nextRoundAt = now }
+        guard let check else { return }
+        if check.kind == .passive {
+            // Intervals count from here: the moment the core starts watching this WAN's connections.
+            if passive == nil {
+                passive = PassiveSampler(interval: intervalNanos, timeout: timeoutNanos, origin: now.nanoseconds)
+            }
+        } else if nextRoundAt == nil {
+            nextRoundAt = now
+        }
     }
 
     // MARK: Time
 
     /// Closes a round whose deadline passed and opens the next one when due.
     mutating func tick(at now: Instant) -> [ProbeRequest] {
+        closePassiveInterval(at: now)
         if roundOpen, let deadline = roundDeadline, now >= deadline {
             closeRound()
         }
@@ -142,14 +169,24 @@ struct HealthTracker: Sendable {
             healthy = true
             reason = "carrier restored"
         } else {
-            reason = "carrier restored, waiting for \(check!.thresholdUp) good probe rounds"
+            reason = "carrier restored, waiting for \(check!.thresholdUp) good \(roundNoun)"
         }
     }
 
-    /// A passive observation counts as one round.
-    mutating func passiveSample(answered: Bool) {
-        guard check?.kind == .passive else { return }
-        finishRound(success: answered, detail: answered ? "connection answered" : "connection attempt unanswered")
+    /// Takes in what the passive check's capture saw. An interval that ended before `now` is closed
+    /// first (its round counts), so the observation lands in the interval it happened in; one at the
+    /// very instant of a close still belongs to the closing interval. Ignored unless the check is
+    /// passive and started.
+    mutating func observe(_ observation: PassiveObservation, at now: Instant) {
+        guard passive != nil else { return }
+        if let end = passive!.intervalEnd, now.nanoseconds > end { closePassiveInterval(at: now) }
+        passive!.observe(observation, at: now.nanoseconds)
+    }
+
+    /// Ends the passive check's interval if due: its sample, if any, is one round.
+    private mutating func closePassiveInterval(at now: Instant) {
+        guard passive != nil, let sample = passive!.advance(to: now.nanoseconds) else { return }
+        finishRound(success: sample.answered, detail: sample.description)
     }
 
     mutating func setMaintenance(_ on: Bool) {
@@ -193,18 +230,21 @@ struct HealthTracker: Sendable {
             failedRounds = 0
             if !healthy && carrier && goodRounds >= check.thresholdUp {
                 healthy = true
-                reason = "\(goodRounds) consecutive good probe rounds"
+                reason = "\(goodRounds) consecutive good \(roundNoun)"
             }
         } else {
             failedRounds += 1
             goodRounds = 0
             if healthy && failedRounds >= check.thresholdDown {
                 healthy = false
-                reason = "\(failedRounds) consecutive failed probe rounds" + (detail.isEmpty ? "" : " (\(detail))")
+                reason = "\(failedRounds) consecutive failed \(roundNoun)" + (detail.isEmpty ? "" : " (\(detail))")
             }
         }
         evaluateQuality(check)
     }
+
+    /// What a round is, for reasons: a passive round is an interval of real connections, not probes.
+    private var roundNoun: String { isPassive ? "passive rounds" : "probe rounds" }
 
     /// Quality thresholds with hysteresis: `thresholdDown` consecutive rounds past the limit degrade,
     /// `thresholdUp` consecutive rounds under the (lower) recovery limit restore.

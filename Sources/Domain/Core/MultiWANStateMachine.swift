@@ -25,6 +25,8 @@ public struct MultiWANStateMachine: Sendable {
     private var reportedAlive: [String: Bool] = [:]
     private var since: [String: Instant] = [:]
     private var started = false
+    /// The WANs last named in a `.capturePassive` effect (nil before the first tick).
+    private var capturedPassive: [String]?
     private var planApplied = false
     /// The next plan goes out as `.repairDataplane`: a link or address came back (the kernel deletes
     /// routes through a link that goes down) or the last programming failed.
@@ -91,10 +93,12 @@ public struct MultiWANStateMachine: Sendable {
             trackers[i].record(id, outcome)
             refreshDeadline(i)
             if trackers[i].usable != wasUsable { dirty = true }
-        case .passiveSample(let interface, let answered):
+        case .passive(let interface, let observation):
             guard let i = trackerIndex[interface] else { return [] }
-            trackers[i].passiveSample(answered: answered)
-            dirty = true
+            let wasUsable = trackers[i].usable
+            trackers[i].observe(observation, at: now)
+            refreshDeadline(i)
+            if trackers[i].usable != wasUsable { dirty = true }
         case .carrier(let interface, let up):
             guard let i = trackerIndex[interface] else { return [] }
             trackers[i].setCarrier(up)
@@ -135,6 +139,15 @@ public struct MultiWANStateMachine: Sendable {
         }
         if dirty && started { reconcile(at: now, into: &effects) }
         return effects
+    }
+
+    /// Tells the shell which WANs to capture connection attempts on (sorted by name, so reordering
+    /// WANs in the config is no change), when that set differs from what it was last told.
+    private mutating func announcePassiveCaptures(into effects: inout [CoreEffect]) {
+        let names = trackers.filter(\.isPassive).map(\.interface).sorted()
+        guard names != capturedPassive else { return }
+        capturedPassive = names
+        effects.append(.capturePassive(interfaces: names))
     }
 
     // MARK: Status
@@ -225,15 +238,17 @@ public struct MultiWANStateMachine: Sendable {
         for g in groups { predictedSlots[g.name] = GroupSelector.predictedSlots(g) }
     }
 
-    /// What the edges must watch and open for this config: probe sockets per uplink and the
-    /// interfaces whose links and addresses matter. On start and after every config change.
-    private func appendEdgeConfiguration(to effects: inout [CoreEffect]) {
+    /// What the edges must watch and open for this config: probe sockets per uplink, the
+    /// interfaces whose links and addresses matter, and the passive captures. On start and after
+    /// every config change.
+    private mutating func appendEdgeConfiguration(to effects: inout [CoreEffect]) {
         let bindings = config.wans.map { wan in
             ProbeBinding(interface: wan.name, index: uplinkIndex[wan.name] ?? 0,
                          ipv6: config.healthCheck(for: wan.name)?.targets.contains { !$0.isV4 } ?? false)
         }
         effects.append(.configureProbes(bindings))
         effects.append(.watchInterfaces(config.wans.map(\.name)))
+        announcePassiveCaptures(into: &effects)
     }
 
     // MARK: Reconcile
