@@ -5,13 +5,16 @@
 #
 #   bash Benchmarks/Failover/run.sh [RUNS] [INTERVAL_MS] [TIMEOUT_MS] [THRESHOLD_DOWN]
 #   (defaults: 10 runs, interval 100 ms, timeout 100 ms, threshold_down 2)
+#   FLYWALL_BIN=/path/to/flywall bash Benchmarks/Failover/run.sh   (another build, same way)
 #
 # Per run, at a random phase against the probe schedule, ISP 0 starts dropping everything it
 # receives (carrier stays up). The arithmetic bound is
 #   phase + (threshold_down - 1) x interval + timeout,
-# where phase is the time from the black hole to the first probe that it swallows (captured on
-# ISP 0's side of the link, before its drop rule). Prints each run and the median and max of the
-# measured time minus that bound. A LAN client opens a new UDP flow (a new source port) every
+# where phase is the time from the black hole to the first probe that it swallows: the first echo
+# request captured on ISP 0's side of the link (before its drop rule) that got no reply. The fault
+# time is when `nft` returned, so the phase is approximate by a few ms; the time beyond the bound
+# (first backup flow - swallowed probe - (threshold_down - 1) x interval - timeout) does not depend
+# on it. Prints each run and the median and max of the time beyond the bound. A LAN client opens a new UDP flow (a new source port) every
 # millisecond, so the first flow on the backup is seen within about 1 ms of the switch.
 # Needs root, ip, nft, tcpdump, python3. Traffic stays inside the namespaces it creates.
 set -euo pipefail
@@ -20,8 +23,13 @@ interval=${2:-100}
 timeout=${3:-100}
 down=${4:-2}
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-swift build -c release --product flywall >/dev/null
-bin=$PWD/.build/release/flywall
+# FLYWALL_BIN: measure another build (e.g. an older commit's) in the same way.
+if [ -n "${FLYWALL_BIN:-}" ]; then
+  bin=$FLYWALL_BIN
+else
+  swift build -c release --product flywall >/dev/null
+  bin=$PWD/.build/release/flywall
+fi
 p="fwfo$(printf '%04x' $RANDOM)"
 dir=$(mktemp -d)
 pids=()
@@ -93,7 +101,7 @@ for _ in $(seq 100); do grep -q "dataplane ready" "$dir/daemon.log" && break; sl
 grep -q "dataplane ready" "$dir/daemon.log" || { echo "the daemon did not start:"; cat "$dir/daemon.log"; exit 1; }
 
 # Probes on ISP 0, LAN flows on ISP 1, with kernel timestamps (CLOCK_REALTIME, like `date`).
-ip netns exec "${p}i0" tcpdump -i up0 -n -tt -l -Q in 'icmp[icmptype] == icmp-echo' >"$dir/probes" 2>/dev/null & pids+=($!)
+ip netns exec "${p}i0" tcpdump -i up0 -n -tt -l 'icmp[icmptype] == icmp-echo or icmp[icmptype] == icmp-echoreply' >"$dir/probes" 2>/dev/null & pids+=($!)
 ip netns exec "${p}i1" tcpdump -i up0 -n -tt -l -Q in 'udp and dst host 203.0.113.7' >"$dir/backup" 2>/dev/null & pids+=($!)
 ip netns exec "${p}l" python3 -c '
 import socket, time
@@ -109,12 +117,12 @@ settle=$(python3 -c "print(($down + 4) * $interval / 1000 + 0.5)")
 : > "$dir/runs"
 for run in $(seq "$runs"); do
   sleep "0.$(printf '%03d' $((RANDOM % 1000)))"
-  t0=$(date +%s.%N)
   ip netns exec "${p}i0" nft -f - <<'NFT'
 table ip blackhole {
   chain in { type filter hook prerouting priority -300; policy drop; }
 }
 NFT
+  t0=$(date +%s.%N)
   sleep "$settle"
   ip netns exec "${p}i0" nft delete table ip blackhole
   echo "$t0" >> "$dir/runs"
@@ -126,17 +134,28 @@ sleep 0.5
 python3 - "$dir/runs" "$dir/probes" "$dir/backup" "$interval" "$timeout" "$down" <<'PY'
 import sys, statistics
 runs = [float(l) for l in open(sys.argv[1])]
+import re
 def stamps(path):
     out = []
     for line in open(path):
         try: out.append(float(line.split()[0]))
         except (ValueError, IndexError): pass
     return sorted(out)
-probes, backup = stamps(sys.argv[2]), stamps(sys.argv[3])
+# "1764584532.123456 IP 100.64.0.2 > 198.18.0.1: ICMP echo request, id 3, seq 17, length 24"
+requests, replied = [], set()
+for line in open(sys.argv[2]):
+    m = re.match(r"(\d+\.\d+) .*ICMP echo (request|reply), id (\d+), seq (\d+)", line)
+    if not m: continue
+    key = (m.group(3), m.group(4))
+    if m.group(2) == "request": requests.append((float(m.group(1)), key))
+    else: replied.add(key)
+swallowed = sorted(t for t, key in requests if key not in replied)
+backup = stamps(sys.argv[3])
 interval, timeout, down = float(sys.argv[4]) / 1000, float(sys.argv[5]) / 1000, int(sys.argv[6])
 excess = []
 for n, t0 in enumerate(runs, 1):
-    first_probe = next((p for p in probes if p >= t0), None)
+    # The black hole was in place when nft returned (t0); a probe a few ms before may be its first victim.
+    first_probe = next((p for p in swallowed if p >= t0 - 0.05), None)
     first_flow = next((b for b in backup if b >= t0), None)
     if first_probe is None or first_flow is None:
         print(f"run {n}: no probe or no backup flow after the black hole"); continue

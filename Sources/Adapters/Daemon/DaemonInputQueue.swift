@@ -17,9 +17,10 @@ public enum DaemonInput: Sendable, Equatable {
 /// arrives or the core's deadline passes.
 ///
 /// Every source pushes here (probers, link monitor, passive capture, signals; later the API), from
-/// any thread; one loop thread pops. Core events are kept in arrival order in a ring of fixed
-/// capacity: when it is full (the loop is stalled, or a source floods), a new event is dropped and
-/// counted rather than growing memory without bound; `dropped` tells the loop, which logs it.
+/// any thread; one loop thread pops. Core events are kept in arrival order, at most `capacity` of
+/// them: when that many wait (the loop is stalled, or a source floods), a new event is dropped and
+/// counted rather than growing memory without bound; `takeDropped` tells the loop, which logs it.
+/// Storage grows with what waits, not with the capacity, so an idle daemon pays nothing for it.
 /// Reload and terminate are flags, so they are never dropped and a burst of signals coalesces;
 /// terminate is served before anything else, reload after the events already queued.
 ///
@@ -32,9 +33,9 @@ public final class DaemonInputQueue: @unchecked Sendable {
     public let capacity: Int
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
-    private var ring: [CoreEvent?]
+    /// Waiting events are `items[head...]`; the consumed prefix is dropped when it grows large.
+    private var items: [CoreEvent] = []
     private var head = 0
-    private var count = 0
     private var reloadRequested = false
     private var terminateRequested = false
     private var droppedSinceTaken = 0
@@ -42,7 +43,6 @@ public final class DaemonInputQueue: @unchecked Sendable {
     public init(capacity: Int = DaemonInputQueue.defaultCapacity) {
         precondition(capacity > 0, "an input queue needs room for one event")
         self.capacity = capacity
-        ring = Array(repeating: nil, count: capacity)
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
@@ -71,12 +71,11 @@ public final class DaemonInputQueue: @unchecked Sendable {
         case .reload: reloadRequested = true
         case .terminate: terminateRequested = true
         case .core(let event):
-            guard count < capacity else {
+            guard items.count - head < capacity else {
                 droppedSinceTaken += 1
                 return false
             }
-            ring[(head + count) % capacity] = event
-            count += 1
+            items.append(event)
         }
         pthread_cond_signal(condition)
         return true
@@ -109,11 +108,16 @@ public final class DaemonInputQueue: @unchecked Sendable {
             terminateRequested = false
             return .terminate
         }
-        if count > 0 {
-            let event = ring[head]!
-            ring[head] = nil
-            head = (head + 1) % capacity
-            count -= 1
+        if head < items.count {
+            let event = items[head]
+            head += 1
+            if head == items.count {
+                items.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 4_096 && head * 2 >= items.count {
+                items.removeFirst(head)
+                head = 0
+            }
             return .core(event)
         }
         if reloadRequested {
