@@ -143,36 +143,12 @@ public struct KernelPlan: Sendable, Equatable {
         case group(index: Int)
     }
 
-    /// What of a plan's policy the ruleset depends on: its matches, never its resolution.
-    public struct PolicyMatch: Sendable, Equatable {
-        public var name: String
-        public var protocols: [TransportProtocol]
-        public var destPorts: [PortRange]
-        public var sources: [CIDR]?
-        public var destinations: [CIDR]?
-        public var sourceSet: String?
-        public var destinationSet: String?
-        public var target: ForwardingPlan.Target
-        public var fallback: Bool
-
-        init(_ p: ForwardingPlan.Policy) {
-            name = p.name
-            protocols = p.protocols
-            destPorts = p.destPorts
-            sources = p.sources
-            destinations = p.destinations
-            sourceSet = p.sourceSet
-            destinationSet = p.destinationSet
-            target = p.target
-            fallback = p.fallback
-        }
-    }
-
     public var uplinks: [Uplink]
     public var groups: [Group]
     /// Per policy route, in config order.
     public var policyTargets: [PolicyTarget]
-    public var policies: [PolicyMatch]
+    /// The plan's policies as compiled; only their matches and targets shape the ruleset.
+    public var policies: [ForwardingPlan.Policy]
     public var ipsets: [ForwardingPlan.AddressSet]
     public var defaultGroup: Int?
     /// `table inet flywall`.
@@ -226,7 +202,7 @@ public struct KernelPlan: Sendable, Equatable {
             }
         }
         policyTargets = targets
-        policies = plan.policies.map(PolicyMatch.init)
+        policies = plan.policies
         ipsets = plan.ipsets
 
         rules = KernelPlan.fwmarkRules(uplinks: uplinks, groups: groups, targets: targets)
@@ -244,11 +220,13 @@ public struct KernelPlan: Sendable, Equatable {
               plan.defaultGroup.flatMap({ d in groups.first { $0.name == d }?.index }) == defaultGroup else { return false }
         for (u, k) in zip(plan.uplinks, uplinks) where u.name != k.name || u.index != k.index { return false }
         for (g, k) in zip(plan.groups, groups) {
-            guard g.name == k.name, g.sticky == k.sticky, g.slots == k.slots, g.stickyTimeout == k.stickyTimeout,
-                  g.members.count == k.stickySlots.count || !k.sticky else { return false }
+            guard g.name == k.name, g.sticky == k.sticky, g.slots == k.slots, g.stickyTimeout == k.stickyTimeout else {
+                return false
+            }
+            // Sticky memory is kept per member; other groups' rules do not name their members.
             if k.sticky && !g.members.elementsEqual(k.stickySlots.map(\.member)) { return false }
         }
-        for (p, k) in zip(plan.policies, policies) where PolicyMatch(p) != k { return false }
+        for (p, k) in zip(plan.policies, policies) where !p.hasSameLayout(as: k) { return false }
         return true
     }
 

@@ -181,7 +181,7 @@ struct RulesetCompiler {
 
     /// The rules (their matches) that together match what `ForwardingPlan.Policy.matches` matches: one
     /// rule without addresses, or one per address family that can match. Empty when nothing can.
-    private mutating func policyMatches(_ policy: KernelPlan.PolicyMatch, index k: Int,
+    private mutating func policyMatches(_ policy: ForwardingPlan.Policy, index k: Int,
                                         ipsets: [String: [NftFamily: String]]) -> [[NftMatch]] {
         var common: [NftMatch] = []
         var protocols = policy.protocols.isEmpty ? nil : Set(policy.protocols)

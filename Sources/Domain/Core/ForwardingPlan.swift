@@ -120,6 +120,14 @@ public struct ForwardingPlan: Sendable, Equatable {
             self.resolution = resolution
         }
 
+        /// Equal but for `resolution`: what traffic it matches and where it is meant to go are the
+        /// same, so a dataplane built for one serves the other (only its routes differ).
+        public func hasSameLayout(as other: Policy) -> Bool {
+            var other = other
+            other.resolution = resolution
+            return self == other
+        }
+
         public func matches(_ flow: Flow) -> Bool {
             (protocols.isEmpty || protocols.contains(flow.proto))
                 && (destPorts.isEmpty || flow.destPort.map { p in destPorts.contains { $0.contains(p) } } == true)
