@@ -180,6 +180,7 @@ public enum JSONReporter {
                     ("priority", .number("\(s.priority)")),
                     ("latency_ms", s.latencyMs.map { .number(Format.fixed($0, 3)) } ?? .null),
                     ("loss_percent", .number(Format.fixed(s.lossPercent, 3))),
+                    ("probe_bytes", .number("\(s.probeBytes)")),
                 ])
             })),
             ("probes", .object([

@@ -593,6 +593,51 @@ struct ConfigErrorTests {
         ])
     }
 
+    @Test func probeCadences() throws {
+        let config = try load("""
+        interface "eth0" {
+          wan {}
+          health_check {
+            interval          = "1s"
+            failure_interval  = "100ms"
+            recovery_interval = "500ms"
+            standby_interval  = "60s"
+          }
+        }
+        interface "eth1" {
+          wan {}
+          health_check { interval = "3s" }
+        }
+        """)
+        let fast = try #require(config.healthCheck(for: "eth0"))
+        #expect(fast.failureInterval == .milliseconds(100) && fast.recoveryInterval == .milliseconds(500))
+        #expect(fast.standbyInterval == .seconds(60))
+        #expect(fast.timeout == .milliseconds(100), "the default timeout fits the shortest cadence")
+        let plain = try #require(config.healthCheck(for: "eth1"))
+        #expect(plain.failureInterval == .seconds(3) && plain.recoveryInterval == .seconds(3) && plain.standbyInterval == nil)
+        #expect(problems("""
+        interface "eth0" {
+          wan {}
+          health_check {
+            failure_interval = "500ms"
+            timeout          = "1s"
+            standby_interval = 60
+          }
+        }
+        interface "eth1" {
+          wan {}
+          health_check {
+            type              = "passive"
+            recovery_interval = "1s"
+          }
+        }
+        """) == [
+            "5:24: timeout: must not be longer than failure_interval (500ms), got \"1s\"",
+            "6:24: standby_interval: expected a duration string such as \"60s\", got the number 60",
+            "13:5: recovery_interval: passive checks send no probes to space out (this check's type is \"passive\")",
+        ])
+    }
+
     @Test func hysteresisMustRunTheRightWay() {
         #expect(problems(base + """
 
@@ -996,19 +1041,21 @@ struct ResolvedConfigPrinterTests {
             priority = 1
             weight   = 2
             health_check {
-              type           = "icmp"
-              targets        = ["1.1.1.1", "8.8.8.8"]
-              interval       = "10s"
-              timeout        = "2s"
-              threshold_down = 3
-              threshold_up   = 2
-              reliability    = 1
-              window         = 10
+              type              = "icmp"
+              targets           = ["1.1.1.1", "8.8.8.8"]
+              interval          = "10s"
+              timeout           = "2s"
+              failure_interval  = "10s"
+              recovery_interval = "10s"
+              threshold_down    = 3
+              threshold_up      = 2
+              reliability       = 1
+              window            = 10
             }
           }
         """))
-        #expect(text.contains("recover_latency = \"200ms\""))
-        #expect(text.contains("recover_loss    = 3.5"))
+        #expect(text.contains("recover_latency   = \"200ms\""))
+        #expect(text.contains("recover_loss      = 3.5"))
         #expect(text.contains("# Default group (traffic no policy route claims): \"main\""))
         let again = try ConfigDecoder.load(source: text, file: "resolved.hcl")
         #expect(Effective(again) == Effective(config))

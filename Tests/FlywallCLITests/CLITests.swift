@@ -129,7 +129,8 @@ struct CLITests {
         """)
         let r = try CLI.run(["config", "check", path])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("threshold_down = 3"))
+        #expect(r.stdout.contains("threshold_down    = 3"))
+        #expect(r.stdout.contains("failure_interval  = \"5s\""))
         #expect(r.stdout.contains("interval"))
     }
 

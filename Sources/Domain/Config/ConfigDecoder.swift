@@ -41,6 +41,7 @@ struct ConfigDecoding {
     static let interfaceBlocks = ["wan", "pppoe", "health_check"]
     static let wanAttributes = ["priority", "weight", "bandwidth"]
     static let healthCheckAttributes = ["type", "targets", "url", "expected_status", "interval", "timeout",
+                                        "failure_interval", "recovery_interval", "standby_interval",
                                         "threshold_down", "threshold_up", "reliability", "window",
                                         "max_latency", "recover_latency", "max_loss", "recover_loss"]
     static let groupAttributes = ["mode", "sticky", "sticky_timeout", "all_down", "failback_moves_connections"]
@@ -272,11 +273,31 @@ struct ConfigDecoding {
 
         // Timing.
         if let interval = r.duration("interval") { hc.interval = interval }
-        hc.timeout = min(.seconds(2), hc.interval)
+        hc.failureInterval = hc.interval
+        hc.recoveryInterval = hc.interval
+        // The cadences of a probing check; a passive check has no probes to space out.
+        var cadences: [(name: String, value: Duration)] = [("interval", hc.interval)]
+        for name in ["failure_interval", "recovery_interval", "standby_interval"] {
+            guard let a = r.attribute(name) else { continue }
+            if hc.kind == .passive {
+                sink.error(a.location, "\(name): passive checks send no probes to space out (this check's \(typeText))")
+                continue
+            }
+            guard let value = HCLValue.duration(a.value, name, sink) else { continue }
+            switch name {
+            case "failure_interval": hc.failureInterval = value
+            case "recovery_interval": hc.recoveryInterval = value
+            default: hc.standbyInterval = value
+            }
+            cadences.append((name, value))
+        }
+        // One round at a time: a probe's timeout must end before the next round can start.
+        let shortest = cadences.min { $0.value < $1.value }!
+        hc.timeout = min(.seconds(2), shortest.value)
         if let a = r.attribute("timeout"), let timeout = HCLValue.duration(a.value, "timeout", sink) {
-            if timeout > hc.interval {
+            if timeout > shortest.value {
                 sink.error(a.value.location,
-                           "timeout: must not be longer than interval (\(DurationText.format(hc.interval))), got \"\(DurationText.format(timeout))\"")
+                           "timeout: must not be longer than \(shortest.name) (\(DurationText.format(shortest.value))), got \"\(DurationText.format(timeout))\"")
             } else {
                 hc.timeout = timeout
             }

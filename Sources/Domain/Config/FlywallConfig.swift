@@ -115,8 +115,16 @@ public struct HealthCheck: Sendable, Equatable {
     public var expectedStatus: Int
     /// Time between probe rounds. Default 5s.
     public var interval: Duration
-    /// How long a probe may take. Default min(2s, interval); never more than interval.
+    /// How long a probe may take. Default min(2s, every interval below); never more than any of them.
     public var timeout: Duration
+    /// Time from a failed round's start to the next round's while the WAN is still up (mwan3's
+    /// name): fast re-probing. Default `interval`.
+    public var failureInterval: Duration
+    /// Time between rounds while the WAN is down. Default `interval`.
+    public var recoveryInterval: Duration
+    /// Time between rounds while the WAN is on standby (carries no traffic and no uplink it would
+    /// replace is failing), for metered backups. Nil: standby WANs probe at `interval`.
+    public var standbyInterval: Duration?
     /// Consecutive failed rounds that mark the WAN down. Default 3.
     public var thresholdDown: Int
     /// Consecutive good rounds that bring it back. Default 2.
@@ -137,13 +145,17 @@ public struct HealthCheck: Sendable, Equatable {
     public init(kind: Kind = .icmp, targets: [IPAddress] = [], url: String? = nil, expectedStatus: Int = 200,
                 interval: Duration = .seconds(5), timeout: Duration = .seconds(2), thresholdDown: Int = 3,
                 thresholdUp: Int = 2, reliability: Int = 1, window: Int = 10, maxLatency: Duration? = nil,
-                recoverLatency: Duration? = nil, maxLoss: Double? = nil, recoverLoss: Double? = nil) {
+                recoverLatency: Duration? = nil, maxLoss: Double? = nil, recoverLoss: Double? = nil,
+                failureInterval: Duration? = nil, recoveryInterval: Duration? = nil, standbyInterval: Duration? = nil) {
         self.kind = kind
         self.targets = targets
         self.url = url
         self.expectedStatus = expectedStatus
         self.interval = interval
         self.timeout = timeout
+        self.failureInterval = failureInterval ?? interval
+        self.recoveryInterval = recoveryInterval ?? interval
+        self.standbyInterval = standbyInterval
         self.thresholdDown = thresholdDown
         self.thresholdUp = thresholdUp
         self.reliability = reliability

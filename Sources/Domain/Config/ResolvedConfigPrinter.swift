@@ -133,6 +133,13 @@ public enum ResolvedConfigPrinter {
         a += [
             ("interval", HCLFormatter.quote(DurationText.format(hc.interval))),
             ("timeout", HCLFormatter.quote(DurationText.format(hc.timeout))),
+        ]
+        if hc.kind != .passive {
+            a.append(("failure_interval", HCLFormatter.quote(DurationText.format(hc.failureInterval))))
+            a.append(("recovery_interval", HCLFormatter.quote(DurationText.format(hc.recoveryInterval))))
+            if let v = hc.standbyInterval { a.append(("standby_interval", HCLFormatter.quote(DurationText.format(v)))) }
+        }
+        a += [
             ("threshold_down", "\(hc.thresholdDown)"),
             ("threshold_up", "\(hc.thresholdUp)"),
             ("reliability", "\(hc.reliability)"),
@@ -173,6 +180,9 @@ public enum ResolvedConfigPrinter {
             o += [
                 ("interval", .string(DurationText.format(hc.interval))),
                 ("timeout", .string(DurationText.format(hc.timeout))),
+                ("failure_interval", hc.kind == .passive ? .null : .string(DurationText.format(hc.failureInterval))),
+                ("recovery_interval", hc.kind == .passive ? .null : .string(DurationText.format(hc.recoveryInterval))),
+                ("standby_interval", hc.standbyInterval.map { .string(DurationText.format($0)) } ?? .null),
                 ("threshold_down", .int(hc.thresholdDown)), ("threshold_up", .int(hc.thresholdUp)),
                 ("reliability", .int(hc.reliability)), ("window", .int(hc.window)),
                 ("max_latency", hc.maxLatency.map { .string(DurationText.format($0)) } ?? .null),

@@ -51,6 +51,24 @@ public enum ProbeTarget: Sendable, Hashable, CustomStringConvertible {
         case .http(let url, _): url
         }
     }
+
+    /// IP bytes (headers included, link layer not) one probe costs on the wire: the request side,
+    /// counted when the probe is sent, and the answer side, counted when an answer arrives. ICMP
+    /// echo is exact (a 16-byte echo message in an IPv4 or IPv6 header). HTTP is an estimate for
+    /// one connection: TCP handshake and close (4 segments each way, about 216 bytes), the GET with
+    /// its headers (about 80 bytes plus the URL) and a status line with short headers (about 200
+    /// bytes); `https` adds a TLS 1.3 handshake (about 600 bytes out, 4,500 back with the
+    /// certificate chain).
+    public var estimatedBytes: (request: Int64, answer: Int64) {
+        switch self {
+        case .icmp(let ip):
+            let size: Int64 = ip.isV4 ? 20 + 16 : 40 + 16
+            return (size, size)
+        case .http(let url, _):
+            let tls = url.hasPrefix("https:")
+            return (216 + 80 + Int64(url.utf8.count) + (tls ? 600 : 0), 216 + 200 + (tls ? 4_500 : 0))
+        }
+    }
 }
 
 public enum ProbeOutcome: Sendable, Equatable {

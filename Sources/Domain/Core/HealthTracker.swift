@@ -5,6 +5,11 @@
 /// consecutive failed rounds mark the WAN down; `thresholdUp` consecutive good rounds bring it back.
 /// Carrier loss marks it down at once; after carrier returns it still needs `thresholdUp` good rounds.
 ///
+/// Cadence (docs/configuration.md, "When rounds start"): a round starts `interval` after the previous
+/// round's start; after a failed round while still up, `failureInterval`; while down,
+/// `recoveryInterval`; while on standby, `standbyInterval`. The interval is chosen again whenever the
+/// state changes, counted from the last round's start, so a round never waits longer than its rule.
+///
 /// A passive check (`type = "passive"`) sends no probes: its `PassiveSampler` turns observed
 /// connection attempts into samples at interval ends, and each sample is one round.
 struct HealthTracker: Sendable {
@@ -32,6 +37,13 @@ struct HealthTracker: Sendable {
     private var outcomes: [ProbeOutcome?] = []
     private(set) var roundDeadline: Instant?
     private(set) var nextRoundAt: Instant?
+    /// When the last round started, on its grid: the next one is this plus the cadence.
+    private var roundStartedAt: Instant?
+    /// Carries no traffic and no uplink it would replace is failing (the core decides; see `setStandby`).
+    private(set) var standby = false
+    /// IP bytes of probes sent and of their answers (headers included, link layer not): what
+    /// monitoring costs on this WAN. ICMP exact, HTTP estimated (`ProbeTarget.estimatedBytes`).
+    private(set) var probeBytes: Int64 = 0
     private(set) var windows: [ProbeWindow]
     /// The passive check's attempts and intervals; nil unless the check is passive and started.
     private(set) var passive: PassiveSampler?
@@ -41,8 +53,8 @@ struct HealthTracker: Sendable {
         self.check = check
         self.windows = HealthTracker.makeWindows(check)
         self.probeTargets = HealthTracker.targets(of: check)
-        self.intervalNanos = check?.interval.nanoseconds ?? 0
         self.timeoutNanos = check?.timeout.nanoseconds ?? 0
+        self.cadences = Cadences(check)
     }
 
     private static func makeWindows(_ check: HealthCheck?) -> [ProbeWindow] {
@@ -55,8 +67,35 @@ struct HealthTracker: Sendable {
     /// What each round probes, derived from the check (stored: rounds are the hot path, and
     /// `Duration` arithmetic goes through 128-bit integers).
     private(set) var probeTargets: [ProbeTarget]
-    private var intervalNanos: Int64 = 0
     private var timeoutNanos: Int64 = 0
+    private var cadences: Cadences
+
+    /// The check's intervals in nanoseconds.
+    private struct Cadences: Sendable {
+        var normal: Int64 = 0, failure: Int64 = 0, recovery: Int64 = 0, standby: Int64 = 0
+        init(_ check: HealthCheck?) {
+            guard let check else { return }
+            normal = check.interval.nanoseconds
+            failure = check.failureInterval.nanoseconds
+            recovery = check.recoveryInterval.nanoseconds
+            standby = check.standbyInterval?.nanoseconds ?? normal
+        }
+    }
+
+    /// Time from the last round's start to the next one's, by the WAN's state now: down, then a
+    /// failed round in progress, then standby, in that order of precedence.
+    private var cadenceNanos: Int64 {
+        if !healthy { return cadences.recovery }
+        if failedRounds > 0 { return cadences.failure }
+        return standby ? cadences.standby : cadences.normal
+    }
+
+    /// Moves the next round to the cadence of the state just entered. A time already past means
+    /// at once: the shells tick at `max(deadline, now)`.
+    private mutating func reschedule() {
+        guard nextRoundAt != nil, let start = roundStartedAt, !isPassive else { return }
+        nextRoundAt = Instant(nanoseconds: start.nanoseconds + cadenceNanos)
+    }
 
     private static func targets(of check: HealthCheck?) -> [ProbeTarget] {
         guard let check else { return [] }
@@ -96,7 +135,8 @@ struct HealthTracker: Sendable {
         }
         windows = HealthTracker.makeWindows(newCheck)
         probeTargets = HealthTracker.targets(of: newCheck)
-        intervalNanos = newCheck?.interval.nanoseconds ?? 0
+        cadences = Cadences(newCheck)
+        if newCheck?.standbyInterval == nil { standby = false }
         timeoutNanos = newCheck?.timeout.nanoseconds ?? 0
         roundOpen = false
         roundDeadline = nil
@@ -112,7 +152,7 @@ struct HealthTracker: Sendable {
         if check.kind == .passive {
             // Intervals count from here: the moment the core starts watching this WAN's connections.
             if passive == nil {
-                passive = PassiveSampler(interval: intervalNanos, timeout: timeoutNanos, origin: now.nanoseconds)
+                passive = PassiveSampler(interval: cadences.normal, timeout: timeoutNanos, origin: now.nanoseconds)
             }
         } else if nextRoundAt == nil {
             nextRoundAt = now
@@ -138,14 +178,19 @@ struct HealthTracker: Sendable {
             outcomes = Array(repeating: nil, count: targets.count)
         }
         roundDeadline = Instant(nanoseconds: now.nanoseconds + timeoutNanos)
-        // Keep rounds on the interval grid so that a slow tick never drifts the schedule.
-        var next = Instant(nanoseconds: due.nanoseconds + intervalNanos)
-        if next <= now { next = Instant(nanoseconds: now.nanoseconds + intervalNanos) }
-        nextRoundAt = next
-        return targets.enumerated().map { index, target in
-            ProbeRequest(id: ProbeID(interface: interface, target: index, sequence: sequence),
-                         target: target, timeout: check.timeout)
+        // Keep rounds on their grid so that a slow tick never drifts the schedule.
+        let cadence = cadenceNanos
+        let start = due.nanoseconds + cadence > now.nanoseconds ? due : now
+        roundStartedAt = start
+        nextRoundAt = Instant(nanoseconds: start.nanoseconds + cadence)
+        var requests: [ProbeRequest] = []
+        requests.reserveCapacity(targets.count)
+        for (index, target) in targets.enumerated() {
+            probeBytes &+= target.estimatedBytes.request
+            requests.append(ProbeRequest(id: ProbeID(interface: interface, target: index, sequence: sequence),
+                                         target: target, timeout: check.timeout))
         }
+        return requests
     }
 
     // MARK: Inputs
@@ -155,6 +200,10 @@ struct HealthTracker: Sendable {
         guard roundOpen, id.sequence == sequence, id.target >= 0, id.target < outcomes.count,
               outcomes[id.target] == nil else { return }
         outcomes[id.target] = outcome
+        switch outcome {
+        case .reply, .wrongStatus: probeBytes &+= probeTargets[id.target].estimatedBytes.answer
+        case .timeout, .failure: break
+        }
         if !outcomes.contains(where: { $0 == nil }) { closeRound() }
     }
 
@@ -171,6 +220,16 @@ struct HealthTracker: Sendable {
         } else {
             reason = "carrier restored, waiting for \(check!.thresholdUp) good \(roundNoun)"
         }
+        reschedule()
+    }
+
+    /// Standby on or off (the core's judgement after each event); true when that changed. The next
+    /// round moves to the new cadence, counted from the last round's start.
+    mutating func setStandby(_ on: Bool) -> Bool {
+        guard on != standby else { return false }
+        standby = on
+        reschedule()
+        return true
     }
 
     /// Takes in what the passive check's capture saw. An interval that ended before `now` is closed
@@ -241,6 +300,7 @@ struct HealthTracker: Sendable {
             }
         }
         evaluateQuality(check)
+        reschedule()
     }
 
     /// What a round is, for reasons: a passive round is an interval of real connections, not probes.

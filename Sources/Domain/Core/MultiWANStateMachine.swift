@@ -35,6 +35,9 @@ public struct MultiWANStateMachine: Sendable {
     private var dirty = true
     /// Hash slots per group predicted from the config (`GroupSelector.predictedSlots`).
     private var predictedSlots: [String: Int] = [:]
+    /// Trackers whose check has a `standby_interval`: only these are judged for standby, so a
+    /// config without one pays nothing per event.
+    private var standbyCandidates: [Int] = []
 
     public init(config: FlywallConfig) {
         self.config = config
@@ -57,9 +60,11 @@ public struct MultiWANStateMachine: Sendable {
     private var deadlines: [Int64] = []
     private var earliestDeadline = Int64.max
 
-    private mutating func refreshDeadline(_ i: Int) {
+    /// A tracker whose state moved its next round into the past (a shorter cadence counted from
+    /// its last round's start) is due now: the core never names a deadline before `now`.
+    private mutating func refreshDeadline(_ i: Int, now: Instant) {
         let old = deadlines[i]
-        let new = trackers[i].nextDeadline?.nanoseconds ?? .max
+        let new = trackers[i].nextDeadline.map { max($0.nanoseconds, now.nanoseconds) } ?? .max
         deadlines[i] = new
         if new <= earliestDeadline {
             earliestDeadline = new
@@ -77,31 +82,32 @@ public struct MultiWANStateMachine: Sendable {
                 appendEdgeConfiguration(to: &effects)
                 for i in trackers.indices {
                     trackers[i].start(at: now)
-                    refreshDeadline(i)
+                    refreshDeadline(i, now: now)
                     since[trackers[i].interface] = now
                 }
             }
             for i in trackers.indices where deadlines[i] <= now.nanoseconds {
                 let wasUsable = trackers[i].usable
                 for request in trackers[i].tick(at: now) { effects.append(.sendProbe(request)) }
-                refreshDeadline(i)
+                refreshDeadline(i, now: now)
                 if trackers[i].usable != wasUsable { dirty = true }
             }
         case .probeResult(let id, let outcome):
             guard let i = trackerIndex[id.interface] else { return [] }
             let wasUsable = trackers[i].usable
             trackers[i].record(id, outcome)
-            refreshDeadline(i)
+            refreshDeadline(i, now: now)
             if trackers[i].usable != wasUsable { dirty = true }
         case .passive(let interface, let observation):
             guard let i = trackerIndex[interface] else { return [] }
             let wasUsable = trackers[i].usable
             trackers[i].observe(observation, at: now)
-            refreshDeadline(i)
+            refreshDeadline(i, now: now)
             if trackers[i].usable != wasUsable { dirty = true }
         case .carrier(let interface, let up):
             guard let i = trackerIndex[interface] else { return [] }
             trackers[i].setCarrier(up)
+            refreshDeadline(i, now: now)
             effects.append(.log(up ? .info : .warning, "\(interface): carrier \(up ? "up" : "down")"))
             // Routes through the link were deleted by the kernel when it went down.
             if up { needsRepair = true }
@@ -128,7 +134,7 @@ public struct MultiWANStateMachine: Sendable {
             if started { appendEdgeConfiguration(to: &effects) }
             for i in trackers.indices {
                 trackers[i].start(at: now)
-                refreshDeadline(i)
+                refreshDeadline(i, now: now)
             }
             dirty = true
             // Membership changed by the operator is not a failover: adopt the new selections silently.
@@ -138,7 +144,34 @@ public struct MultiWANStateMachine: Sendable {
             dirty = true
         }
         if dirty && started { reconcile(at: now, into: &effects) }
+        if started && !standbyCandidates.isEmpty { updateStandby(at: now) }
         return effects
+    }
+
+    // MARK: Standby
+
+    /// Judges each WAN with a `standby_interval` after every event (a round of the uplink it backs
+    /// up may just have failed), moving its next round when its standby changed.
+    private mutating func updateStandby(at now: Instant) {
+        for i in standbyCandidates {
+            if trackers[i].setStandby(isStandby(trackers[i].interface)) { refreshDeadline(i, now: now) }
+        }
+    }
+
+    /// Standby: no policy route names the WAN, no group has it active, and in every group it is a
+    /// member of the active uplinks are usable with no failed round since their last good one. A
+    /// failed round of an active uplink (or none active) makes it a failover candidate at once.
+    private func isStandby(_ interface: String) -> Bool {
+        if config.policyRoutes.contains(where: { $0.uplink == interface }) { return false }
+        for group in groups where group.members.contains(where: { $0.interface == interface }) {
+            guard let active = selections[group.name]?.active, !active.isEmpty, !active.contains(interface) else {
+                return false
+            }
+            for uplink in active {
+                guard let j = trackerIndex[uplink], trackers[j].usable, trackers[j].failedRounds == 0 else { return false }
+            }
+        }
+        return true
     }
 
     /// Tells the shell which WANs to capture connection attempts on (sorted by name, so reordering
@@ -168,7 +201,7 @@ public struct MultiWANStateMachine: Sendable {
                 carrier: t.carrier, latencyMs: t.meanLatency.map { Double($0) / 1e6 }, lossPercent: t.lossPercent,
                 jitterMs: t.meanJitter.map { Double($0) / 1e6 }, targets: targets, failedRounds: t.failedRounds,
                 goodRounds: t.goodRounds, roundsTotal: t.roundsTotal, since: since[t.interface] ?? .zero,
-                reason: t.maintenance ? "maintenance" : t.reason)
+                reason: t.maintenance ? "maintenance" : t.reason, probeBytes: t.probeBytes, standby: t.standby)
         }
     }
 
@@ -221,6 +254,7 @@ public struct MultiWANStateMachine: Sendable {
             if uplinkIndex[wan.name] == nil { uplinkIndex[wan.name] = uplinkIndex.count }
         }
         earliestDeadline = deadlines.min() ?? .max
+        standbyCandidates = trackers.indices.filter { trackers[$0].check?.standbyInterval != nil }
     }
 
     private mutating func replaceConfig(_ newConfig: FlywallConfig, at now: Instant) {

@@ -42,10 +42,15 @@ public struct WANStatus: Sendable, Equatable, Codable {
     public var roundsTotal: Int
     public var since: Instant
     public var reason: String
+    /// IP bytes that health probes and their answers used on this WAN since the daemon started
+    /// (`ProbeTarget.estimatedBytes`): what monitoring costs on a metered link.
+    public var probeBytes: Int64
+    /// Probing at `standby_interval`: carries no traffic and no uplink it would replace is failing.
+    public var standby: Bool
 
     public init(interface: String, state: State, priority: Int, weight: Int, carrier: Bool, latencyMs: Double?,
                 lossPercent: Double, jitterMs: Double?, targets: [TargetStatus], failedRounds: Int, goodRounds: Int,
-                roundsTotal: Int, since: Instant, reason: String) {
+                roundsTotal: Int, since: Instant, reason: String, probeBytes: Int64 = 0, standby: Bool = false) {
         self.interface = interface
         self.state = state
         self.priority = priority
@@ -60,5 +65,7 @@ public struct WANStatus: Sendable, Equatable, Codable {
         self.roundsTotal = roundsTotal
         self.since = since
         self.reason = reason
+        self.probeBytes = probeBytes
+        self.standby = standby
     }
 }
