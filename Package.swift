@@ -24,6 +24,12 @@ let systemLibraries: [Target] = [
         pkgConfig: "libpcap",
         providers: [.apt(["libpcap-dev"])]
     ),
+    // HTTP(S) health checks; also meant for the notifiers (SMTP, webhooks).
+    .systemLibrary(
+        name: "CCurl",
+        pkgConfig: "libcurl",
+        providers: [.apt(["libcurl4-openssl-dev"])]
+    ),
 ]
 
 let package = Package(
@@ -54,7 +60,7 @@ let package = Package(
         .target(
             name: "Adapters",
             dependencies: [
-                "Domain", "CNetlinkRoute", "CMnl", "CNftnl", "CPcap",
+                "Domain", "CNetlinkRoute", "CMnl", "CNftnl", "CPcap", "CCurl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -9,6 +9,7 @@ declare -A PC_PACKAGES=(
     [libmnl]="libmnl-dev"
     [libnftnl]="libnftnl-dev"
     [libpcap]="libpcap-dev"
+    [libcurl]="libcurl4-openssl-dev"
 )
 # command -> Debian package.
 declare -A CMD_PACKAGES=(
@@ -22,8 +23,10 @@ declare -A CMD_PACKAGES=(
     [python3]="python3"
     [dnsmasq]="dnsmasq-base"
     [udhcpc]="udhcpc"
+    # HTTPS checks in the lab: a test-made CA and server certificate.
+    [openssl]="openssl"
 )
-ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev nftables iproute2 tcpdump conntrack python3 dnsmasq-base udhcpc"
+ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev libcurl4-openssl-dev ca-certificates nftables iproute2 tcpdump conntrack python3 dnsmasq-base udhcpc openssl"
 
 # nft, ip, tcpdump, conntrack, dnsmasq and udhcpc live in /usr/sbin, which a non-root PATH may lack.
 has_command() {

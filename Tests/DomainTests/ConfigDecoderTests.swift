@@ -638,6 +638,38 @@ struct ConfigErrorTests {
         ])
     }
 
+    @Test func httpsCAFile() throws {
+        let config = try load("""
+        interface "eth0" {
+          wan {}
+          health_check {
+            url     = "https://check.example/204"
+            ca_file = "/etc/flywall/ca.pem"
+          }
+        }
+        """)
+        #expect(config.healthCheck(for: "eth0")?.caFile == "/etc/flywall/ca.pem")
+        #expect(problems("""
+        interface "eth0" {
+          wan {}
+          health_check {
+            url     = "http://check.example/204"
+            ca_file = "/etc/flywall/ca.pem"
+          }
+        }
+        interface "eth1" {
+          wan {}
+          health_check {
+            url     = "https://check.example/204"
+            ca_file = "ca.pem"
+          }
+        }
+        """) == [
+            "5:5: ca_file: only https checks use a CA file (this check's url is not https://)",
+            "12:15: ca_file: must be an absolute path, got \"ca.pem\"",
+        ])
+    }
+
     @Test func hysteresisMustRunTheRightWay() {
         #expect(problems(base + """
 

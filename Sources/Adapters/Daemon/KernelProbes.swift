@@ -1,12 +1,12 @@
 import Domain
 import Synchronization
 
-/// The real probes: ICMP echo and HTTP checks, each bound and marked to its own uplink.
+/// The real probes: ICMP echo and HTTP(S) checks, each bound and marked to its own uplink.
 /// Results go straight to the core loop's input queue.
 public final class KernelProbes: ProbeSending {
     private let icmp: ICMPProber
     private let http: HTTPProber
-    private let uplinks = Mutex<[String: ProbeUplink]>([:])
+    private let uplinks = Mutex<[String: ProbeBinding]>([:])
 
     public init(inputs: DaemonInputQueue) throws {
         icmp = try ICMPProber { result in inputs.push(.core(result.event)) }
@@ -16,20 +16,21 @@ public final class KernelProbes: ProbeSending {
     public func configure(_ bindings: [ProbeBinding]) throws {
         let wanted = Dictionary(bindings.map { ($0.interface, $0) }, uniquingKeysWith: { first, _ in first })
         let current = uplinks.withLock { $0 }
-        for (name, uplink) in current where wanted[name].map(ProbeUplink.init) != uplink {
-            icmp.detach(interface: uplink.interface)
+        for (name, binding) in current where wanted[name].map(ProbeUplink.init) != ProbeUplink(binding) {
+            icmp.detach(interface: binding.interface)
         }
-        for (name, binding) in wanted.sorted(by: { $0.key < $1.key }) where current[name] != ProbeUplink(binding) {
+        for (name, binding) in wanted.sorted(by: { $0.key < $1.key })
+        where current[name].map(ProbeUplink.init) != ProbeUplink(binding) {
             try icmp.attach(ProbeUplink(binding), ipv6: binding.ipv6)
         }
-        uplinks.withLock { $0 = wanted.mapValues(ProbeUplink.init) }
+        uplinks.withLock { $0 = wanted }
     }
 
     public func send(_ request: ProbeRequest) {
-        guard let uplink = uplinks.withLock({ $0[request.id.interface] }) else { return }
+        guard let binding = uplinks.withLock({ $0[request.id.interface] }) else { return }
         switch request.target {
-        case .icmp: icmp.send(request, via: uplink)
-        case .http: http.send(request, via: uplink)
+        case .icmp: icmp.send(request, via: ProbeUplink(binding))
+        case .http: http.send(request, via: ProbeUplink(binding), caFile: binding.caFile)
         }
     }
 

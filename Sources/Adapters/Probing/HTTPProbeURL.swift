@@ -3,10 +3,10 @@ import Glibc
 #endif
 import Domain
 
-/// The parts of an HTTP check URL (`http://host[:port]/path?query`) that a probe needs.
+/// The parts of an HTTP check URL (`http[s]://host[:port]/path?query`) that a probe needs, checked
+/// before libcurl sees it, so a bad URL fails with the same words as in a config.
 ///
-/// Only what a health check uses: no user info, and the fragment is dropped. `https` parses (so a
-/// config can name it) but the prober answers it with a failure until TLS is supported.
+/// Only what a health check uses: no user info, and the fragment is dropped.
 public struct HTTPProbeURL: Hashable, Sendable, CustomStringConvertible {
     public var scheme: String
     /// Host name or address, without IPv6 brackets.
@@ -77,42 +77,7 @@ public struct HTTPProbeURL: Hashable, Sendable, CustomStringConvertible {
         return port == defaultPort ? name : "\(name):\(port)"
     }
 
-    /// The request the prober sends: a GET that asks the server to close the connection after it.
-    public var request: String {
-        "GET \(target) HTTP/1.1\r\nHost: \(hostHeader)\r\nConnection: close\r\nUser-Agent: flywall\r\nAccept: */*\r\n\r\n"
-    }
-
     public var description: String { "\(scheme)://\(hostHeader)\(target)" }
-}
-
-extension HTTPProbeURL {
-    enum Resolution {
-        case addresses([IPAddress])
-        case failed(String)
-    }
-
-    /// Addresses for `host` from the system resolver, in its order of preference.
-    static func resolve(_ host: String, port: UInt16) -> Resolution {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = ProbeSocket.stream
-        hints.ai_flags = AI_ADDRCONFIG
-        var list: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(host, String(port), &hints, &list)
-        guard rc == 0 else {
-            return .failed("cannot resolve \(host): \(String(cString: gai_strerror(rc)))")
-        }
-        defer { freeaddrinfo(list) }
-        var addresses: [IPAddress] = []
-        var entry = list
-        while let current = entry {
-            if let raw = current.pointee.ai_addr, let address = ProbeSocket.address(of: raw), !addresses.contains(address) {
-                addresses.append(address)
-            }
-            entry = current.pointee.ai_next
-        }
-        return addresses.isEmpty ? .failed("cannot resolve \(host): no addresses") : .addresses(addresses)
-    }
 }
 
 /// An HTTP check URL the prober cannot use, and why.
@@ -121,39 +86,4 @@ public struct HTTPProbeURLError: Error, Equatable, Sendable, CustomStringConvert
     public var reason: String
 
     public var description: String { "invalid URL \"\(url)\": \(reason)" }
-}
-
-/// Reads the status code from the first line of an HTTP response (`HTTP/1.1 204 No Content`).
-enum HTTPStatusLine {
-    enum Parse: Equatable {
-        case status(Int)
-        /// No line end yet: read more.
-        case incomplete
-        case malformed
-    }
-
-    /// Longest first line accepted before giving up on a server.
-    static let maximumLength = 4096
-
-    static func parse(_ bytes: [UInt8]) -> Parse {
-        guard let end = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
-            return bytes.count > maximumLength ? .malformed : .incomplete
-        }
-        let line = bytes[..<end]
-        let prefix = Array("HTTP/1.".utf8)
-        guard line.count >= 12, line.starts(with: prefix) else { return .malformed }
-        let codeStart = line.startIndex + 9
-        guard line[codeStart - 1] == UInt8(ascii: " ") else { return .malformed }
-        var code = 0
-        for byte in line[codeStart..<codeStart + 3] {
-            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return .malformed }
-            code = code * 10 + Int(byte - UInt8(ascii: "0"))
-        }
-        let after = codeStart + 3
-        guard after == line.endIndex || line[after] == UInt8(ascii: " ") || line[after] == UInt8(ascii: "\r") else {
-            return .malformed
-        }
-        guard (100...599).contains(code) else { return .malformed }
-        return .status(code)
-    }
 }

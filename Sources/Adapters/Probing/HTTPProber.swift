@@ -1,31 +1,34 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CCurl
 import Domain
 import Synchronization
 import SystemPackage
 
-/// Runs `type = "http"` health checks through a given uplink: a GET over a TCP connection whose
-/// socket is bound to the uplink's device and carries its probe class mark, like the ICMP probes.
+/// Runs `type = "http"` health checks, `http://` and `https://`, through a given uplink with
+/// libcurl: a GET on a fresh connection whose socket is bound to the uplink's device
+/// (`CURLOPT_INTERFACE "if!name"`, i.e. `SO_BINDTODEVICE`) and carries its pin mark (`SO_MARK`,
+/// set from `CURLOPT_SOCKOPTFUNCTION` before the connect), like the ICMP probes.
 ///
 /// Outcomes, each reported once: `.reply(rtt)` for the expected status; `.wrongStatus(status, rtt)`
-/// for any other; `.failure("connection refused")` when the server port is closed; `.timeout` when
-/// nothing completes by the request's timeout (connect, request and status line together);
-/// `.failure(...)` with the reason otherwise (unreachable, reset, malformed response, a name that
-/// does not resolve, `https`). RTT is from the start of the connect to the status line.
+/// for any other; `.timeout` when nothing completes by the request's timeout (name lookup,
+/// connect, TLS and status line together); `.failure(reason)` otherwise ("connection refused",
+/// "host unreachable", "TLS certificate not trusted (...)", a name that does not resolve). RTT is
+/// from the start of the connect to the first byte of the response (the TLS handshake included
+/// for `https`). Certificates are verified against the system CA store, or the check's
+/// `ca_file`; no proxy from the environment is used, and redirects are not followed (a 3xx is a
+/// status like any other). Only the status matters: the transfer stops at the first body byte.
 ///
-/// Host names are resolved with `getaddrinfo` on a short-lived thread per probe, through the
-/// system resolver (so the lookup itself follows the main routing table, not the probed uplink);
-/// addresses are tried in the order it returns while they fail at once (e.g. no IPv6 route on the
-/// uplink). Sockets are opened in the network namespace of the thread that calls `send` (the
-/// resolver thread inherits it). Only the status line is read; the connection is then closed.
+/// All transfers run on one I/O thread (`curl_multi`), whose sockets are opened in the network
+/// namespace that thread was started in: the namespace of the thread that creates the prober.
 public final class HTTPProber: Sendable {
-    private let engine: HTTPEngine
+    private let engine: CurlEngine
     private let thread: ProbeThread
 
     /// Starts the I/O thread. `onResult` gets each probe's outcome exactly once.
     public init(onResult: @escaping @Sendable (ProbeResult) -> Void) throws(SystemError) {
-        let engine = HTTPEngine(onResult: onResult)
+        let engine = CurlEngine(onResult: onResult)
         self.engine = engine
         thread = try ProbeThread { wakeup in engine.run(wakeup: wakeup) }
         engine.thread = thread
@@ -39,50 +42,40 @@ public final class HTTPProber: Sendable {
 
     deinit { shutdown() }
 
-    /// Starts one check of the request's `.http` target through `uplink`. Never blocks on the
-    /// network; the outcome arrives through the callback.
-    public func send(_ request: ProbeRequest, via uplink: ProbeUplink) {
-        engine.send(request, via: uplink)
+    /// Starts one check of the request's `.http` target through `uplink`; `caFile` replaces the
+    /// system CA store for `https`. Never blocks on the network; the outcome arrives through the
+    /// callback.
+    public func send(_ request: ProbeRequest, via uplink: ProbeUplink, caFile: String? = nil) {
+        engine.send(request, via: uplink, caFile: caFile)
     }
 
     /// Checks in flight (for status and tests).
     public var inFlight: Int { engine.inFlight }
 
-    /// Stops the I/O thread and closes every connection. Checks in flight get no result.
+    /// Stops the I/O thread and abandons every transfer. Checks in flight get no result.
     /// Idempotent; also done on deinit.
     public func shutdown() {
         guard engine.stop() else { return }
         thread.wake()
         if !thread.isCurrent { thread.join() }
-        engine.closeAll()
+        engine.onShutdown?()
     }
 }
 
-private final class HTTPEngine: Sendable {
-    enum Phase {
-        case resolving
-        case connecting
-        case sending(offset: Int)
-        case receiving
-    }
+/// What the I/O thread needs to start one transfer.
+private struct PendingCheck: Sendable {
+    var id: ProbeID
+    var url: HTTPProbeURL
+    var expectedStatus: Int
+    var timeoutMilliseconds: Int
+    var uplink: ProbeUplink
+    var caFile: String?
+}
 
-    struct Exchange {
-        var id: ProbeID
-        var url: HTTPProbeURL
-        var expectedStatus: Int
-        var deadline: Int64
-        var fd: Int32 = -1
-        var phase = Phase.resolving
-        var connectStartedAt: Int64 = 0
-        var request: [UInt8]
-        var response: [UInt8] = []
-    }
-
+private final class CurlEngine: Sendable {
     struct State: ~Copyable {
-        var exchanges: [UInt64: Exchange] = [:]
-        var nextKey: UInt64 = 0
-        var deadlines = ProbeDeadlineHeap<UInt64>()
-        var sleepingUntil: Int64 = .min
+        var pending: [PendingCheck] = []
+        var inFlight = 0
         var stopped = false
     }
 
@@ -91,7 +84,11 @@ private final class HTTPEngine: Sendable {
     private let threadBox = Mutex<ProbeThread?>(nil)
     private let shutdownBox = Mutex<(@Sendable () -> Void)?>(nil)
 
+    /// libcurl's process-wide setup (OpenSSL), once, before the first handle.
+    private static let global: Void = { _ = curl_global_init(3) }() // CURL_GLOBAL_DEFAULT
+
     init(onResult: @escaping @Sendable (ProbeResult) -> Void) {
+        _ = Self.global
         self.onResult = onResult
     }
 
@@ -105,11 +102,9 @@ private final class HTTPEngine: Sendable {
         set { shutdownBox.withLock { $0 = newValue } }
     }
 
-    var inFlight: Int { state.withLock { $0.exchanges.count } }
+    var inFlight: Int { state.withLock { $0.inFlight } }
 
-    // MARK: Starting a check
-
-    func send(_ request: ProbeRequest, via uplink: ProbeUplink) {
+    func send(_ request: ProbeRequest, via uplink: ProbeUplink, caFile: String?) {
         guard case .http(let text, let expectedStatus) = request.target else {
             return onResult(ProbeResult(id: request.id, outcome: .failure("not an HTTP target: \(request.target)")))
         }
@@ -117,82 +112,178 @@ private final class HTTPEngine: Sendable {
         do { url = try HTTPProbeURL(text) } catch {
             return onResult(ProbeResult(id: request.id, outcome: .failure(error.description)))
         }
-        guard url.scheme == "http" else {
-            return onResult(ProbeResult(id: request.id, outcome: .failure("https checks are not supported yet")))
+        let check = PendingCheck(id: request.id, url: url, expectedStatus: expectedStatus,
+                                 timeoutMilliseconds: Int(max(1, request.timeout.nanoseconds / 1_000_000)),
+                                 uplink: uplink, caFile: caFile)
+        let accepted = state.withLock { state -> Bool in
+            if state.stopped { return false }
+            state.pending.append(check)
+            state.inFlight += 1
+            return true
         }
-        let deadline = KernelClock.monotonic() + max(0, request.timeout.nanoseconds)
-        let key: UInt64? = state.withLock { state in
-            if state.stopped { return nil }
-            let key = state.nextKey
-            state.nextKey += 1
-            state.exchanges[key] = Exchange(id: request.id, url: url, expectedStatus: expectedStatus,
-                                            deadline: deadline, request: Array(url.request.utf8))
-            state.deadlines.insert(deadline, key)
-            return key
-        }
-        guard let key else {
+        guard accepted else {
             return onResult(ProbeResult(id: request.id, outcome: .failure("HTTP prober is shut down")))
         }
         thread?.wake()
+    }
 
-        if let address = url.address {
-            connect(key, to: [address], port: url.port, via: uplink)
-            return
-        }
-        do throws(SystemError) {
-            try DedicatedThread.detach(name: "flywall-resolve") { [self] in
-                switch HTTPProbeURL.resolve(url.host, port: url.port) {
-                case .addresses(let addresses): connect(key, to: addresses, port: url.port, via: uplink)
-                case .failed(let reason): finish(key, .failure(reason))
-                }
-            }
-        } catch {
-            finish(key, .failure(error.description))
+    func stop() -> Bool {
+        state.withLock { state in
+            if state.stopped { return false }
+            state.stopped = true
+            return true
         }
     }
 
-    /// Opens a bound, marked, non-blocking socket and starts connecting to the first address that
-    /// does not fail at once, then hands the socket to the I/O thread.
-    private func connect(_ key: UInt64, to addresses: [IPAddress], port: UInt16, via uplink: ProbeUplink) {
-        var lastFailure = "no address to connect to"
-        for address in addresses {
-            // A check that already timed out (slow resolver) needs no connection.
-            guard state.withLock({ $0.exchanges[key] != nil }) else { return }
-            let fd: Int32
-            do {
-                fd = try ProbeSocket.open(
-                    family: address.isV4 ? AF_INET : AF_INET6,
-                    type: ProbeSocket.stream | ProbeSocket.nonBlocking, protocol: 0,
-                    uplink: uplink, describe: address.isV4 ? "socket(AF_INET, SOCK_STREAM)" : "socket(AF_INET6, SOCK_STREAM)")
-            } catch {
-                return finish(key, .failure(error.description))
-            }
-            let startedAt = KernelClock.monotonic()
-            let rc = ProbeSocket.withSockaddr(address, port: port) { Glibc.connect(fd, $0, $1) }
-            let code = errno
-            if rc == 0 || code == EINPROGRESS {
-                let registered = state.withLock { state -> Bool in
-                    guard state.exchanges[key] != nil else { return false }
-                    state.exchanges[key]!.fd = fd
-                    state.exchanges[key]!.phase = .connecting
-                    state.exchanges[key]!.connectStartedAt = startedAt
-                    return true
-                }
-                if registered { thread?.wake() } else { close(fd) }
-                return
-            }
-            close(fd)
-            lastFailure = Self.connectFailure(code)
-        }
-        finish(key, .failure(lastFailure))
+    // MARK: I/O loop
+
+    /// One transfer on the I/O thread: its handle and what must live as long as it does.
+    struct Transfer {
+        var id: ProbeID
+        var expectedStatus: Int
+        var host: String
+        var headers: UnsafeMutablePointer<curl_slist>?
+        var errorBuffer: UnsafeMutablePointer<CChar>
     }
 
-    /// Ends a check that has no socket with the I/O thread yet (resolution or connect failed).
-    private func finish(_ key: UInt64, _ outcome: ProbeOutcome) {
-        let exchange = state.withLock { $0.exchanges.removeValue(forKey: key) }
-        if let exchange {
-            if exchange.fd >= 0 { close(exchange.fd) }
-            onResult(ProbeResult(id: exchange.id, outcome: outcome))
+    func run(wakeup: Wakeup) {
+        guard let multi = curl_multi_init() else {
+            return failAll("curl_multi_init failed")
+        }
+        var transfers: [UnsafeMutableRawPointer: Transfer] = [:]
+        var results: [ProbeResult] = []
+        while true {
+            let (batch, stopped) = state.withLock { state -> ([PendingCheck], Bool) in
+                defer { state.pending.removeAll(keepingCapacity: true) }
+                return (state.pending, state.stopped)
+            }
+            if stopped { break }
+            for check in batch {
+                switch start(check) {
+                case .started(let handle, let transfer):
+                    if curl_multi_add_handle(multi, handle) == CURLM_OK {
+                        transfers[handle] = transfer
+                    } else {
+                        release(handle, transfer)
+                        results.append(ProbeResult(id: check.id, outcome: .failure("curl_multi_add_handle failed")))
+                    }
+                case .failed(let outcome):
+                    results.append(ProbeResult(id: check.id, outcome: outcome))
+                }
+            }
+            var running: Int32 = 0
+            _ = curl_multi_perform(multi, &running)
+            var left: Int32 = 0
+            while let message = curl_multi_info_read(multi, &left) {
+                guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle,
+                      let transfer = transfers.removeValue(forKey: handle) else { continue }
+                let outcome = Self.outcome(of: handle, code: message.pointee.data.result, transfer)
+                curl_multi_remove_handle(multi, handle)
+                release(handle, transfer)
+                results.append(ProbeResult(id: transfer.id, outcome: outcome))
+            }
+            if !results.isEmpty {
+                state.withLock { $0.inFlight -= results.count }
+                for result in results { onResult(result) }
+                results.removeAll(keepingCapacity: true)
+            }
+            // Sleeps until a socket is ready, curl's own timer (timeouts), or a wake.
+            var extra = curl_waitfd(fd: wakeup.pollDescriptor.fd, events: Int16(POLLIN), revents: 0)
+            _ = curl_multi_poll(multi, &extra, 1, 1000, nil)
+            if extra.revents != 0 { wakeup.drain() }
+        }
+        for (handle, transfer) in transfers {
+            curl_multi_remove_handle(multi, handle)
+            release(handle, transfer)
+        }
+        curl_multi_cleanup(multi)
+        state.withLock { $0.inFlight = 0 }
+    }
+
+    private func failAll(_ reason: String) {
+        let batch = state.withLock { state -> [PendingCheck] in
+            state.stopped = true
+            state.inFlight = 0
+            defer { state.pending = [] }
+            return state.pending
+        }
+        for check in batch { onResult(ProbeResult(id: check.id, outcome: .failure(reason))) }
+    }
+
+    private func release(_ handle: UnsafeMutableRawPointer, _ transfer: Transfer) {
+        curl_easy_cleanup(handle)
+        curl_slist_free_all(transfer.headers)
+        transfer.errorBuffer.deallocate()
+    }
+
+    enum Start {
+        case started(UnsafeMutableRawPointer, Transfer)
+        case failed(ProbeOutcome)
+    }
+
+    /// An easy handle for one check, with every option set; nothing is sent until `perform`.
+    private func start(_ check: PendingCheck) -> Start {
+        guard let handle = curl_easy_init() else { return .failed(.failure("curl_easy_init failed")) }
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+        errorBuffer.initialize(to: 0)
+        let headers = curl_slist_append(nil, "Connection: close")
+        let transfer = Transfer(id: check.id, expectedStatus: check.expectedStatus, host: check.url.host,
+                                headers: headers, errorBuffer: errorBuffer)
+        var ok = true
+        func set(_ code: CURLcode) { if code != CURLE_OK { ok = false } }
+        set(flywall_curl_setopt_string(handle, CURLOPT_URL, check.url.description))
+        set(flywall_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"))
+        set(flywall_curl_setopt_string(handle, CURLOPT_INTERFACE, "if!" + check.uplink.interface))
+        set(flywall_curl_setopt_sockopt_function(handle, setProbeMark))
+        set(flywall_curl_setopt_pointer(handle, CURLOPT_SOCKOPTDATA, UnsafeMutableRawPointer(bitPattern: UInt(check.uplink.mark))))
+        set(flywall_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, check.timeoutMilliseconds))
+        set(flywall_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+        set(flywall_curl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1))
+        set(flywall_curl_setopt_long(handle, CURLOPT_FORBID_REUSE, 1))
+        // An empty proxy overrides http_proxy/https_proxy from the environment.
+        set(flywall_curl_setopt_string(handle, CURLOPT_PROXY, ""))
+        set(flywall_curl_setopt_string(handle, CURLOPT_USERAGENT, "flywall"))
+        set(flywall_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers))
+        set(flywall_curl_setopt_write_function(handle, discardBody))
+        set(flywall_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer))
+        if let caFile = check.caFile { set(flywall_curl_setopt_string(handle, CURLOPT_CAINFO, caFile)) }
+        guard ok else {
+            release(handle, transfer)
+            return .failed(.failure("libcurl rejected an option (libcurl older than 7.85?)"))
+        }
+        return .started(handle, transfer)
+    }
+
+    /// The outcome of a finished transfer, from its result code and what curl measured.
+    private static func outcome(of handle: UnsafeMutableRawPointer, code: CURLcode, _ transfer: Transfer) -> ProbeOutcome {
+        var status = 0
+        _ = flywall_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        // A write error is ours: the transfer stops at the first body byte, the status is in.
+        if (code == CURLE_OK || code == CURLE_WRITE_ERROR) && status > 0 {
+            var lookup: curl_off_t = 0, firstByte: curl_off_t = 0
+            _ = flywall_curl_getinfo_offset(handle, CURLINFO_NAMELOOKUP_TIME_T, &lookup)
+            _ = flywall_curl_getinfo_offset(handle, CURLINFO_STARTTRANSFER_TIME_T, &firstByte)
+            let rtt = Duration.microseconds(max(0, Int64(firstByte - lookup)))
+            return status == transfer.expectedStatus ? .reply(rtt: rtt) : .wrongStatus(status, rtt: rtt)
+        }
+        if code == CURLE_OPERATION_TIMEDOUT { return .timeout }
+        let detail = String(cString: transfer.errorBuffer)
+        let words = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        switch code {
+        case CURLE_COULDNT_CONNECT:
+            var osErrno = 0
+            _ = flywall_curl_getinfo_long(handle, CURLINFO_OS_ERRNO, &osErrno)
+            return .failure(osErrno != 0 ? connectFailure(Int32(osErrno)) : words)
+        case CURLE_COULDNT_RESOLVE_HOST:
+            return .failure("cannot resolve \(transfer.host)")
+        case CURLE_PEER_FAILED_VERIFICATION:
+            return .failure("TLS certificate not trusted (\(words))")
+        case CURLE_SSL_CACERT_BADFILE:
+            return .failure("cannot use ca_file (\(words))")
+        case CURLE_ABORTED_BY_CALLBACK:
+            return .failure("setsockopt(SO_MARK) failed: \(Errno(rawValue: errno)) (needs CAP_NET_ADMIN)")
+        default:
+            return .failure(words)
         }
     }
 
@@ -205,133 +296,14 @@ private final class HTTPEngine: Sendable {
         default: Errno(rawValue: code).description
         }
     }
-
-    // MARK: I/O loop
-
-    func stop() -> Bool {
-        state.withLock { state in
-            if state.stopped { return false }
-            state.stopped = true
-            return true
-        }
-    }
-
-    func closeAll() {
-        let fds = state.withLock { state -> [Int32] in
-            let fds = state.exchanges.values.map(\.fd).filter { $0 >= 0 }
-            state.exchanges = [:]
-            return fds
-        }
-        for fd in fds { close(fd) }
-        onShutdown?()
-    }
-
-    func run(wakeup: Wakeup) {
-        var pollFDs: [pollfd] = []
-        var keys: [UInt64] = []
-        var results: [ProbeResult] = []
-        while true {
-            let timeout: Int32? = state.withLock { state in
-                if state.stopped { return nil }
-                pollFDs = [wakeup.pollDescriptor]
-                keys = [0]
-                for (key, exchange) in state.exchanges where exchange.fd >= 0 {
-                    let events: Int32
-                    switch exchange.phase {
-                    case .resolving: continue
-                    case .connecting, .sending: events = Int32(POLLOUT)
-                    case .receiving: events = Int32(POLLIN)
-                    }
-                    pollFDs.append(pollfd(fd: exchange.fd, events: Int16(events), revents: 0))
-                    keys.append(key)
-                }
-                let earliest = state.deadlines.earliest
-                state.sleepingUntil = earliest ?? .max
-                return KernelClock.pollTimeout(until: earliest, now: KernelClock.monotonic())
-            }
-            guard let timeout else { return }
-            let ready = poll(&pollFDs, nfds_t(pollFDs.count), timeout)
-            if ready < 0 && errno != EINTR { return }
-            if pollFDs[0].revents != 0 { wakeup.drain() }
-
-            let now = KernelClock.monotonic()
-            state.withLock { state in
-                state.sleepingUntil = .min
-                for index in pollFDs.indices.dropFirst() where pollFDs[index].revents != 0 {
-                    let key = keys[index]
-                    guard var exchange = state.exchanges[key] else { continue }
-                    if let outcome = Self.advance(&exchange, now: now) {
-                        close(exchange.fd)
-                        state.exchanges[key] = nil
-                        results.append(ProbeResult(id: exchange.id, outcome: outcome))
-                    } else {
-                        state.exchanges[key] = exchange
-                    }
-                }
-                while let expired = state.deadlines.popExpired(now: now) {
-                    guard let exchange = state.exchanges.removeValue(forKey: expired.token) else { continue }
-                    if exchange.fd >= 0 { close(exchange.fd) }
-                    results.append(ProbeResult(id: exchange.id, outcome: .timeout))
-                }
-            }
-            for result in results { onResult(result) }
-            results.removeAll(keepingCapacity: true)
-        }
-    }
-
-    /// Moves one exchange on after its socket became ready; the outcome once it is decided.
-    private static func advance(_ exchange: inout Exchange, now: Int64) -> ProbeOutcome? {
-        switch exchange.phase {
-        case .resolving:
-            return nil
-        case .connecting:
-            var error: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            guard getsockopt(exchange.fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 else {
-                return .failure(Errno(rawValue: errno).description)
-            }
-            if error == EINPROGRESS || error == EALREADY { return nil }
-            if error == ETIMEDOUT { return .timeout }
-            if error != 0 { return .failure(connectFailure(error)) }
-            exchange.phase = .sending(offset: 0)
-            return advance(&exchange, now: now)
-        case .sending(let offset):
-            let written = exchange.request[offset...].withUnsafeBytes {
-                Glibc.send(exchange.fd, $0.baseAddress, $0.count, ProbeSocket.noSignal)
-            }
-            if written < 0 {
-                let code = errno
-                return code == EAGAIN || code == EINTR ? nil : .failure(connectFailure(code))
-            }
-            if offset + written < exchange.request.count {
-                exchange.phase = .sending(offset: offset + written)
-            } else {
-                exchange.phase = .receiving
-                exchange.request = []
-            }
-            return nil
-        case .receiving:
-            var chunk = [UInt8](repeating: 0, count: 1024)
-            let count = chunk.withUnsafeMutableBytes { recv(exchange.fd, $0.baseAddress, $0.count, ProbeSocket.dontWait) }
-            if count < 0 {
-                let code = errno
-                return code == EAGAIN || code == EINTR ? nil : .failure(connectFailure(code))
-            }
-            if count == 0 {
-                if exchange.response.isEmpty { return .failure("connection closed before a response") }
-                return .failure("malformed HTTP response")
-            }
-            exchange.response += chunk[0..<count]
-            switch HTTPStatusLine.parse(exchange.response) {
-            case .incomplete:
-                return nil
-            case .malformed:
-                return .failure("malformed HTTP response")
-            case .status(let status):
-                if now > exchange.deadline { return .timeout }
-                let rtt = Duration.nanoseconds(max(0, now - exchange.connectStartedAt))
-                return status == exchange.expectedStatus ? .reply(rtt: rtt) : .wrongStatus(status, rtt: rtt)
-            }
-        }
-    }
 }
+
+/// Sets the uplink's pin mark (passed as the callback's data) on every socket curl opens.
+private let setProbeMark: curl_sockopt_callback = { data, fd, _ in
+    var mark = UInt32(truncatingIfNeeded: UInt(bitPattern: data))
+    let rc = setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, socklen_t(MemoryLayout<UInt32>.size))
+    return rc == 0 ? CURL_SOCKOPT_OK : CURL_SOCKOPT_ERROR
+}
+
+/// Ends the transfer at the first body byte: only the status line is wanted.
+private let discardBody: curl_write_callback = { _, _, _, _ in 0 }

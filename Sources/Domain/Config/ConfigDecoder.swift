@@ -40,7 +40,7 @@ struct ConfigDecoding {
     static let interfaceAttributes = ["zone", "dhcp", "address", "gateway"]
     static let interfaceBlocks = ["wan", "pppoe", "health_check"]
     static let wanAttributes = ["priority", "weight", "bandwidth"]
-    static let healthCheckAttributes = ["type", "targets", "url", "expected_status", "interval", "timeout",
+    static let healthCheckAttributes = ["type", "targets", "url", "expected_status", "ca_file", "interval", "timeout",
                                         "failure_interval", "recovery_interval", "standby_interval",
                                         "threshold_down", "threshold_up", "reliability", "window",
                                         "max_latency", "recover_latency", "max_loss", "recover_loss"]
@@ -262,6 +262,15 @@ struct ConfigDecoding {
             else { sink.error(block.location, "an HTTP health check needs url = \"http://...\"") }
         } else if let a = r.attribute("url") {
             sink.error(a.location, "url: only HTTP checks use url (this check's \(typeText))")
+        }
+        if let a = r.attribute("ca_file"), let path = HCLValue.string(a.value, "ca_file", sink) {
+            if hc.kind != .http || !(url?.lowercased().hasPrefix("https://") ?? false) {
+                sink.error(a.location, "ca_file: only https checks use a CA file (this check's \(hc.kind == .http ? "url is not https://" : typeText))")
+            } else if !path.hasPrefix("/") {
+                sink.error(a.value.location, "ca_file: must be an absolute path, got \"\(path)\"")
+            } else {
+                hc.caFile = path
+            }
         }
         if let a = r.attribute("expected_status") {
             if hc.kind != .http {

@@ -113,6 +113,8 @@ public struct HealthCheck: Sendable, Equatable {
     public var url: String?
     /// HTTP status that counts as success. Default 200.
     public var expectedStatus: Int
+    /// CA certificates (PEM file) that `https` checks trust instead of the system store.
+    public var caFile: String?
     /// Time between probe rounds. Default 5s.
     public var interval: Duration
     /// How long a probe may take. Default min(2s, every interval below); never more than any of them.
@@ -146,7 +148,8 @@ public struct HealthCheck: Sendable, Equatable {
                 interval: Duration = .seconds(5), timeout: Duration = .seconds(2), thresholdDown: Int = 3,
                 thresholdUp: Int = 2, reliability: Int = 1, window: Int = 10, maxLatency: Duration? = nil,
                 recoverLatency: Duration? = nil, maxLoss: Double? = nil, recoverLoss: Double? = nil,
-                failureInterval: Duration? = nil, recoveryInterval: Duration? = nil, standbyInterval: Duration? = nil) {
+                failureInterval: Duration? = nil, recoveryInterval: Duration? = nil, standbyInterval: Duration? = nil,
+                caFile: String? = nil) {
         self.kind = kind
         self.targets = targets
         self.url = url
@@ -156,6 +159,7 @@ public struct HealthCheck: Sendable, Equatable {
         self.failureInterval = failureInterval ?? interval
         self.recoveryInterval = recoveryInterval ?? interval
         self.standbyInterval = standbyInterval
+        self.caFile = caFile
         self.thresholdDown = thresholdDown
         self.thresholdUp = thresholdUp
         self.reliability = reliability

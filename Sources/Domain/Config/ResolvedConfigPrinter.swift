@@ -128,6 +128,7 @@ public enum ResolvedConfigPrinter {
         case .http:
             if let url = hc.url { a.append(("url", HCLFormatter.quote(url))) }
             a.append(("expected_status", "\(hc.expectedStatus)"))
+            if let caFile = hc.caFile { a.append(("ca_file", HCLFormatter.quote(caFile))) }
         case .passive: break
         }
         a += [
@@ -176,6 +177,7 @@ public enum ResolvedConfigPrinter {
             if hc.kind == .http {
                 o.append(("url", hc.url.map(JSONValue.string) ?? .null))
                 o.append(("expected_status", .int(hc.expectedStatus)))
+                o.append(("ca_file", hc.caFile.map(JSONValue.string) ?? .null))
             }
             o += [
                 ("interval", .string(DurationText.format(hc.interval))),

@@ -102,10 +102,13 @@ public struct ProbeBinding: Sendable, Equatable, Hashable {
     public var index: Int
     /// Whether its check has IPv6 targets (an ICMPv6 socket is needed too).
     public var ipv6: Bool
-    public init(interface: String, index: Int, ipv6: Bool) {
+    /// The CA file its `https` check trusts instead of the system store (`ca_file`).
+    public var caFile: String?
+    public init(interface: String, index: Int, ipv6: Bool, caFile: String? = nil) {
         self.interface = interface
         self.index = index
         self.ipv6 = ipv6
+        self.caFile = caFile
     }
 }
 

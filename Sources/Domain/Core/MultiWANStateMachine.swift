@@ -277,8 +277,9 @@ public struct MultiWANStateMachine: Sendable {
     /// every config change.
     private mutating func appendEdgeConfiguration(to effects: inout [CoreEffect]) {
         let bindings = config.wans.map { wan in
-            ProbeBinding(interface: wan.name, index: uplinkIndex[wan.name] ?? 0,
-                         ipv6: config.healthCheck(for: wan.name)?.targets.contains { !$0.isV4 } ?? false)
+            let check = config.healthCheck(for: wan.name)
+            return ProbeBinding(interface: wan.name, index: uplinkIndex[wan.name] ?? 0,
+                                ipv6: check?.targets.contains { !$0.isV4 } ?? false, caFile: check?.caFile)
         }
         effects.append(.configureProbes(bindings))
         effects.append(.watchInterfaces(config.wans.map(\.name)))
