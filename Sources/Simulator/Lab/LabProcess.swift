@@ -194,7 +194,7 @@ public final class LabProcess: @unchecked Sendable {
     public let arguments: [String]
     public let pid: pid_t
     private let inputFD: Int32
-    private let output = LabLocked<(lines: [String], partial: String)>(([], ""))
+    private let output = LabLocked<(lines: [String], partial: String, stamps: [Duration])>(([], "", []))
     private let exit = LabLocked<Int32?>(nil)
     private let exited = DispatchSemaphore(value: 0)
     private let drained = DispatchSemaphore(value: 0)
@@ -230,12 +230,14 @@ public final class LabProcess: @unchecked Sendable {
                 let n = read(readFD, &buffer, buffer.count)
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
+                let arrived = LabClock.now()
                 let text = String(decoding: buffer[0..<n], as: UTF8.self)
                 output.withLock { state in
                     state.partial += text
                     var parts = state.partial.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
                     state.partial = parts.removeLast()
                     state.lines += parts
+                    state.stamps += Array(repeating: arrived, count: parts.count)
                 }
             }
             close(readFD)
@@ -259,6 +261,11 @@ public final class LabProcess: @unchecked Sendable {
     }
 
     public var text: String { lines.joined(separator: "\n") }
+
+    /// Every complete line with the time it arrived (`LabClock`, the wall clock packet captures use).
+    public var stampedLines: [(time: Duration, line: String)] {
+        output.withLock { state in Array(zip(state.stamps, state.lines)).map { (time: $0.0, line: $0.1) } }
+    }
 
     /// The exit code once it has exited (128 + the signal's number when a signal ended it).
     public var exitStatus: Int32? { exit.withLock { $0 } }
@@ -303,6 +310,18 @@ public final class LabProcess: @unchecked Sendable {
         }
     }
 
+    /// Waits (blocking) until a line satisfies `match`, the process exits, or `seconds` pass.
+    public func waitUntil(seconds: Double, _ match: (String) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            if lines.contains(where: match) { return true }
+            if exitStatus != nil || Date() > deadline { return lines.contains(where: match) }
+            usleep(10_000)
+        }
+    }
+
+    public func waitUntil(line: String, seconds: Double) -> Bool { waitUntil(seconds: seconds) { $0 == line } }
+
     /// SIGTERM, then SIGKILL if it has not exited within `grace` seconds.
     public func stop(grace: Double = 3) {
         guard exitStatus == nil else { return }
@@ -310,6 +329,28 @@ public final class LabProcess: @unchecked Sendable {
         if waitForExit(seconds: grace) == nil {
             signal(SIGKILL)
             _ = waitForExit(seconds: 5)
+        }
+    }
+}
+
+/// The lab's one clock: CLOCK_REALTIME, the clock libpcap stamps captured packets with, so log lines,
+/// faults and packets are on one time line.
+public enum LabClock {
+    public static func now() -> Duration {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
+    }
+
+    /// Sleeps until `deadline` (on this clock) or until `cancelled` turns true; returns false then.
+    public static func sleep(until deadline: Duration, cancelled: () -> Bool) -> Bool {
+        while true {
+            if cancelled() { return false }
+            let left = deadline - now()
+            if left <= .zero { return true }
+            let step = min(left, .milliseconds(20))
+            var ts = timespec(tv_sec: Int(step.components.seconds), tv_nsec: Int(step.components.attoseconds / 1_000_000_000))
+            nanosleep(&ts, nil)
         }
     }
 }

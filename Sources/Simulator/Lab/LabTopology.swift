@@ -24,6 +24,8 @@ public final class LabTopology: @unchecked Sendable {
     /// A second server address, for destination-matching policy routes (`@ipset` of 198.51.100.0/24).
     public static let otherServer = "198.51.100.7"
     public static let lanGateway = "192.168.1.1"
+    /// The router's LAN interface.
+    public static let lanDevice = "lan0"
     public static let clients = (10...59).map { "192.168.1.\($0)" }
     public static let tcpPorts = [7, 443, 7001, 7002]
     public static let udpPorts = [7, 1194, 5000, 5001]
@@ -91,6 +93,8 @@ public final class LabTopology: @unchecked Sendable {
     public let isps: [ISP]
     public let layout: Layout
     public let directory: URL
+    /// When set, `remove()` keeps every process's output there (FWLAB_LOG_DIR does the same).
+    public var logDirectory: String? = ProcessInfo.processInfo.environment["FWLAB_LOG_DIR"]
     private var processes: [LabProcess] = []
     private let lock = NSLock()
 
@@ -401,7 +405,7 @@ public final class LabTopology: @unchecked Sendable {
         let started = lock.withLock { processes }
         for process in started.reversed() { process.stop(grace: 2) }
         // FWLAB_LOG_DIR=dir keeps every process's output (daemon logs included) for a look later.
-        if let dir = ProcessInfo.processInfo.environment["FWLAB_LOG_DIR"] {
+        if let dir = logDirectory {
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             for (n, process) in started.enumerated() {
                 let name = "\(id)-\(n)-" + process.label.map { $0.isLetter || $0.isNumber ? $0 : "_" } + ".log"
@@ -410,6 +414,7 @@ public final class LabTopology: @unchecked Sendable {
             }
         }
         for ns in Self.namespaces(ofRun: id) { Self.deleteNamespace(ns) }
+        try? FileManager.default.removeItem(atPath: Self.netnsEtc + router)
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -428,6 +433,19 @@ public final class LabTopology: @unchecked Sendable {
         let pids = ((try? LabShell.run("ip", "netns", "pids", ns)) ?? "").split(separator: "\n").compactMap { Int32($0) }
         for pid in pids { kill(pid, SIGKILL) }
         _ = try? LabShell.run("ip", "netns", "delete", ns)
+        try? FileManager.default.removeItem(atPath: netnsEtc + ns)
+    }
+
+    /// `ip netns exec` bind-mounts the files of /etc/netns/NAME/ over /etc inside the namespace.
+    static let netnsEtc = "/etc/netns/"
+
+    /// Makes host names resolve to addresses inside the router namespace (an /etc/hosts of its
+    /// own, for HTTP checks that name a host): only processes started afterwards see it.
+    public func resolve(_ names: [(name: String, address: String)]) throws {
+        let dir = Self.netnsEtc + router
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let text = "127.0.0.1 localhost\n" + names.map { "\($0.address) \($0.name)" }.joined(separator: "\n") + "\n"
+        try text.write(toFile: dir + "/hosts", atomically: true, encoding: .utf8)
     }
 
     private static let sweep: Void = sweepStaleNow()

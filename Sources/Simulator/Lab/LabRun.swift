@@ -1,0 +1,181 @@
+import Domain
+import Foundation
+import Simulator
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How much a real-time window is widened: `base` plus `fraction` of the window's length.
+public struct LabTolerance: Sendable, Equatable {
+    public var base: Duration
+    public var fraction: Double
+    public init(base: Duration = .milliseconds(100), fraction: Double = 0.02) {
+        self.base = base
+        self.fraction = fraction
+    }
+
+    public func amount(forWindow length: Duration) -> Duration {
+        base + .nanoseconds(Int64(Double(max(.zero, length).nanoseconds) * fraction))
+    }
+
+    /// `100ms + 2% of the window`
+    public var description: String {
+        "\(DurationText.brief(base)) + \(Format.number(fraction * 100))% of the window"
+    }
+}
+
+public struct LabOptions: Sendable {
+    public var tolerance = LabTolerance()
+    /// The `flywall` binary whose `daemon` runs in the router namespace.
+    public var daemonBinary: String
+    /// Keeps every process's output (daemon log included) in this directory.
+    public var logDirectory: String?
+    public init(daemonBinary: String, tolerance: LabTolerance = LabTolerance(), logDirectory: String? = nil) {
+        self.daemonBinary = daemonBinary
+        self.tolerance = tolerance
+        self.logDirectory = logDirectory
+    }
+}
+
+/// A run that could not be carried out (as opposed to expectations that failed).
+public struct LabFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Runs a scenario for real: builds its topology in network namespaces, starts the real daemon in
+/// the router namespace, plays the scenario's faults and traffic on the wall clock, and returns
+/// what the ISP-side captures and the daemon's log lines show, judged like `flywall simulate`.
+///
+/// Time zero is the moment the daemon reports `dataplane ready` (its probe rounds start then);
+/// faults and connections are scheduled from it, log lines are stamped on arrival, packets by the
+/// kernel, all on `LabClock`.
+public enum LabRun {
+    /// New connections leave from source ports counted up from here, one per connection, so the
+    /// router's masquerade keeps them and a captured packet names its connection.
+    static let firstSourcePort = 20_000
+    static let sourcePorts = 40_000
+    /// Bounds the work of one run.
+    static let maximumConnections = 200_000
+
+    public static func run(_ lab: LabScenario, options: LabOptions, cancelled: @escaping @Sendable () -> Bool) throws -> LabReport {
+        let scenario = lab.scenario
+        let plan = LabPlan(scenario)
+        guard plan.connections.count <= maximumConnections else {
+            throw LabFailure("\(scenario.file): the traffic blocks open \(plan.connections.count) connections; the lab runs at most \(maximumConnections)")
+        }
+        let topology = try LabTopology(plan.layout)
+        if let dir = options.logDirectory { topology.logDirectory = dir }
+        defer { topology.remove() }
+        if !plan.hostNames.isEmpty { try topology.resolve(plan.hostNames) }
+
+        try startDHCP(topology, plan)
+        let links = try LabLinks(topology, initial: plan.layout.wans.map { scenario.link($0.name) })
+        var linkHistory: [(time: Duration, isp: Int, state: LinkState)] = links.states.enumerated().map { (.zero, $0.offset, $0.element) }
+        let capture = try LabCapture(topology)
+
+        let schedule = topology.directory.appendingPathComponent("traffic").path
+        try plan.connections.map { c in
+            "\(c.offset.nanoseconds) \(c.source) \(c.sourcePort) \(c.proto.rawValue) \(c.destination) \(c.destinationPort)"
+        }.joined(separator: "\n").appending("\n").write(toFile: schedule, atomically: true, encoding: .utf8)
+        let traffic = try topology.spawn("traffic", in: topology.lan, ["python3", LabTopology.echoScript, "traffic", "--schedule", schedule])
+        guard traffic.waitUntil(line: "ready", seconds: 15) else { throw LabFailure("the traffic generator did not start: \(traffic.text)") }
+
+        let configPath = topology.directory.appendingPathComponent("flywall.hcl").path
+        try lab.daemonConfig.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let daemon = try topology.spawn("flywall daemon", in: topology.router, [options.daemonBinary, "daemon", "--config", configPath])
+        guard daemon.waitUntil(seconds: 20, { $0.contains("dataplane ready") }) else {
+            throw LabFailure("the daemon did not report `dataplane ready` within 20s (exit status \(daemon.exitStatus.map(String.init) ?? "none")):\n"
+                + daemon.lines.suffix(30).joined(separator: "\n"))
+        }
+        let origin = daemon.stampedLines.first { $0.line.contains("dataplane ready") }?.time ?? LabClock.now()
+        traffic.send("start \(origin.nanoseconds)")
+
+        var faults: [FaultRecord] = []
+        var notes: [String] = []
+        for fault in scenario.faults where fault.time <= scenario.duration {
+            guard LabClock.sleep(until: origin + fault.time, cancelled: cancelled) else { throw LabFailure("interrupted") }
+            switch fault.action {
+            case .link(let name, let change):
+                guard let index = plan.layout.wans.firstIndex(where: { $0.name == name }) else { continue }
+                try links.apply(change, to: index)
+                let at = LabClock.now() - origin
+                linkHistory.append((at, index, links.states[index]))
+                faults.append(FaultRecord(time: Instant(at), interface: name, description: LabRun.describe(name, change)))
+            case .manual(let command):
+                // The daemon takes operator commands through its API (a later issue); until then
+                // the lab cannot give them, and says so.
+                let text = "\(command)"
+                faults.append(FaultRecord(time: Instant(LabClock.now() - origin), interface: nil, description: "\(text) (not given: the daemon has no command API yet)"))
+                notes.append("manual commands are not given to the real daemon yet; expectations that depend on them will fail")
+            }
+        }
+        guard LabClock.sleep(until: origin + scenario.duration, cancelled: cancelled) else { throw LabFailure("interrupted") }
+        // Let the last packets arrive before the captures stop.
+        _ = LabClock.sleep(until: LabClock.now() + .milliseconds(300), cancelled: { false })
+        let seen = capture.finish()
+        traffic.stop(grace: 1)
+        daemon.stop(grace: 10)
+
+        let observed = LabObservation(scenario: scenario, plan: plan, origin: origin, arrivals: seen.arrivals,
+                                      echoes: seen.echoes, daemonLines: daemon.stampedLines, faults: faults,
+                                      linkHistory: linkHistory)
+        return LabReport(lab: lab, observation: observed, tolerance: options.tolerance, notes: notes)
+    }
+
+    static func describe(_ name: String, _ change: LinkChange) -> String {
+        var parts: [String] = []
+        if let v = change.carrier { parts.append("carrier = \(v)") }
+        if let v = change.blackhole { parts.append("blackhole = \(v)") }
+        if let v = change.loss { parts.append("loss = \(Format.number(v))%") }
+        if let v = change.latency { parts.append("latency = \(DurationText.brief(v))") }
+        if let v = change.jitter { parts.append("jitter = \(DurationText.brief(v))") }
+        if let v = change.unreachable { parts.append("unreachable = [\(v.sorted().map(\.description).joined(separator: ", "))]") }
+        if let v = change.httpStatus { parts.append("http_status = \(v)") }
+        return "\(name): " + (parts.isEmpty ? "no change" : parts.joined(separator: ", "))
+    }
+
+    /// dnsmasq in the ISP namespace of every DHCP WAN, udhcpc on the router (its hook sets the
+    /// address and a default route with a metric per WAN, as a distribution's would); waits for
+    /// every lease, so the daemon starts with its addresses as the simulator's core does.
+    static func startDHCP(_ topology: LabTopology, _ plan: LabPlan) throws {
+        let script = topology.directory.appendingPathComponent("udhcpc.script").path
+        try """
+            #!/bin/sh
+            PATH=/usr/sbin:/usr/bin:/sbin:/bin
+            case "$1" in
+              deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
+              bound|renew)
+                ip addr replace "$ip/$subnet" dev "$interface"
+                for r in $router; do ip route replace default via "$r" dev "$interface" metric "$METRIC"; break; done ;;
+            esac
+            exit 0
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        for (index, wan) in plan.layout.wans.enumerated() where !wan.staticAddress {
+            let isp = topology.isps[index]
+            _ = try topology.spawn("dnsmasq \(isp.name)", in: isp.namespace, [
+                "dnsmasq", "--keep-in-foreground", "--no-daemon", "--conf-file=/dev/null", "--port=0",
+                "--interface=cust", "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root", "--group=root",
+                "--dhcp-range=\(wan.address),\(wan.address),255.255.255.0,10m", "--dhcp-option=option:router,\(wan.gateway)",
+                "--dhcp-leasefile=\(topology.directory.path)/leases-\(index)", "--pid-file=", "--log-facility=-",
+            ])
+            _ = try topology.spawn("udhcpc \(wan.name)", in: topology.router,
+                                   ["env", "METRIC=\(100 + index)", "udhcpc", "-f", "-i", wan.name, "-s", script, "-t", "20", "-T", "1"])
+        }
+        for (index, wan) in plan.layout.wans.enumerated() where !wan.staticAddress {
+            let deadline = LabClock.now() + .seconds(20)
+            while !((try? topology.ip(topology.router, "-4 addr show dev \(wan.name)"))?.contains(wan.address + "/") ?? false) {
+                if LabClock.now() > deadline {
+                    throw LabFailure("no DHCP lease on \(wan.name) from isp\(index)'s dnsmasq within 20s")
+                }
+                usleep(50_000)
+            }
+        }
+    }
+}
+
+extension Instant {
+    init(_ d: Duration) { self.init(nanoseconds: d.nanoseconds) }
+}
