@@ -70,6 +70,11 @@ final class LabCapture: Sendable {
         state.withLock { if $0.arrivals.count < limit { $0.arrivals.append(arrival) } }
     }
 
+    /// The first echo request seen at or after `time`, if any yet.
+    func firstRequest(after time: Duration) -> Duration? {
+        state.withLock { $0.echoes.first { $0.request && $0.time >= time }?.time }
+    }
+
     /// Stops every capture and returns what was seen, each kind in arrival order per ISP.
     func finish() -> (arrivals: [Arrival], echoes: [Echo]) {
         for capture in captures { capture.stop() }

@@ -8,7 +8,8 @@ struct LabObservation: Sendable {
     var result: SimulationResult
     var failovers: [FailoverMeasurement]
     var latency: LatencyAccuracy?
-    var firstProbeAfterOrigin: Duration?
+    /// Per planned connection: when it left (from the origin), nil if no ISP saw it.
+    var leftAt: [Duration?]
 
     init(scenario: Scenario, plan: LabPlan, origin: Duration, arrivals: [LabCapture.Arrival], echoes: [LabCapture.Echo],
          daemonLines: [(time: Duration, line: String)], faults: [FaultRecord],
@@ -51,10 +52,10 @@ struct LabObservation: Sendable {
             observations: Observations(events: events, flows: flows, plans: [], start: .zero, end: Instant(scenario.duration)),
             faults: faults, samples: samples, logs: logs,
             probesSent: echoes.filter(\.request).count, probesAnswered: echoes.filter { !$0.request }.count)
+        self.leftAt = leftAt
         failovers = FailoverMeasurement.measure(scenario: scenario, wanNames: wanNames, faults: faults, flows: flows,
                                                 leftAt: leftAt, echoes: echoes, origin: origin)
         latency = LatencyAccuracy(echoes: echoes, origin: origin, history: linkHistory)
-        firstProbeAfterOrigin = echoes.first { $0.request && $0.time >= origin - .seconds(1) }.map { $0.time - origin }
     }
 
     /// `<5>wan_down: eth0 (reason)`, `<5>failover: group default: eth0 -> eth1 (reason)`.

@@ -52,9 +52,6 @@ public struct LabReport: Sendable {
         if scenario.config.wans.contains(where: { $0.pppoe != nil }) {
             notes.append("PPPoE WANs get a static address from the lab (this kernel has no PPP)")
         }
-        if let first = observation.firstProbeAfterOrigin {
-            notes.append("first probe seen \(DurationText.milliseconds(first)) after `dataplane ready` (time 0)")
-        }
         self.notes = notes
     }
 
@@ -118,7 +115,9 @@ public struct LabReport: Sendable {
         return JSONReporter.render(report, verbose: verbose, extra: [("lab", lab)])
     }
 
-    func signed(_ d: Duration) -> String { (d < .zero ? "-" : "+") + DurationText.milliseconds(d < .zero ? .zero - d : d) }
+    func signed(_ d: Duration) -> String { Self.signed(d) }
+
+    static func signed(_ d: Duration) -> String { (d < .zero ? "-" : "+") + DurationText.milliseconds(d < .zero ? .zero - d : d) }
 }
 
 extension Duration {

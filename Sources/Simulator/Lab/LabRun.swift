@@ -84,22 +84,40 @@ public enum LabRun {
 
         let configPath = topology.directory.appendingPathComponent("flywall.hcl").path
         try lab.daemonConfig.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let spawned = LabClock.now()
         let daemon = try topology.spawn("flywall daemon", in: topology.router, [options.daemonBinary, "daemon", "--config", configPath])
         guard daemon.waitUntil(seconds: 20, { $0.contains("dataplane ready") }) else {
             throw LabFailure("the daemon did not report `dataplane ready` within 20s (exit status \(daemon.exitStatus.map(String.init) ?? "none")):\n"
                 + daemon.lines.suffix(30).joined(separator: "\n"))
         }
-        let origin = daemon.stampedLines.first { $0.line.contains("dataplane ready") }?.time ?? LabClock.now()
+        // Time zero is the daemon's first probe round (its grid), as in the simulator; without
+        // ICMP probes, the moment it reported ready.
+        let ready = daemon.stampedLines.first { $0.line.contains("dataplane ready") }?.time ?? LabClock.now()
+        var origin = ready
+        if plan.layout.wans.contains(where: { !$0.targets.isEmpty }) {
+            let deadline = LabClock.now() + .seconds(2)
+            while LabClock.now() < deadline {
+                if let first = capture.firstRequest(after: spawned) { origin = first; break }
+                usleep(2_000)
+            }
+        }
         traffic.send("start \(origin.nanoseconds)")
+        // A fault "at 30s" is in place before the probe round of 30s, as in the simulator: its
+        // commands start early by what they took so far (ip netns exec + nft: some tens of ms).
+        var lead = Duration.milliseconds(60)
 
         var faults: [FaultRecord] = []
-        var notes: [String] = []
+        var notes = ["time 0 is the daemon's first probe round, \(LabReport.signed(origin - ready)) from its `dataplane ready`"]
         for fault in scenario.faults where fault.time <= scenario.duration {
-            guard LabClock.sleep(until: origin + fault.time, cancelled: cancelled) else { throw LabFailure("interrupted") }
+            guard LabClock.sleep(until: origin + fault.time - lead - .milliseconds(5), cancelled: cancelled) else {
+                throw LabFailure("interrupted")
+            }
             switch fault.action {
             case .link(let name, let change):
                 guard let index = plan.layout.wans.firstIndex(where: { $0.name == name }) else { continue }
+                let began = LabClock.now()
                 try links.apply(change, to: index)
+                lead = max(lead, LabClock.now() - began)
                 let at = LabClock.now() - origin
                 linkHistory.append((at, index, links.states[index]))
                 faults.append(FaultRecord(time: Instant(at), interface: name, description: LabRun.describe(name, change)))
@@ -121,6 +139,15 @@ public enum LabRun {
         let observed = LabObservation(scenario: scenario, plan: plan, origin: origin, arrivals: seen.arrivals,
                                       echoes: seen.echoes, daemonLines: daemon.stampedLines, faults: faults,
                                       linkHistory: linkHistory)
+        if let dir = options.logDirectory {
+            // Every connection: planned time, time it left, uplink, source, source port (for a look by hand).
+            var text = "planned_s\tleft_s\tuplink\tsource\tsport\tdestination\n"
+            for (c, (f, left)) in zip(plan.connections, zip(observed.result.observations.flows, observed.leftAt)) {
+                text += "\(Format.fixed(c.offset.seconds, 4))\t\(left.map { Format.fixed($0.seconds, 4) } ?? "-")\t\(f.uplink ?? "-")\t\(c.source)\t\(c.sourcePort)\t\(c.destination):\(c.destinationPort)\n"
+            }
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try? text.write(toFile: dir + "/\(topology.id)-connections.tsv", atomically: true, encoding: .utf8)
+        }
         return LabReport(lab: lab, observation: observed, tolerance: options.tolerance, notes: notes)
     }
 
