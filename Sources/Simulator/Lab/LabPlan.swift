@@ -108,19 +108,14 @@ struct LabPlan: Sendable {
     /// to say which policy matched a flow and which group's sticky memory it belongs to.
     static func referencePlan(_ config: FlywallConfig) -> ForwardingPlan {
         var core = MultiWANStateMachine(config: config)
-        var plan = ForwardingPlan()
-        var effects: [CoreEffect] = []
         for (index, wan) in config.wans.enumerated() {
             let a = addressing(wan, index: index, targets: [])
-            effects += core.handle(.addressLearned(interface: wan.name, address: CIDR(address: IPAddress(a.address)!, prefixLength: a.prefixLength),
-                                                   gateway: IPAddress(a.gateway)), at: .zero)
-            effects += core.handle(.carrier(interface: wan.name, up: true), at: .zero)
+            _ = core.handle(.addressLearned(interface: wan.name, address: CIDR(address: IPAddress(a.address)!, prefixLength: a.prefixLength),
+                                            gateway: IPAddress(a.gateway)), at: .zero)
+            _ = core.handle(.carrier(interface: wan.name, up: true), at: .zero)
         }
-        effects += core.handle(.tick, at: .zero)
-        for effect in effects {
-            if case .applyPlan(let p) = effect { plan = p }
-        }
-        return plan
+        _ = core.handle(.tick, at: .zero)
+        return core.plan
     }
 
     /// The policy route that matches a connection, and the group whose choice it is otherwise.
