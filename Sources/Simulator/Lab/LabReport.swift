@@ -4,9 +4,10 @@ import Simulator
 /// A lab run judged: the simulator's report (same timeline, expectations and reporters), with
 /// windows adjusted by the tolerance, the measured failovers and the lab's own notes.
 ///
-/// Event windows are widened by the tolerance on both sides (real time is late by the daemon's
-/// and the kernel's overheads). Share, sticky and policy windows are narrowed by it instead: a
-/// connection a few ms from a fault may fairly go either way, so those near the edges don't count.
+/// Windows that must hold an event are widened by the tolerance on both sides (real time is late
+/// by the daemon's and the kernel's overheads). Windows that must hold none (`count = 0`), and
+/// share, sticky and policy windows, are narrowed by it instead: an event or a connection a few ms
+/// from an edge may fairly fall either side, so what is near the edges doesn't count.
 public struct LabReport: Sendable {
     public var report: SimulationReport
     public var scale: Double
@@ -23,11 +24,11 @@ public struct LabReport: Sendable {
             let (after, before) = scenario.span(e)
             let amount = tolerance.amount(forWindow: before - after)
             var a = e
-            switch e.check {
-            case .event:
+            let widen = if case .event(_, _, _, let count) = e.check { count != 0 } else { false }
+            if widen {
                 if e.after != nil { a.after = max(.zero, after - amount) }
                 if e.before != nil { a.before = before + amount }
-            case .share, .sticky, .policy:
+            } else {
                 if e.after != nil { a.after = after + amount }
                 if e.before != nil { a.before = max(a.after ?? .zero, before - amount) }
             }
@@ -36,7 +37,7 @@ public struct LabReport: Sendable {
         }
         var results = ExpectationChecker.check(adjusted, against: observation.result.observations)
         for (i, e) in scenario.expectations.enumerated() where widths[i] > .zero {
-            let how = if case .event = e.check { "widened" } else { "narrowed" }
+            let how = if case .event(_, _, _, let count) = e.check, count != 0 { "widened" } else { "narrowed" }
             results[i].detail += " [window \(how) by \(DurationText.milliseconds(widths[i]))]"
         }
         report = SimulationReport(result: observation.result, expectations: results)
@@ -63,7 +64,7 @@ public struct LabReport: Sendable {
         if scale != 1 {
             out.append("  durations scaled by \(Format.number(scale)) (intervals, timeouts, latencies, faults and windows; traffic rates by 1/\(Format.number(scale)))")
         }
-        out.append("  tolerance: \(tolerance.description) (event windows widened, share/sticky/policy windows narrowed)")
+        out.append("  tolerance: \(tolerance.description) (windows that need an event widened; count = 0, share, sticky and policy windows narrowed)")
         out.append("  latency model: userspace ICMP responder in each ISP (probe replies only)"
             + (latency.map { ", reply delay vs configured over \($0.samples) replies: median \(signed($0.medianError)), max |error| \(DurationText.milliseconds($0.maxError))" } ?? ""))
         return out

@@ -98,7 +98,7 @@ struct DurationScaling {
     var scale: Double
 
     /// Attributes that read as durations but are about retention, not timing.
-    static let unscaled: Set<String> = ["retention", "lab_duration"]
+    static let unscaled: Set<String> = ["retention"]
 
     func scaled(_ body: HCLBody) -> HCLBody {
         guard scale != 1 else { return body }
