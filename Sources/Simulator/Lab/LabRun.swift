@@ -120,7 +120,7 @@ public enum LabRun {
                 lead = max(lead, LabClock.now() - began)
                 let at = LabClock.now() - origin
                 linkHistory.append((at, index, links.states[index]))
-                faults.append(FaultRecord(time: Instant(at), interface: name, description: LabRun.describe(name, change)))
+                faults.append(FaultRecord(time: Instant(at), interface: name, description: Simulation.describe(name, change)))
             case .manual(let command):
                 // The daemon takes operator commands through its API (a later issue); until then
                 // the lab cannot give them, and says so.
@@ -151,45 +151,11 @@ public enum LabRun {
         return LabReport(lab: lab, observation: observed, tolerance: options.tolerance, notes: notes)
     }
 
-    static func describe(_ name: String, _ change: LinkChange) -> String {
-        var parts: [String] = []
-        if let v = change.carrier { parts.append("carrier = \(v)") }
-        if let v = change.blackhole { parts.append("blackhole = \(v)") }
-        if let v = change.loss { parts.append("loss = \(Format.number(v))%") }
-        if let v = change.latency { parts.append("latency = \(DurationText.brief(v))") }
-        if let v = change.jitter { parts.append("jitter = \(DurationText.brief(v))") }
-        if let v = change.unreachable { parts.append("unreachable = [\(v.sorted().map(\.description).joined(separator: ", "))]") }
-        if let v = change.httpStatus { parts.append("http_status = \(v)") }
-        return "\(name): " + (parts.isEmpty ? "no change" : parts.joined(separator: ", "))
-    }
-
-    /// dnsmasq in the ISP namespace of every DHCP WAN, udhcpc on the router (its hook sets the
-    /// address and a default route with a metric per WAN, as a distribution's would); waits for
-    /// every lease, so the daemon starts with its addresses as the simulator's core does.
+    /// A DHCP server for every DHCP WAN and a client on the router; waits for every lease, so the
+    /// daemon starts with its addresses as the simulator's core does.
     static func startDHCP(_ topology: LabTopology, _ plan: LabPlan) throws {
-        let script = topology.directory.appendingPathComponent("udhcpc.script").path
-        try """
-            #!/bin/sh
-            PATH=/usr/sbin:/usr/bin:/sbin:/bin
-            case "$1" in
-              deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
-              bound|renew)
-                ip addr replace "$ip/$subnet" dev "$interface"
-                for r in $router; do ip route replace default via "$r" dev "$interface" metric "$METRIC"; break; done ;;
-            esac
-            exit 0
-            """.write(toFile: script, atomically: true, encoding: .utf8)
-        chmod(script, 0o755)
         for (index, wan) in plan.layout.wans.enumerated() where !wan.staticAddress {
-            let isp = topology.isps[index]
-            _ = try topology.spawn("dnsmasq \(isp.name)", in: isp.namespace, [
-                "dnsmasq", "--keep-in-foreground", "--no-daemon", "--conf-file=/dev/null", "--port=0",
-                "--interface=cust", "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root", "--group=root",
-                "--dhcp-range=\(wan.address),\(wan.address),255.255.255.0,10m", "--dhcp-option=option:router,\(wan.gateway)",
-                "--dhcp-leasefile=\(topology.directory.path)/leases-\(index)", "--pid-file=", "--log-facility=-",
-            ])
-            _ = try topology.spawn("udhcpc \(wan.name)", in: topology.router,
-                                   ["env", "METRIC=\(100 + index)", "udhcpc", "-f", "-i", wan.name, "-s", script, "-t", "20", "-T", "1"])
+            _ = try topology.startDHCP(index, range: (wan.address, wan.address), metric: 100 + index)
         }
         for (index, wan) in plan.layout.wans.enumerated() where !wan.staticAddress {
             let deadline = LabClock.now() + .seconds(20)

@@ -191,6 +191,39 @@ public final class LabTopology: @unchecked Sendable {
         try ip(router, "route replace default via \(isps[index].gateway) dev \(isps[index].wan)")
     }
 
+    // MARK: DHCP
+
+    /// dnsmasq as ISP `index`'s DHCP server on its `cust` side, leasing from `range`, and udhcpc
+    /// on the router's WAN with a hook that does what a distribution's does, minus DNS: the address
+    /// and a default route (with `metric`, so several DHCP WANs each keep theirs).
+    public func startDHCP(_ index: Int, range: (first: String, last: String), metric: Int = 0) throws
+        -> (server: LabProcess, client: LabProcess) {
+        let isp = isps[index]
+        let leases = directory.appendingPathComponent("dnsmasq-\(index).leases").path
+        let server = try spawn("dnsmasq \(isp.name)", in: isp.namespace, [
+            "dnsmasq", "--keep-in-foreground", "--no-daemon", "--conf-file=/dev/null", "--port=0",
+            "--interface=cust", "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root", "--group=root",
+            "--dhcp-range=\(range.first),\(range.last),255.255.255.0,10m", "--dhcp-option=option:router,\(isp.gateway)",
+            "--dhcp-leasefile=\(leases)", "--pid-file=", "--log-dhcp", "--log-facility=-",
+        ])
+        let script = directory.appendingPathComponent("udhcpc.script").path
+        try """
+            #!/bin/sh
+            PATH=/usr/sbin:/usr/bin:/sbin:/bin
+            case "$1" in
+              deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
+              bound|renew)
+                ip addr replace "$ip/$subnet" dev "$interface"
+                for r in $router; do ip route replace default via "$r" dev "$interface" metric "${METRIC:-0}"; break; done ;;
+            esac
+            exit 0
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        let client = try spawn("udhcpc \(isp.wan)", in: router,
+                               ["env", "METRIC=\(metric)", "udhcpc", "-f", "-i", isp.wan, "-s", script, "-t", "20", "-T", "1"])
+        return (server, client)
+    }
+
     // MARK: Faults
 
     /// The ISP stops forwarding and answering: everything arriving from the router is dropped,
