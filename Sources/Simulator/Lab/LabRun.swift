@@ -48,9 +48,9 @@ public struct LabFailure: Error, CustomStringConvertible {
 /// the router namespace, plays the scenario's faults and traffic on the wall clock, and returns
 /// what the ISP-side captures and the daemon's log lines show, judged like `flywall simulate`.
 ///
-/// Time zero is the moment the daemon reports `dataplane ready` (its probe rounds start then);
-/// faults and connections are scheduled from it, log lines are stamped on arrival, packets by the
-/// kernel, all on `LabClock`.
+/// Time zero is the daemon's first probe round as the ISP side sees it (or its `dataplane ready`
+/// when nothing is probed); faults and connections are scheduled from it, log lines are stamped
+/// on arrival, packets by the kernel, all on `LabClock`.
 public enum LabRun {
     /// New connections leave from source ports counted up from here, one per connection, so the
     /// router's masquerade keeps them and a captured packet names its connection.
@@ -103,13 +103,18 @@ public enum LabRun {
         }
         traffic.send("start \(origin.nanoseconds)")
         // A fault "at 30s" is in place before the probe round of 30s, as in the simulator: its
-        // commands start early by what they took so far (ip netns exec + nft: some tens of ms).
+        // commands start early by the longest they took so far (ip netns exec + nft: some tens
+        // of ms, more on a loaded machine), and at least by half the shortest probe interval (at
+        // most 250 ms): the round before is answered by then, so starting early changes nothing
+        // a probe sees, while a late fault would miss a round.
         var lead = Duration.milliseconds(60)
+        let intervals = scenario.config.wans.compactMap { scenario.config.healthCheck(for: $0.name)?.interval }
+        let slack = min(.milliseconds(250), (intervals.min() ?? .zero) / 2)
 
         var faults: [FaultRecord] = []
         var notes = ["time 0 is the daemon's first probe round, \(LabReport.signed(origin - ready)) from its `dataplane ready`"]
         for fault in scenario.faults where fault.time <= scenario.duration {
-            guard LabClock.sleep(until: origin + fault.time - lead - .milliseconds(5), cancelled: cancelled) else {
+            guard LabClock.sleep(until: origin + fault.time - max(lead + .milliseconds(5), slack), cancelled: cancelled) else {
                 throw LabFailure("interrupted")
             }
             switch fault.action {
@@ -124,9 +129,11 @@ public enum LabRun {
             case .manual(let command):
                 // The daemon takes operator commands through its API (a later issue); until then
                 // the lab cannot give them, and says so.
-                let text = "\(command)"
-                faults.append(FaultRecord(time: Instant(LabClock.now() - origin), interface: nil, description: "\(text) (not given: the daemon has no command API yet)"))
-                notes.append("manual commands are not given to the real daemon yet; expectations that depend on them will fail")
+                let (interface, text) = Simulation.describe(command)
+                faults.append(FaultRecord(time: Instant(LabClock.now() - origin), interface: interface,
+                                          description: "\(text) (not given: the daemon has no command API yet)"))
+                let note = "operator commands are not given to the real daemon yet; expectations that depend on them fail"
+                if !notes.contains(note) { notes.append(note) }
             }
         }
         guard LabClock.sleep(until: origin + scenario.duration, cancelled: cancelled) else { throw LabFailure("interrupted") }
