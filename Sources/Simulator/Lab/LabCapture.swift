@@ -31,7 +31,9 @@ final class LabCapture: Sendable {
         var target: IPAddress
     }
 
-    private let captures: [PacketCapture]
+    /// One capture per ISP; replaced when it stops with an error (its link went down and up).
+    private let captures: LabLocked<[PacketCapture?]>
+    private let stopped = LabLocked(false)
     private let state: LabLocked<(arrivals: [Arrival], echoes: [Echo])>
 
     static let filter = "icmp or udp or (tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn)"
@@ -39,19 +41,31 @@ final class LabCapture: Sendable {
     static let limit = 2_000_000
 
     init(_ topology: LabTopology) throws {
-        let state = LabLocked<(arrivals: [Arrival], echoes: [Echo])>(([], []))
-        self.state = state
-        var captures: [PacketCapture] = []
-        for isp in topology.isps {
-            let index = isp.index
-            let capture = try LabNamespace.run(in: isp.namespace) {
-                try PacketCapture(CaptureConfiguration(interface: "cust", filter: Self.filter), onPacket: { packet in
-                    Self.record(packet, isp: index, into: state)
-                })
-            }
-            captures.append(capture)
+        state = LabLocked(([], []))
+        captures = LabLocked(Array(repeating: nil, count: topology.isps.count))
+        for isp in topology.isps { try open(isp) }
+    }
+
+    /// Opens ISP `isp`'s capture; when it fails later (a pulled cable takes `cust` down, and
+    /// libpcap gives up), it is opened again, retrying until the link is back.
+    private func open(_ isp: LabTopology.ISP) throws {
+        let index = isp.index, state = self.state
+        let capture = try LabNamespace.run(in: isp.namespace) {
+            try PacketCapture(CaptureConfiguration(interface: "cust", filter: Self.filter), onPacket: { packet in
+                Self.record(packet, isp: index, into: state)
+            }, onError: { [weak self] _ in self?.reopen(isp) })
         }
-        self.captures = captures
+        captures.withLock { $0[index] = capture }
+    }
+
+    private func reopen(_ isp: LabTopology.ISP) {
+        let thread = Thread { [weak self] in
+            while let self, !self.stopped.withLock({ $0 }) {
+                usleep(5_000)
+                if (try? self.open(isp)) != nil { return }
+            }
+        }
+        thread.start()
     }
 
     private static func record(_ packet: CapturedPacket, isp: Int, into state: LabLocked<(arrivals: [Arrival], echoes: [Echo])>) {
@@ -77,7 +91,8 @@ final class LabCapture: Sendable {
 
     /// Stops every capture and returns what was seen, each kind in arrival order per ISP.
     func finish() -> (arrivals: [Arrival], echoes: [Echo]) {
-        for capture in captures { capture.stop() }
+        stopped.withLock { $0 = true }
+        for capture in captures.withLock({ $0 }) { capture?.stop() }
         return state.withLock { $0 }
     }
 }

@@ -114,7 +114,9 @@ public enum LabRun {
         var faults: [FaultRecord] = []
         var notes = ["time 0 is the daemon's first probe round, \(LabReport.signed(origin - ready)) from its `dataplane ready`"]
         for fault in scenario.faults where fault.time <= scenario.duration {
-            guard LabClock.sleep(until: origin + fault.time - max(lead + .milliseconds(5), slack), cancelled: cancelled) else {
+            // Carrier changes act at once (netlink tells the daemon): no earlier than they must.
+            let early = if case .link(_, let change) = fault.action, change.carrier != nil { lead } else { max(lead + .milliseconds(5), slack) }
+            guard LabClock.sleep(until: origin + fault.time - early, cancelled: cancelled) else {
                 throw LabFailure("interrupted")
             }
             switch fault.action {
