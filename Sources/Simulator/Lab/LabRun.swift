@@ -102,21 +102,15 @@ public enum LabRun {
             }
         }
         traffic.send("start \(origin.nanoseconds)")
-        // A fault "at 30s" is in place before the probe round of 30s, as in the simulator: its
-        // commands start early by the longest they took so far (ip netns exec + nft: some tens
-        // of ms, more on a loaded machine), and at least by half the shortest probe interval (at
-        // most 250 ms): the round before is answered by then, so starting early changes nothing
-        // a probe sees, while a late fault would miss a round.
+        // A fault "at 30s" is in place before the probe round of 30s, as in the simulator, and
+        // after the round before it was answered: see `start(of:)`.
         var lead = Duration.milliseconds(60)
-        let intervals = scenario.config.wans.compactMap { scenario.config.healthCheck(for: $0.name)?.interval }
-        let slack = min(.milliseconds(250), (intervals.min() ?? .zero) / 2)
 
         var faults: [FaultRecord] = []
         var notes = ["time 0 is the daemon's first probe round, \(LabReport.signed(origin - ready)) from its `dataplane ready`"]
         for fault in scenario.faults where fault.time <= scenario.duration {
-            // Carrier changes act at once (netlink tells the daemon): no earlier than they must.
-            let early = if case .link(_, let change) = fault.action, change.carrier != nil { lead } else { max(lead + .milliseconds(5), slack) }
-            guard LabClock.sleep(until: origin + fault.time - early, cancelled: cancelled) else {
+            let start = Self.start(of: fault, scenario: scenario, links: links, wans: plan.layout.wans.map(\.name), lead: lead)
+            guard LabClock.sleep(until: origin + start, cancelled: cancelled) else {
                 throw LabFailure("interrupted")
             }
             switch fault.action {
@@ -158,6 +152,29 @@ public enum LabRun {
             try? text.write(toFile: dir + "/\(topology.id)-connections.tsv", atomically: true, encoding: .utf8)
         }
         return LabReport(lab: lab, observation: observed, tolerance: options.tolerance, notes: notes)
+    }
+
+    /// When to start a fault's commands (from the origin) so that they take effect as the
+    /// simulator's fault does. The commands take up to `lead` (the longest so far: ip netns exec +
+    /// nft, tens of ms, over 100 ms on a loaded machine). Probe rounds of the WAN lie on its
+    /// interval grid from time 0: the fault must be in place by the first round at or after its
+    /// time (`next`), and must not land before the round before that (`prev`) was answered.
+    /// Within that, it aims at its own time, moving earlier only as far as `next` needs. Carrier
+    /// changes act at once (netlink tells the daemon), so they start `lead` early, no more.
+    static func start(of fault: TimedFault, scenario: Scenario, links: LabLinks, wans: [String], lead: Duration) -> Duration {
+        let t = fault.time
+        guard case .link(let name, let change) = fault.action, change.carrier == nil,
+              let index = wans.firstIndex(of: name),
+              let check = scenario.config.healthCheck(for: name), check.kind != .passive, check.interval > .zero else {
+            return t - lead
+        }
+        let rounds = (t.nanoseconds + check.interval.nanoseconds - 1) / check.interval.nanoseconds
+        let next = Duration.nanoseconds(rounds * check.interval.nanoseconds)
+        let prev = next - check.interval
+        let state = links.states[index]
+        let earliest = prev + state.latency + state.jitter + .milliseconds(5)
+        let latest = next - .milliseconds(10) - lead * 2
+        return max(earliest, min(t - lead, latest))
     }
 
     /// A DHCP server for every DHCP WAN and a client on the router; waits for every lease, so the
