@@ -40,6 +40,7 @@ let package = Package(
         .library(name: "Domain", targets: ["Domain"]),
         .library(name: "Simulator", targets: ["Simulator"]),
         .library(name: "Adapters", targets: ["Adapters"]),
+        .library(name: "Lab", targets: ["Lab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -54,7 +55,17 @@ let package = Package(
         .target(
             name: "Simulator",
             dependencies: ["Domain"],
+            exclude: ["Lab"],
             resources: [.embedInCode("Resources/basic-dual-wan-blackhole.hcl")]
+        ),
+        // The simulator's other shell: the same scenario files for real, in network namespaces
+        // against the real daemon (`flywall lab`). Its own target because it needs Foundation,
+        // processes and the libpcap adapter, which the virtual-time simulator must not.
+        .target(
+            name: "Lab",
+            dependencies: ["Simulator", "Domain", "Adapters"],
+            path: "Sources/Simulator/Lab",
+            resources: [.embedInCode("Resources/echo.py")]
         ),
         // The real edges: netlink, nftables, libpcap (and later probes, API, store).
         .target(
@@ -70,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "flywall",
             dependencies: [
-                "Domain", "Simulator", "Adapters",
+                "Domain", "Simulator", "Adapters", "Lab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -89,6 +100,6 @@ let package = Package(
         // Runs the built `flywall` binary; depending on it makes `swift test` build it first.
         .testTarget(name: "FlywallCLITests", dependencies: ["flywall"]),
         // Runs the real daemon in network namespaces (root); also builds the binary first.
-        .testTarget(name: "IntegrationTests", dependencies: ["flywall"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["flywall", "Lab", "Simulator", "Domain"]),
     ]
 )

@@ -10,6 +10,7 @@
 scenario "all-down" {
   description = "Both cables pulled (30s, 40s), eth1 plugged back at 60s: all_down, then recovery."
   duration    = "90s"
+  lab_duration = "9s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 17
   config      = "configs/dual-wan.hcl"
 }

@@ -8,6 +8,7 @@
 scenario "balance-2to1" {
   description = "Balance 2:1 by weight; eth1 unplugged 60s-90s moves everything to eth0."
   duration    = "120s"
+  lab_duration = "12s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 21
 }
 

@@ -14,6 +14,7 @@
 scenario "basic-dual-wan-blackhole" {
   description = "Primary ISP black-holes traffic at 30s: new connections fail over to eth1, then fail back."
   duration    = "120s"
+  lab_duration = "12s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 7
 }
 

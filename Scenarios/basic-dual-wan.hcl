@@ -9,6 +9,7 @@
 scenario "basic-dual-wan" {
   description = "The spec's basic dual-WAN config: the primary's cable is pulled at 30s, plugged back at 60s."
   duration    = "90s"
+  lab_duration = "9s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 1
 }
 

@@ -10,6 +10,7 @@
 scenario "cable-dsl" {
   description = "Cable (DHCP) primary with PPPoE DSL backup; the cable black-holes 20s-50s."
   duration    = "90s"
+  lab_duration = "9s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 10
 }
 

@@ -8,6 +8,7 @@
 scenario "cable-pulled" {
   description = "eth0's cable is pulled at 30s: down at once, not after the probe threshold."
   duration    = "100s"
+  lab_duration = "10s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 2
   config      = "configs/dual-wan.hcl"
 }

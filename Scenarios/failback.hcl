@@ -10,6 +10,7 @@
 scenario "failback" {
   description = "eth0 dies at 20s, recovers at 50s, blips at 55s: failback only after 3 good rounds in a row."
   duration    = "100s"
+  lab_duration = "10s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 18
 }
 

@@ -13,6 +13,7 @@
 scenario "flapping" {
   description = "eth0 flaps (12s dead, 8s alive) from 30s to 102s; hysteresis keeps it down until stable."
   duration    = "130s"
+  lab_duration = "13s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 16
   config      = "configs/dual-wan.hcl"
 }

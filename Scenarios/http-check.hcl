@@ -10,6 +10,7 @@
 scenario "http-check" {
   description = "eth0's HTTP check gets 503 instead of 204 from 30s to 60s."
   duration    = "100s"
+  lab_duration = "10s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 6
 }
 

@@ -15,6 +15,7 @@
 scenario "latency-max" {
   description = "eth0's latency jumps to 400ms (max_latency 150ms) from 30s to 70s."
   duration    = "130s"
+  lab_duration = "13s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 15
 }
 

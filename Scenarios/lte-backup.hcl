@@ -14,6 +14,7 @@
 scenario "lte-backup" {
   description = "LTE (usb0) backs up a wired primary; its own failure is noticed while it idles."
   duration    = "140s"
+  lab_duration = "14s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 11
 }
 

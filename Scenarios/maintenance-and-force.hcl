@@ -5,6 +5,7 @@
 scenario "maintenance-and-force" {
   description = "eth0 in maintenance 20s-40s; group forced to eth1 60s-80s."
   duration    = "100s"
+  lab_duration = "10s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 19
   config      = "configs/dual-wan.hcl"
 }

@@ -5,6 +5,7 @@
 scenario "one-target-dead" {
   description = "1.1.1.1 stops answering eth0's probes at 30s; 8.8.8.8 still does, so nothing fails over."
   duration    = "120s"
+  lab_duration = "12s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 3
   config      = "configs/dual-wan.hcl"
 }

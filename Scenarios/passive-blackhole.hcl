@@ -29,6 +29,7 @@
 scenario "passive-blackhole" {
   description = "Passive check on eth0: black hole at 30s, down and failover to eth1 at 45s (3 intervals of unanswered connections); no recovery without traffic."
   duration    = "90s"
+  lab_duration = "9s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 5
 }
 

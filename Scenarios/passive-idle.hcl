@@ -13,6 +13,7 @@
 scenario "passive-idle" {
   description = "Idle passive WANs never go down: no traffic, no rounds, whatever the link does."
   duration    = "90s"
+  lab_duration = "9s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 3
 }
 

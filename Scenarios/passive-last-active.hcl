@@ -15,6 +15,7 @@
 scenario "passive-last-active" {
   description = "A lone passive WAN black-holed 30s-60s: down at 45s, and back at 70s because last_active keeps its traffic flowing."
   duration    = "90s"
+  lab_duration = "9s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 9
 }
 

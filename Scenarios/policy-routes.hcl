@@ -11,6 +11,7 @@
 scenario "policy-routes" {
   description = "work-vpn, streaming and gaming policy routes; eth0 black-holes at 60s."
   duration    = "120s"
+  lab_duration = "12s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 9
 }
 

@@ -6,6 +6,7 @@
 scenario "random-loss-20" {
   description = "eth0 loses 20% of packets from 30s; two targets keep it up: no failover."
   duration    = "300s"
+  lab_duration = "30s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 13
   config      = "configs/dual-wan.hcl"
 }

@@ -13,6 +13,7 @@
 scenario "random-loss-max-loss" {
   description = "eth0 loses 20% from 30s and its max_loss is 5%: degraded, traffic moves to eth1."
   duration    = "150s"
+  lab_duration = "15s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 14
 }
 

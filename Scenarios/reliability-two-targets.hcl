@@ -7,6 +7,7 @@
 scenario "reliability-two-targets" {
   description = "With reliability = 2, one dead target of two is enough to take eth0 down."
   duration    = "90s"
+  lab_duration = "9s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 4
 }
 

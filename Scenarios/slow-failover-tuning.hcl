@@ -8,6 +8,7 @@
 scenario "slow-failover-tuning" {
   description = "interval 2s, threshold_down 2, three targets: a black hole at 30s is noticed at 34s."
   duration    = "60s"
+  lab_duration = "6s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 12
 }
 

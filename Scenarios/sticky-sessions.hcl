@@ -9,6 +9,7 @@
 scenario "sticky-sessions" {
   description = "Sticky balance: eth1 unplugged 40s-80s; only its sources move, and none move back."
   duration    = "120s"
+  lab_duration = "12s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 8
 }
 

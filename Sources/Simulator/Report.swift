@@ -139,7 +139,8 @@ public enum TextReporter {
 
 /// The same content as `TextReporter`, as JSONValue with a fixed key order.
 public enum JSONReporter {
-    public static func render(_ report: SimulationReport, verbose: Bool = false) -> String {
+    /// `extra`: keys appended at the end of the object (the lab adds its measurements).
+    public static func render(_ report: SimulationReport, verbose: Bool = false, extra: [(String, JSONValue)] = []) -> String {
         let r = report.result
         let counts = report.flowCounts
         var root: [(String, JSONValue)] = [
@@ -203,6 +204,7 @@ public enum JSONReporter {
                 .object([("time_s", seconds(l.time)), ("level", .string(l.level.rawValue)), ("message", .string(l.message))])
             })))
         }
+        root += extra
         return JSONValue.object(root).serialized() + "\n"
     }
 

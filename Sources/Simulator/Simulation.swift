@@ -40,6 +40,12 @@ public struct Simulation: Sendable {
         return SimulationReport(result: result, expectations: results)
     }
 
+    /// `eth0: blackhole = true, loss = 20%`: a scripted link change as reports show it.
+    public static func describe(_ name: String, _ change: LinkChange) -> String { Runner.describe(name, change) }
+
+    /// `eth1: maintenance on`, `group default: force eth1`: an operator command as reports show it.
+    public static func describe(_ command: ManualCommand) -> (interface: String?, text: String) { Runner.describe(command) }
+
     /// The invented address of the `index`-th WAN (config order) when it has no static one: one /30
     /// per WAN out of 100.64.0.0/10 (shared address space, as a carrier-grade NAT would hand out).
     public static func inventedAddress(wanIndex index: Int) -> (address: CIDR, gateway: IPAddress) {

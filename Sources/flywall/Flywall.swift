@@ -5,6 +5,6 @@ struct Flywall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flywall",
         abstract: "Multi-WAN failover, load balancing and policy routing.",
-        subcommands: [SimulateCommand.self, ConfigCommand.self, DaemonCommand.self]
+        subcommands: [SimulateCommand.self, ConfigCommand.self, DaemonCommand.self, LabCommand.self]
     )
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import Testing
 
 #if canImport(Glibc)
@@ -515,32 +516,9 @@ struct DaemonTests {
         }
     }
 
-    /// dnsmasq as isp0's DHCP server on its `cust` side, and udhcpc on the router's eth0 with a hook
-    /// that does what a distribution's does, minus DNS: address and default route.
+    /// dnsmasq as isp0's DHCP server and udhcpc on the router's eth0 (the lab's own, `LabTopology.startDHCP`).
     static func startDHCP(_ lab: LabTopology) throws -> (server: LabProcess, client: LabProcess) {
-        let isp0 = lab.isps[0]
-        let leases = lab.directory.appendingPathComponent("dnsmasq.leases").path
-        let dnsmasq = try lab.spawn("dnsmasq", in: isp0.namespace, [
-            "dnsmasq", "--keep-in-foreground", "--no-daemon", "--conf-file=/dev/null", "--port=0",
-            "--interface=cust", "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root", "--group=root",
-            "--dhcp-range=100.64.0.50,100.64.0.99,255.255.255.0,10m", "--dhcp-option=option:router,\(isp0.gateway)",
-            "--dhcp-leasefile=\(leases)", "--pid-file=", "--log-dhcp", "--log-facility=-",
-        ])
-        let script = lab.directory.appendingPathComponent("udhcpc.script").path
-        try """
-            #!/bin/sh
-            PATH=/usr/sbin:/usr/bin:/sbin:/bin
-            case "$1" in
-              deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
-              bound|renew)
-                ip addr replace "$ip/$subnet" dev "$interface"
-                for r in $router; do ip route replace default via "$r" dev "$interface"; break; done ;;
-            esac
-            exit 0
-            """.write(toFile: script, atomically: true, encoding: .utf8)
-        chmod(script, 0o755)
-        let client = try lab.spawn("udhcpc", in: lab.router, ["udhcpc", "-f", "-i", isp0.wan, "-s", script, "-t", "10", "-T", "1"])
-        return (dnsmasq, client)
+        try lab.startDHCP(0, range: ("100.64.0.50", "100.64.0.99"))
     }
 
     static func dhcpToolsPresent(sourceLocation: SourceLocation = #_sourceLocation) -> Bool {

@@ -16,6 +16,9 @@ public struct Scenario: Sendable, Equatable {
     /// Timed changes, sorted by time (stable for equal times).
     public var faults: [TimedFault]
     public var expectations: [Expectation]
+    /// `lab_duration`: how long `flywall lab` runs it; every duration of the file is scaled by
+    /// lab_duration / duration (see docs/lab.md). Nil: real time, unless `--duration-scale` says otherwise.
+    public var labDuration: Duration? = nil
 
     public init(name: String, description: String = "", duration: Duration, seed: UInt64 = 1, file: String = "",
                 config: FlywallConfig, links: [String: LinkState] = [:], traffic: [TrafficSource] = [],

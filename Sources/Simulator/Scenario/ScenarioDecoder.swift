@@ -45,7 +45,7 @@ struct ScenarioDecoding {
     let file: String
     let loadFile: (String) throws -> String
 
-    static let scenarioAttributes = ["description", "duration", "seed", "config"]
+    static let scenarioAttributes = ["description", "duration", "seed", "config", "lab_duration"]
     static let linkAttributes = ["carrier", "blackhole", "loss", "latency", "jitter", "unreachable", "http_status"]
     static let trafficAttributes = ["sources", "source_count", "rate", "protocol", "dest_port", "destination", "start", "stop"]
     static let expectAttributes = ["event", "uplink", "group", "after", "before", "count", "share", "min", "max",
@@ -98,6 +98,7 @@ struct ScenarioDecoding {
         var name = Self.baseName(file)
         var description = ""
         var seed: UInt64 = 1
+        var labDuration: (Duration, SourceLocation)?
         var referencedItems: [HCLBodyItem] = []
         var configReference: SourceLocation?
         if let block = scenarioBlocksFound.first {
@@ -112,6 +113,7 @@ struct ScenarioDecoding {
             if let d = r.duration("duration") { duration = d; durationGiven = true }
             if r.has("duration") { durationGiven = true }
             if let s = r.integer("seed", in: .nonNegative) { seed = UInt64(s) }
+            if let a = r.attribute("lab_duration"), let d = r.duration("lab_duration") { labDuration = (d, a.value.location) }
             if let a = r.attribute("config"), let path = HCLValue.string(a.value, "config", sink) {
                 configReference = a.location
                 referencedItems = loadConfig(path, at: a.value.location)
@@ -161,9 +163,14 @@ struct ScenarioDecoding {
             }
         }
 
-        return Scenario(name: name, description: description, duration: duration, seed: seed, file: file,
-                        config: config, links: links, traffic: traffic, faults: faults.map(\.fault),
-                        expectations: expectations)
+        if let (d, location) = labDuration, d > duration {
+            sink.error(location, "lab_duration: must not be longer than duration (\(DurationText.format(duration))), got \"\(DurationText.format(d))\"")
+        }
+        var scenario = Scenario(name: name, description: description, duration: duration, seed: seed, file: file,
+                                config: config, links: links, traffic: traffic, faults: faults.map(\.fault),
+                                expectations: expectations)
+        scenario.labDuration = labDuration?.0
+        return scenario
     }
 
     static func baseName(_ path: String) -> String {

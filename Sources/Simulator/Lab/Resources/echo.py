@@ -10,6 +10,13 @@ hold   -- runs in the LAN namespace: opens one TCP connection, prints the greeti
           line on stdin sends it and prints the answer (or "error: ..."); exits at end of stdin.
 churn  -- runs in the LAN namespace: opens a new TCP connection every --every seconds and prints
           one line per attempt (the reply or "error: ..."), until killed.
+traffic -- runs in the LAN namespace for `flywall lab`: reads a schedule file (one line per new
+          connection: "offset_ns src sport proto dst dport"), prints "ready", waits for a line
+          "start EPOCH_NS" on stdin, then opens each connection at EPOCH + offset (TCP: a
+          non-blocking connect closed after a second; UDP: one datagram) and prints "done".
+respond -- runs in an ISP namespace for `flywall lab` (with the kernel's own echo replies off):
+          answers ICMP echo requests to --targets after the link's latency plus uniform jitter;
+          a stdin line "latency NS JITTER_NS" changes them. This is the lab's latency model.
 
 serve also answers HTTP on --http ports: the status is the number in --http-status-file (204 when
 the file is missing), and every request is printed as "http <peer> <path> <status>".
@@ -173,6 +180,113 @@ def churn(args):
     asyncio.run(main())
 
 
+def traffic(args):
+    import os
+    import time
+    plan = []
+    with open(args.schedule) as f:
+        for line in f:
+            off, src, sport, proto, dst, dport = line.split()
+            plan.append((int(off), src, int(sport), proto, dst, int(dport)))
+    print("ready", flush=True)
+    line = sys.stdin.readline().split()
+    if len(line) != 2 or line[0] != "start":
+        return
+    epoch = int(line[1])
+    open_sockets = []
+    for off, src, sport, proto, dst, dport in plan:
+        due = (epoch + off) / 1e9
+        while True:
+            wait = due - time.time()
+            if wait <= 0:
+                break
+            time.sleep(min(wait, 0.05) if wait > 0.002 else 0)
+        kind = socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((src, sport))
+            s.setblocking(False)
+            if proto == "udp":
+                s.sendto(b"lab\n", (dst, dport))
+                s.close()
+                continue
+            try:
+                s.connect((dst, dport))
+            except BlockingIOError:
+                pass
+            open_sockets.append((time.time(), s))
+        except OSError as e:
+            print(f"error {src}:{sport} {e}", flush=True)
+            s.close()
+        while open_sockets and time.time() - open_sockets[0][0] > 1.0:
+            open_sockets.pop(0)[1].close()
+    for _, s in open_sockets:
+        s.close()
+    print("done", flush=True)
+
+
+def respond(args):
+    import random
+    import struct
+    import threading
+    import time
+    import heapq
+    targets = set(args.targets.split(","))
+    state = {"latency": args.latency / 1e9, "jitter": args.jitter / 1e9}
+    senders = {}
+    for t in targets:
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        s.bind((t, 0))
+        senders[t] = s
+    listener = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    due = []
+    lock = threading.Condition()
+
+    def checksum(b):
+        if len(b) % 2:
+            b += b"\0"
+        t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        t = (t >> 16) + (t & 0xffff)
+        t += t >> 16
+        return ~t & 0xffff
+
+    def control():
+        for line in sys.stdin:
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "latency":
+                state["latency"], state["jitter"] = int(parts[1]) / 1e9, int(parts[2]) / 1e9
+
+    def sender():
+        while True:
+            with lock:
+                while not due or due[0][0] > time.time():
+                    lock.wait(None if not due else max(0, due[0][0] - time.time()))
+                _, _, target, peer, packet = heapq.heappop(due)
+            try:
+                senders[target].sendto(packet, (peer, 0))
+            except OSError:
+                pass
+
+    threading.Thread(target=control, daemon=True).start()
+    threading.Thread(target=sender, daemon=True).start()
+    print("ready", flush=True)
+    n = 0
+    while True:
+        data, (peer, _) = listener.recvfrom(65535)
+        ihl = (data[0] & 0x0f) * 4
+        dst = socket.inet_ntoa(data[16:20])
+        icmp = data[ihl:]
+        if len(icmp) < 8 or icmp[0] != 8 or dst not in targets:
+            continue
+        reply = b"\0\0" + struct.pack("!H", checksum(b"\0\0\0\0" + icmp[4:])) + icmp[4:]
+        delay = state["latency"] + random.random() * state["jitter"]
+        n += 1
+        with lock:
+            heapq.heappush(due, (time.time() + delay, n, dst, peer, reply))
+            lock.notify()
+
+
 def ports(text):
     return [int(p) for p in text.split(",") if p]
 
@@ -201,5 +315,12 @@ if __name__ == "__main__":
     r.add_argument("--port", type=int, required=True)
     r.add_argument("--every", type=float, default=0.2)
     r.add_argument("--timeout", type=float, default=1.0)
+    t = sub.add_parser("traffic")
+    t.add_argument("--schedule", required=True)
+    p = sub.add_parser("respond")
+    p.add_argument("--targets", required=True)
+    p.add_argument("--latency", type=int, default=10_000_000)
+    p.add_argument("--jitter", type=int, default=0)
     args = parser.parse_args()
-    {"serve": serve, "client": client, "hold": hold, "churn": churn}[args.mode](args)
+    {"serve": serve, "client": client, "hold": hold, "churn": churn, "traffic": traffic,
+     "respond": respond}[args.mode](args)

@@ -6,13 +6,13 @@ import Glibc
 #endif
 
 /// A command of the lab that failed: what ran, how it ended, what it said.
-struct LabCommandError: Error, CustomStringConvertible {
-    var command: [String]
-    var status: Int32
-    var output: String
-    var timedOut = false
+public struct LabCommandError: Error, CustomStringConvertible {
+    public var command: [String]
+    public var status: Int32
+    public var output: String
+    public var timedOut = false
 
-    var description: String {
+    public var description: String {
         let how = timedOut ? "timed out" : "exited \(status)"
         return "`\(command.joined(separator: " "))` \(how): \(output.trimmingCharacters(in: .whitespacesAndNewlines))"
     }
@@ -26,10 +26,10 @@ struct LabCommandError: Error, CustomStringConvertible {
 /// child: the lab's `ip` commands would all seem to hang. And a child inherits the signal mask of
 /// the spawning thread, which in the test runner blocks SIGTERM and SIGHUP. So the lab spawns with
 /// `posix_spawn` (empty mask, default dispositions) and reaps each child itself.
-enum LabSpawn {
+public enum LabSpawn {
     /// Starts `arguments` (through /usr/bin/env, so PATH from `environment` finds the program) with
     /// the given descriptors as stdin, stdout and stderr; returns the pid.
-    static func start(_ arguments: [String], environment: [String: String], stdin: Int32, stdout: Int32,
+    public static func start(_ arguments: [String], environment: [String: String], stdin: Int32, stdout: Int32,
                       stderr: Int32) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -73,7 +73,7 @@ enum LabSpawn {
     }()
 
     /// `waitpid` without blocking: the exit code (128 + signal when killed), or nil while it runs.
-    static func poll(_ pid: pid_t) -> Int32? {
+    public static func poll(_ pid: pid_t) -> Int32? {
         var status: Int32 = 0
         let r = waitpid(pid, &status, WNOHANG)
         guard r == pid else { return r == -1 && errno == ECHILD ? -1 : nil }
@@ -81,7 +81,7 @@ enum LabSpawn {
     }
 
     /// Blocking `waitpid`: the exit code (128 + signal when killed).
-    static func wait(_ pid: pid_t) -> Int32 {
+    public static func wait(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 {
             if errno != EINTR { return -1 }
@@ -97,9 +97,9 @@ enum LabSpawn {
 
 /// Runs the CLI tools the lab builds and inspects the kernel with (ip, nft, conntrack, ...). Tests
 /// may use them; the product never does.
-enum LabShell {
+public enum LabShell {
     /// PATH with the sbin directories first: ip, nft, conntrack and dnsmasq live there.
-    static let environment: [String: String] = {
+    public static let environment: [String: String] = {
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin:" + (environment["PATH"] ?? "")
         return environment
@@ -107,21 +107,21 @@ enum LabShell {
 
     /// Scratch directory of this test process; command output goes to files there, not pipes, so a
     /// chatty command cannot block on a full pipe while we wait for it.
-    static let scratch: URL = {
+    public static let scratch: URL = {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("fwlab-\(getpid())")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }()
 
     @discardableResult
-    static func run(_ arguments: String..., input: String? = nil, timeout: Double = 20) throws -> String {
+    public static func run(_ arguments: String..., input: String? = nil, timeout: Double = 20) throws -> String {
         try run(arguments, input: input, timeout: timeout)
     }
 
     /// Runs a command and returns its stdout; throws `LabCommandError` with stdout+stderr when it
     /// exits non-zero or outlives `timeout` seconds (then it is killed).
     @discardableResult
-    static func run(_ arguments: [String], input: String? = nil, timeout: Double = 20) throws -> String {
+    public static func run(_ arguments: [String], input: String? = nil, timeout: Double = 20) throws -> String {
         let result = try runStatus(arguments, input: input, timeout: timeout)
         guard result.status == 0, !result.timedOut else {
             throw LabCommandError(command: arguments, status: result.status, output: result.stdout + result.stderr,
@@ -130,11 +130,16 @@ enum LabShell {
         return result.stdout
     }
 
-    struct Result { var status: Int32; var stdout: String; var stderr: String; var timedOut: Bool }
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+        public var timedOut: Bool
+    }
 
     /// Runs a command and returns how it ended, whatever that was. Input and output go through
     /// files, so nothing can fill a pipe while we wait.
-    static func runStatus(_ arguments: [String], input: String? = nil, timeout: Double = 20) throws -> Result {
+    public static func runStatus(_ arguments: [String], input: String? = nil, timeout: Double = 20) throws -> Result {
         let base = scratch.appendingPathComponent(UUID().uuidString).path
         let inPath = base + ".in", outPath = base + ".out", errPath = base + ".err"
         try (input ?? "").write(toFile: inPath, atomically: false, encoding: .utf8)
@@ -168,34 +173,34 @@ enum LabShell {
         return Result(status: status ?? -1, stdout: stdout, stderr: stderr, timedOut: timedOut)
     }
 
-    static func has(_ command: String) -> Bool {
+    public static func has(_ command: String) -> Bool {
         (try? runStatus(["sh", "-c", "command -v \(command)"]).status) == 0
     }
 }
 
 /// A value behind a lock that closures can share (`Mutex` itself cannot be captured).
-final class LabLocked<Value>: @unchecked Sendable {
+public final class LabLocked<Value>: @unchecked Sendable {
     private let mutex: Mutex<Value>
-    init(_ value: sending Value) { mutex = Mutex(value) }
-    func withLock<R>(_ body: (inout sending Value) throws -> sending R) rethrows -> sending R {
+    public init(_ value: sending Value) { mutex = Mutex(value) }
+    public func withLock<R>(_ body: (inout sending Value) throws -> sending R) rethrows -> sending R {
         try mutex.withLock(body)
     }
 }
 
 /// A long-running process of the lab (daemon, echo server, DHCP client) whose output (stdout and
 /// stderr merged) is collected line by line so a test can wait for a line with a deadline.
-final class LabProcess: @unchecked Sendable {
-    let label: String
-    let arguments: [String]
-    let pid: pid_t
+public final class LabProcess: @unchecked Sendable {
+    public let label: String
+    public let arguments: [String]
+    public let pid: pid_t
     private let inputFD: Int32
-    private let output = LabLocked<(lines: [String], partial: String)>(([], ""))
+    private let output = LabLocked<(lines: [String], partial: String, stamps: [Duration])>(([], "", []))
     private let exit = LabLocked<Int32?>(nil)
     private let exited = DispatchSemaphore(value: 0)
     private let drained = DispatchSemaphore(value: 0)
 
     /// Starts `arguments` (through /usr/bin/env, with sbin on PATH).
-    init(_ label: String, _ arguments: [String]) throws {
+    public init(_ label: String, _ arguments: [String]) throws {
         self.label = label
         self.arguments = arguments
         var input: [Int32] = [0, 0], out: [Int32] = [0, 0]
@@ -225,12 +230,14 @@ final class LabProcess: @unchecked Sendable {
                 let n = read(readFD, &buffer, buffer.count)
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
+                let arrived = LabClock.now()
                 let text = String(decoding: buffer[0..<n], as: UTF8.self)
                 output.withLock { state in
                     state.partial += text
                     var parts = state.partial.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
                     state.partial = parts.removeLast()
                     state.lines += parts
+                    state.stamps += Array(repeating: arrived, count: parts.count)
                 }
             }
             close(readFD)
@@ -249,28 +256,33 @@ final class LabProcess: @unchecked Sendable {
     deinit { close(inputFD) }
 
     /// Every complete line so far (plus an unterminated last one).
-    var lines: [String] {
+    public var lines: [String] {
         output.withLock { $0.lines + ($0.partial.isEmpty ? [] : [$0.partial]) }
     }
 
-    var text: String { lines.joined(separator: "\n") }
+    public var text: String { lines.joined(separator: "\n") }
+
+    /// Every complete line with the time it arrived (`LabClock`, the wall clock packet captures use).
+    public var stampedLines: [(time: Duration, line: String)] {
+        output.withLock { state in Array(zip(state.stamps, state.lines)).map { (time: $0.0, line: $0.1) } }
+    }
 
     /// The exit code once it has exited (128 + the signal's number when a signal ended it).
-    var exitStatus: Int32? { exit.withLock { $0 } }
+    public var exitStatus: Int32? { exit.withLock { $0 } }
 
-    func send(_ line: String) {
+    public func send(_ line: String) {
         let bytes = Array((line + "\n").utf8)
         _ = bytes.withUnsafeBytes { write(inputFD, $0.baseAddress, $0.count) }
     }
 
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         // Only while it runs: after the reaper saw it exit, the pid may belong to someone else.
         if exitStatus == nil { kill(pid, number) }
     }
 
     /// Waits up to `seconds` for the process to exit (and a moment for the rest of its output);
     /// returns its status, or nil if it still runs.
-    func waitForExit(seconds: Double) -> Int32? {
+    public func waitForExit(seconds: Double) -> Int32? {
         if exited.wait(timeout: .now() + seconds) == .success {
             exited.signal()  // later waiters return at once
             // Output ends when every holder of the pipe is gone, which may be later (or never, if
@@ -282,7 +294,7 @@ final class LabProcess: @unchecked Sendable {
 
     /// Waits until a line satisfies `match` (checking the lines from `from` on), the process exits,
     /// or `seconds` pass; returns the line.
-    func waitForLine(from: Int = 0, seconds: Double, _ match: (String) -> Bool) async -> String? {
+    public func waitForLine(from: Int = 0, seconds: Double, _ match: (String) -> Bool) async -> String? {
         let deadline = Date().addingTimeInterval(seconds)
         while true {
             let all = lines
@@ -298,8 +310,20 @@ final class LabProcess: @unchecked Sendable {
         }
     }
 
+    /// Waits (blocking) until a line satisfies `match`, the process exits, or `seconds` pass.
+    public func waitUntil(seconds: Double, _ match: (String) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            if lines.contains(where: match) { return true }
+            if exitStatus != nil || Date() > deadline { return lines.contains(where: match) }
+            usleep(10_000)
+        }
+    }
+
+    public func waitUntil(line: String, seconds: Double) -> Bool { waitUntil(seconds: seconds) { $0 == line } }
+
     /// SIGTERM, then SIGKILL if it has not exited within `grace` seconds.
-    func stop(grace: Double = 3) {
+    public func stop(grace: Double = 3) {
         guard exitStatus == nil else { return }
         signal(SIGTERM)
         if waitForExit(seconds: grace) == nil {
@@ -309,12 +333,24 @@ final class LabProcess: @unchecked Sendable {
     }
 }
 
-/// Polls `condition` every `every` seconds until it holds or `seconds` pass; returns whether it held.
-func eventually(seconds: Double, every: Double = 0.25, _ condition: () throws -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while true {
-        if (try? condition()) == true { return true }
-        if Date() > deadline { return false }
-        try? await Task.sleep(for: .milliseconds(Int(every * 1000)))
+/// The lab's one clock: CLOCK_REALTIME, the clock libpcap stamps captured packets with, so log lines,
+/// faults and packets are on one time line.
+public enum LabClock {
+    public static func now() -> Duration {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
+    }
+
+    /// Sleeps until `deadline` (on this clock) or until `cancelled` turns true; returns false then.
+    public static func sleep(until deadline: Duration, cancelled: () -> Bool) -> Bool {
+        while true {
+            if cancelled() { return false }
+            let left = deadline - now()
+            if left <= .zero { return true }
+            let step = min(left, .milliseconds(20))
+            var ts = timespec(tv_sec: Int(step.components.seconds), tv_nsec: Int(step.components.attoseconds / 1_000_000_000))
+            nanosleep(&ts, nil)
+        }
     }
 }
