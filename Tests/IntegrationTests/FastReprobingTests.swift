@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import Testing
 
 /// `failure_interval` and `recovery_interval` against the real daemon: the black-holed primary is
