@@ -17,6 +17,8 @@ struct ConfigCheckCommand: AsyncParsableCommand {
         discussion: """
         On success prints the resolved configuration (every default filled in: groups, members with \
         their effective priority and weight, effective health checks, policy routes, ipsets) and exits 0. \
+        Warnings (file:line:col: warning: message, e.g. a WAN with only the built-in default health \
+        check) go to standard error and do not change the exit status. \
         Otherwise prints every problem as file:line:col: error: message to standard error and exits 1.
         """
     )
@@ -37,6 +39,7 @@ struct ConfigCheckCommand: AsyncParsableCommand {
         }
         do {
             let config = try ConfigDecoder.load(source: source, file: file)
+            for warning in config.warnings { printError("\(warning.location): warning: \(warning.message)") }
             print(json ? ResolvedConfigPrinter.json(config) : ResolvedConfigPrinter.text(config), terminator: "")
         } catch {
             printError(error.description)

@@ -437,9 +437,9 @@ struct ConfigDefaultsTests {
         #expect(try DurationText.parse(DurationText.format(d)).get() == d)
     }
 
-    @Test(arguments: [("5x", "unknown unit \"x\" (use ms, s, m or h)"), ("5", "missing unit (e.g. \"5s\"; units: ms, s, m, h)"),
+    @Test(arguments: [("5x", "unknown unit \"x\" (use ns, us, ms, s, m or h)"), ("5", "missing unit (e.g. \"5s\"; units: ns, us, ms, s, m, h)"),
                       ("", "empty (write e.g. \"5s\")"), ("s", "expected a number before \"s\""),
-                      ("-5s", "must not be negative"), ("1h3", "missing unit (e.g. \"1h3s\"; units: ms, s, m, h)")])
+                      ("-5s", "must not be negative"), ("1h3", "missing unit (e.g. \"1h3s\"; units: ns, us, ms, s, m, h)")])
     func badDurations(_ text: String, _ message: String) {
         guard case .failure(let problem) = DurationText.parse(text) else {
             Issue.record("\(text) parsed")
@@ -550,7 +550,7 @@ struct ConfigErrorTests {
           member "eth0" {}
         }
         """) == [
-            "4:16: interval: invalid duration \"5x\": unknown unit \"x\" (use ms, s, m or h)",
+            "4:16: interval: invalid duration \"5x\": unknown unit \"x\" (use ns, us, ms, s, m or h)",
             "5:16: timeout: expected a duration string such as \"2s\", got the number 2",
             "9:20: sticky_timeout: must be greater than 0, got \"0s\"",
         ])
@@ -768,11 +768,12 @@ struct ConfigErrorTests {
         health_check {
           type    = "passive"
           targets = ["1.1.1.1"]
+          url     = "http://example.com/"
         }
         """) == [
             "11:5: an HTTP health check needs url = \"http://...\"",
-            "17:7: targets: only ICMP checks use targets (this check's type is \"http\")",
-            "24:3: targets: only ICMP checks use targets (this check's type is \"passive\")",
+            "17:7: targets: only ICMP and passive checks use targets (this check's type is \"http\")",
+            "25:3: url: only HTTP checks use url (this check's type is \"passive\")",
         ])
         #expect(problems(base + "\nhealth_check { targets = [] }") ==
                 ["9:26: targets: an ICMP health check needs at least one target"])
@@ -859,7 +860,7 @@ struct ConfigErrorTests {
         } catch {
             #expect(error.description == """
             multi.hcl:2:18: error: weight: must be at least 1, got 0
-            multi.hcl:3:29: error: interval: invalid duration "5x": unknown unit "x" (use ms, s, m or h)
+            multi.hcl:3:29: error: interval: invalid duration "5x": unknown unit "x" (use ns, us, ms, s, m or h)
             multi.hcl:6:10: error: member "eth9": no interface named "eth9"; did you mean "eth0"?
             """)
         }

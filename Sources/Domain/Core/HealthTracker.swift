@@ -5,8 +5,15 @@
 /// consecutive failed rounds mark the WAN down; `thresholdUp` consecutive good rounds bring it back.
 /// Carrier loss marks it down at once; after carrier returns it still needs `thresholdUp` good rounds.
 ///
-/// A passive check (`type = "passive"`) sends no probes: its `PassiveSampler` turns observed
-/// connection attempts into samples at interval ends, and each sample is one round.
+/// A passive check (`type = "passive"`) sends no probes while its WAN is up: its `PassiveSampler`
+/// turns observed connection attempts into samples at interval ends, and each sample is one round.
+/// Once the WAN is down it carries no new connections, so no sample would ever bring it back: while
+/// down, the tracker falls back to active ICMP rounds to the check's targets on the check's interval
+/// (the first one interval after it went down), and `thresholdUp` good rounds bring it back, after
+/// which it is passive again (docs/configuration.md, "Passive checks").
+///
+/// Quality thresholds judge a window only once it holds `qualityMinimumRounds` rounds, so one lost
+/// probe at start does not read as 50 % loss.
 struct HealthTracker: Sendable {
     let interface: String
     private(set) var check: HealthCheck?
@@ -45,6 +52,9 @@ struct HealthTracker: Sendable {
         self.timeoutNanos = check?.timeout.nanoseconds ?? 0
     }
 
+    /// Rounds a window must hold before quality thresholds judge it: all of a short window, else 5.
+    static func qualityMinimumRounds(_ check: HealthCheck) -> Int { min(check.window, 5) }
+
     private static func makeWindows(_ check: HealthCheck?) -> [ProbeWindow] {
         guard let check else { return [] }
         return Array(repeating: ProbeWindow(capacity: check.window), count: max(1, check.targets.count))
@@ -63,7 +73,7 @@ struct HealthTracker: Sendable {
         switch check.kind {
         case .icmp: return check.targets.map { .icmp($0) }
         case .http: return [.http(url: check.url ?? "", expectedStatus: check.expectedStatus)]
-        case .passive: return []
+        case .passive: return check.targets.map { .icmp($0) }   // recovery probes, only while down
         }
     }
 
@@ -88,19 +98,21 @@ struct HealthTracker: Sendable {
     mutating func replaceCheck(_ newCheck: HealthCheck?, at now: Instant) {
         guard newCheck != check else { return }
         let stayedPassive = isPassive && newCheck?.kind == .passive
+        // Same targets and window size: the measurements stay valid (only timings or thresholds changed).
+        let keepsWindows = newCheck.map { HealthTracker.targets(of: $0) == probeTargets && $0.window == check?.window } ?? false
         check = newCheck
         if stayedPassive, let newCheck {
             passive?.update(interval: newCheck.interval.nanoseconds, timeout: newCheck.timeout.nanoseconds)
         } else {
             passive = nil
         }
-        windows = HealthTracker.makeWindows(newCheck)
+        if !keepsWindows { windows = HealthTracker.makeWindows(newCheck) }
         probeTargets = HealthTracker.targets(of: newCheck)
         intervalNanos = newCheck?.interval.nanoseconds ?? 0
         timeoutNanos = newCheck?.timeout.nanoseconds ?? 0
         roundOpen = false
         roundDeadline = nil
-        nextRoundAt = newCheck == nil || newCheck?.kind == .passive ? nil : now
+        nextRoundAt = newCheck == nil ? nil : newCheck?.kind == .passive ? (healthy ? nil : now) : now
         if newCheck == nil && carrier && !healthy {
             healthy = true
             reason = "health check removed"
@@ -137,10 +149,10 @@ struct HealthTracker: Sendable {
         } else {
             outcomes = Array(repeating: nil, count: targets.count)
         }
-        roundDeadline = Instant(nanoseconds: now.nanoseconds + timeoutNanos)
+        roundDeadline = now.advanced(byNanoseconds: timeoutNanos)
         // Keep rounds on the interval grid so that a slow tick never drifts the schedule.
-        var next = Instant(nanoseconds: due.nanoseconds + intervalNanos)
-        if next <= now { next = Instant(nanoseconds: now.nanoseconds + intervalNanos) }
+        var next = due.advanced(byNanoseconds: intervalNanos)
+        if next <= now { next = now.advanced(byNanoseconds: intervalNanos) }
         nextRoundAt = next
         return targets.enumerated().map { index, target in
             ProbeRequest(id: ProbeID(interface: interface, target: index, sequence: sequence),
@@ -158,13 +170,14 @@ struct HealthTracker: Sendable {
         if !outcomes.contains(where: { $0 == nil }) { closeRound() }
     }
 
-    mutating func setCarrier(_ up: Bool) {
+    mutating func setCarrier(_ up: Bool, at now: Instant) {
         guard up != carrier else { return }
         carrier = up
         if !up {
             healthy = false
             goodRounds = 0
             reason = "carrier lost"
+            startRecoveryProbes(at: now)
         } else if check == nil {
             healthy = true
             reason = "carrier restored"
@@ -187,6 +200,13 @@ struct HealthTracker: Sendable {
     private mutating func closePassiveInterval(at now: Instant) {
         guard passive != nil, let sample = passive!.advance(to: now.nanoseconds) else { return }
         finishRound(success: sample.answered, detail: sample.description)
+        if !healthy { startRecoveryProbes(at: now) }
+    }
+
+    /// A passive WAN that is down gets active rounds, from one interval on, until it is back.
+    private mutating func startRecoveryProbes(at now: Instant) {
+        guard isPassive, !healthy, nextRoundAt == nil, !probeTargets.isEmpty else { return }
+        nextRoundAt = now.advanced(byNanoseconds: intervalNanos)
     }
 
     mutating func setMaintenance(_ on: Bool) {
@@ -231,6 +251,11 @@ struct HealthTracker: Sendable {
             if !healthy && carrier && goodRounds >= check.thresholdUp {
                 healthy = true
                 reason = "\(goodRounds) consecutive good \(roundNoun)"
+                if isPassive {
+                    // Back up: connections judge it again; the recovery probes stop.
+                    nextRoundAt = nil
+                    reason = "recovery probes: \(goodRounds) consecutive good probe rounds"
+                }
             }
         } else {
             failedRounds += 1
@@ -250,6 +275,8 @@ struct HealthTracker: Sendable {
     /// `thresholdUp` consecutive rounds under the (lower) recovery limit restore.
     private mutating func evaluateQuality(_ check: HealthCheck) {
         guard check.maxLatency != nil || check.maxLoss != nil else { return }
+        let minimum = HealthTracker.qualityMinimumRounds(check)
+        guard windows.allSatisfy({ $0.count >= minimum }) else { return }
         let latency = meanLatency
         let loss = lossPercent
         if !degraded {

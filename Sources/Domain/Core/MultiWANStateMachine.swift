@@ -101,7 +101,7 @@ public struct MultiWANStateMachine: Sendable {
             if trackers[i].usable != wasUsable { dirty = true }
         case .carrier(let interface, let up):
             guard let i = trackerIndex[interface] else { return [] }
-            trackers[i].setCarrier(up)
+            trackers[i].setCarrier(up, at: now)
             effects.append(.log(up ? .info : .warning, "\(interface): carrier \(up ? "up" : "down")"))
             // Routes through the link were deleted by the kernel when it went down.
             if up { needsRepair = true }
@@ -212,9 +212,10 @@ public struct MultiWANStateMachine: Sendable {
         trackers = []
         trackerIndex = [:]
         deadlines = []
+        let checks = config.effectiveHealthChecks
         for wan in config.wans {
-            var tracker = kept[wan.name] ?? HealthTracker(interface: wan.name, check: config.healthCheck(for: wan.name))
-            tracker.replaceCheck(config.healthCheck(for: wan.name), at: now)
+            var tracker = kept[wan.name] ?? HealthTracker(interface: wan.name, check: checks[wan.name])
+            tracker.replaceCheck(checks[wan.name], at: now)
             trackerIndex[wan.name] = trackers.count
             trackers.append(tracker)
             deadlines.append(tracker.nextDeadline?.nanoseconds ?? .max)
@@ -242,9 +243,10 @@ public struct MultiWANStateMachine: Sendable {
     /// interfaces whose links and addresses matter, and the passive captures. On start and after
     /// every config change.
     private mutating func appendEdgeConfiguration(to effects: inout [CoreEffect]) {
+        let checks = config.effectiveHealthChecks
         let bindings = config.wans.map { wan in
             ProbeBinding(interface: wan.name, index: uplinkIndex[wan.name] ?? 0,
-                         ipv6: config.healthCheck(for: wan.name)?.targets.contains { !$0.isV4 } ?? false)
+                         ipv6: checks[wan.name]?.targets.contains { !$0.isV4 } ?? false)
         }
         effects.append(.configureProbes(bindings))
         effects.append(.watchInterfaces(config.wans.map(\.name)))
