@@ -124,7 +124,7 @@ struct ConfigSpecSnippetTests {
         """)
         let hc = try #require(config.group(named: "default")?.members.first?.healthCheck)
         #expect(hc.kind == .http && hc.expectedStatus == 204 && hc.interval == .seconds(10))
-        #expect(config.healthCheck(for: "eth1") == nil)
+        #expect(config.healthCheck(for: "eth1") == HealthCheck.builtInDefault)
     }
 
     @Test func loadBalancing() throws {
@@ -212,7 +212,11 @@ struct ConfigSpecSnippetTests {
     @Test func lteBackup() throws {
         let config = try load(SpecSnippets.lteBackup)
         #expect(config.interface(named: "eth0")?.wan == WANSettings(priority: 1))
-        #expect(config.interface(named: "eth0")?.healthCheck == nil)
+        // No health_check for eth0: the built-in default, marked as such (config check warns).
+        #expect(config.interface(named: "eth0")?.healthCheck == HealthCheck.builtInDefault)
+        #expect(config.interface(named: "eth0")?.healthCheckIsBuiltInDefault == true)
+        #expect(config.warnings.map(\.location.line) == [1])
+        #expect(config.warnings.first?.message.hasPrefix("WAN \"eth0\" has no health_check: it gets the built-in default") == true)
         let lte = try #require(config.interface(named: "usb0"))
         #expect(lte.wan?.priority == 10)
         let hc = try #require(lte.healthCheck)
@@ -317,8 +321,8 @@ struct ConfigDefaultsTests {
             health_check {
               type            = "icmp"
               targets         = ["1.1.1.1"]
-              max_latency     = "1h30m"
-              recover_latency = "1h"
+              max_latency     = "1h"
+              recover_latency = "30m"
               max_loss        = 20.5
               recover_loss    = 5
             }
@@ -331,7 +335,7 @@ struct ConfigDefaultsTests {
         #expect(a.recoverLatency == .milliseconds(120))   // 80% by default
         #expect(a.maxLoss == 10 && a.recoverLoss == 5)      // half by default
         let b = try #require(config.healthCheck(for: "eth1"))
-        #expect(b.maxLatency == .seconds(5400) && b.recoverLatency == .seconds(3600))
+        #expect(b.maxLatency == .seconds(3600) && b.recoverLatency == .seconds(1800))
         #expect(b.maxLoss == 20.5 && b.recoverLoss == 5)
     }
 
@@ -674,7 +678,7 @@ struct ConfigErrorTests {
           health_check {}
         }
         """) == [
-            "10:10: member \"lan0\": interface \"lan0\" is not a WAN (give it a wan { } or pppoe { } block)",
+            "10:10: member \"lan0\": interface \"lan0\" is not a WAN (give it a wan { } or pppoe { } block, or zone = \"WAN\")",
             "14:12: uplink: interface \"lan0\" is not a WAN (give it a wan { } or pppoe { } block)",
             "17:3: health_check applies to WANs, and interface \"lan1\" has no wan or pppoe block",
         ])
@@ -1022,7 +1026,7 @@ struct ResolvedConfigPrinterTests {
         let config = try load(specInterfaces)
         let text = ResolvedConfigPrinter.text(config)
         #expect(text.contains("uplink_group \"default\" {  # implicit: no uplink_group is declared"))
-        #expect(text.contains("# no health check: judged by carrier only"))
+        #expect(text.contains("health_check {  # built-in default: the file gives this WAN no health_check"))
         let dsl = try load("interface \"d\" {\n  pppoe {\n    username = \"u\"\n    password = \"hunter2\"\n  }\n}\n")
         let printed = ResolvedConfigPrinter.text(dsl)
         #expect(!printed.contains("hunter2"))

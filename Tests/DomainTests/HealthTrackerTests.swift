@@ -113,7 +113,8 @@ struct HealthTrackerTests {
             for r in requests { t.record(r.id, .reply(rtt: .milliseconds(rtt))) }
         }
         var n = 0
-        for _ in 0..<2 { slowRound(n, rtt: 150); n += 1 }
+        // The window (3) is full from round 3 on; threshold_down (3) judged rounds later: round 5.
+        for _ in 0..<4 { slowRound(n, rtt: 150); n += 1 }
         #expect(!t.degraded)
         slowRound(n, rtt: 150); n += 1
         #expect(t.degraded)

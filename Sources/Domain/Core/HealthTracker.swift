@@ -239,10 +239,11 @@ struct HealthTracker: Sendable {
             }
         }
         let success = successes >= min(check.reliability, max(1, probeTargets.count))
-        finishRound(success: success, detail: failures.joined(separator: ", "))
+        finishRound(success: success, detail: failures.joined(separator: ", "), probed: true)
     }
 
-    private mutating func finishRound(success: Bool, detail: String) {
+    /// `probed`: the round was active probes (for a passive check: its recovery probes).
+    private mutating func finishRound(success: Bool, detail: String, probed: Bool = false) {
         guard let check else { return }
         roundsTotal += 1
         if success {
@@ -254,7 +255,7 @@ struct HealthTracker: Sendable {
                 if isPassive {
                     // Back up: connections judge it again; the recovery probes stop.
                     nextRoundAt = nil
-                    reason = "recovery probes: \(goodRounds) consecutive good probe rounds"
+                    if probed { reason = "recovery probes: \(goodRounds) consecutive good probe rounds" }
                 }
             }
         } else {

@@ -66,6 +66,10 @@ public enum HCLValue {
             return nil
         }
         let n = Int(value)
+        if range.upperIsLimit, let lower = range.lower, n < lower {
+            sink.error(e.location, "\(name): \(IntRange.atLeast(lower).requirement), got \(text)")
+            return nil
+        }
         if !range.contains(n) {
             sink.error(e.location, "\(name): \(range.requirement), got \(text)")
             return nil
