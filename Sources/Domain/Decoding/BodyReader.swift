@@ -50,6 +50,12 @@ public struct BodyReader {
         }
     }
 
+    /// Where `name` is set in `body` (its value), without a schema: for messages about a block as a
+    /// whole that are best shown at one of its attributes.
+    public static func attributeLocation(_ body: HCLBody, _ name: String) -> SourceLocation? {
+        body.attributes.first { $0.name == name }?.value.location
+    }
+
     /// The attribute, unless absent or `null` (HCL's "unset").
     public func attribute(_ name: String) -> HCLAttribute? {
         precondition(attributeNames.contains(name), "schema of \(context) lacks \(name)")

@@ -13,6 +13,22 @@ public enum ScenarioDecoder {
     /// The run length when `scenario { duration }` is not given.
     public static let defaultDuration: Duration = .seconds(60)
 
+    /// The bounds of the scenario's own numbers (docs/scenarios.md, "Limits").
+    public enum Limits {
+        /// `scenario { duration }`: up to 30 days of virtual time.
+        public static let duration: ClosedRange<Duration> = .milliseconds(1) ... .seconds(30 * 86_400)
+        /// `traffic { rate }`: new connections per second.
+        public static let rate: ClosedRange<Double> = 0.001 ... 10_000
+        /// `link { latency, jitter }`.
+        public static let delay: ClosedRange<Duration> = .zero ... .seconds(60)
+        /// `scenario { seed }`: the largest whole number HCL writes exactly.
+        public static let seed = IntRange.limited(0, HCLValue.largestExactInteger)
+        /// The work of one run: probes sent plus connections opened, each connection counted once
+        /// more per expectation that reads every flow. A run at the limit takes a few seconds and
+        /// about a gigabyte (docs/benchmarks.md); a file asking for more is rejected before it runs.
+        public static let work = 5_000_000
+    }
+
     /// Decodes a parsed scenario file. `loadFile` reads a file by path (for `config = "..."`).
     public static func decode(_ body: HCLBody, file: String, loadFile: (String) throws -> String) throws(DiagnosticList) -> Scenario {
         let sink = DiagnosticSink()
@@ -109,9 +125,9 @@ struct ScenarioDecoding {
             }
             let r = BodyReader(block.body, context: "scenario", attributes: Self.scenarioAttributes, sink: sink)
             description = r.string("description") ?? ""
-            if let d = r.duration("duration") { duration = d; durationGiven = true }
+            if let d = r.duration("duration", in: ScenarioDecoder.Limits.duration) { duration = d; durationGiven = true }
             if r.has("duration") { durationGiven = true }
-            if let s = r.integer("seed", in: .nonNegative) { seed = UInt64(s) }
+            if let s = r.integer("seed", in: ScenarioDecoder.Limits.seed) { seed = UInt64(s) }
             if let a = r.attribute("config"), let path = HCLValue.string(a.value, "config", sink) {
                 configReference = a.location
                 referencedItems = loadConfig(path, at: a.value.location)
@@ -161,9 +177,16 @@ struct ScenarioDecoding {
             }
         }
 
-        return Scenario(name: name, description: description, duration: duration, seed: seed, file: file,
-                        config: config, links: links, traffic: traffic, faults: faults.map(\.fault),
-                        expectations: expectations)
+        let scenario = Scenario(name: name, description: description, duration: duration, seed: seed, file: file,
+                                config: config, links: links, traffic: traffic, faults: faults.map(\.fault),
+                                expectations: expectations)
+        if sink.isEmpty {
+            let where_ = scenarioBlocksFound.first.map { block in
+                BodyReader.attributeLocation(block.body, "duration") ?? block.location
+            } ?? SourceLocation(file: file, line: 1, column: 1)
+            if let problem = ScenarioWork(scenario).problem { sink.error(where_, problem) }
+        }
+        return scenario
     }
 
     static func baseName(_ path: String) -> String {
@@ -252,8 +275,8 @@ struct ScenarioDecoding {
         change.carrier = r.bool("carrier")
         change.blackhole = r.bool("blackhole")
         change.loss = r.number("loss", in: 0...100)
-        change.latency = r.duration("latency", allowZero: true)
-        change.jitter = r.duration("jitter", allowZero: true)
+        change.latency = r.duration("latency", allowZero: true, in: ScenarioDecoder.Limits.delay)
+        change.jitter = r.duration("jitter", allowZero: true, in: ScenarioDecoder.Limits.delay)
         if let items = r.list("unreachable", allowSingle: true) {
             var set: Set<IPAddress> = []
             for item in items {
@@ -291,7 +314,11 @@ struct ScenarioDecoding {
             sources = (0..<n).map { Self.firstSource.advanced(by: $0) }
         }
         r.require("rate", at: at, example: "20")
-        let rate = r.number("rate", mustBePositive: true)
+        let rate = r.number("rate", mustBePositive: true).flatMap { value -> Double? in
+            guard value > ScenarioDecoder.Limits.rate.upperBound, let a = r.attribute("rate") else { return value }
+            sink.error(a.value.location, "rate: too large, at most \(HCLFormatter.number(ScenarioDecoder.Limits.rate.upperBound)) new connections per second, got \(HCLFormatter.number(value))")
+            return nil
+        }
         let proto = r.enumeration("protocol", TransportProtocol.allCases) ?? .tcp
         var destPort: UInt16?
         if let a = r.attribute("dest_port") {
