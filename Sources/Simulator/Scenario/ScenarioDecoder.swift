@@ -201,6 +201,11 @@ struct ScenarioDecoding {
         let source: String
         do {
             source = try loadFile(resolved)
+        } catch let problems as DiagnosticList {
+            // Read, but not text Flywall takes (not UTF-8, CR-only lines): located in that file.
+            sink.append(contentsOf: problems)
+            configKnown = false
+            return []
         } catch {
             sink.error(location, "config: cannot read \"\(resolved)\": \(error)")
             configKnown = false
