@@ -103,6 +103,10 @@ struct DecoderBoundsTests {
         }
         // 1000 + 1000 share a factor of 1000: the same as 1:1.
         #expect(problems(group([1000, 1000])) == [])
+        // In failover mode only one priority tier shares by weight: 1,100 members at priorities 0-1099.
+        let many = (0..<1_100).map { "interface \"e\($0)\" {\n  wan { priority = \($0 % 1000) }\n}" }.joined(separator: "\n")
+            + "\nuplink_group \"f\" {\n" + (0..<1_100).map { "  member \"e\($0)\" {}" }.joined(separator: "\n") + "\n}"
+        #expect(problems(many) == [])
         // 1000 + 23 = 1023: the most.
         #expect(problems(group([1000, 23])) == [])
         let line = 2 * 3 + 1

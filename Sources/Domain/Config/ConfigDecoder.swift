@@ -424,10 +424,16 @@ struct ConfigDecoding {
             if memberBlocks.isEmpty {
                 sink.error(label.location, "uplink_group \"\(label.value)\" has no members; add member \"eth0\" { }")
             }
-            let weightSum = GroupWeights.reducedSum(group.members.map(\.weight))
-            if weightSum > ConfigLimits.groupWeightSum {
+            // The members that share new connections by weight: all of them when balancing, one
+            // priority tier at a time in failover mode.
+            var tiers: [Int: [Int]] = [:]
+            for m in group.members { tiers[group.mode == .balance ? 0 : m.priority, default: []].append(m.weight) }
+            for (priority, weights) in tiers.sorted(by: { $0.key < $1.key }) {
+                let weightSum = GroupWeights.reducedSum(weights)
+                guard weightSum > ConfigLimits.groupWeightSum else { continue }
+                let which = group.mode == .balance ? "member weights" : "weights of its priority-\(priority) members"
                 sink.error(label.location,
-                           "uplink_group \"\(label.value)\": member weights add up to \(weightSum) (divided by their common factor); too large, at most \(ConfigLimits.groupWeightSum), the dataplane's hash slots")
+                           "uplink_group \"\(label.value)\": \(which) add up to \(weightSum) (divided by their common factor); too large, at most \(ConfigLimits.groupWeightSum), the dataplane's hash slots")
             }
             if interfaceIndex[label.value] != nil {
                 sink.error(label.location,
@@ -446,6 +452,7 @@ struct ConfigDecoding {
         let groupNames = config.effectiveGroups.map(\.name)
         let uplinkNames = config.wans.map(\.name) + groupNames
         let uplinkSet = Set(uplinkNames)
+        let ipsets = IPSetNames(config.ipsets)
         var isWAN: [String: Bool] = [:]
         for interface in config.interfaces where isWAN[interface.name] == nil { isWAN[interface.name] = interface.wan != nil }
         for block in blocks {
@@ -455,7 +462,7 @@ struct ConfigDecoding {
             let at = label?.location ?? block.location
             var route = PolicyRoute(name: label?.value ?? "", match: .init(), uplink: "", location: block.location)
             if let block = r.singleBlock("match") {
-                route.match = decodeMatch(block, ipsets: config.ipsets)
+                route.match = decodeMatch(block, ipsets: ipsets)
             } else {
                 sink.error(at, "\(context) needs a match block, e.g. match { protocol = \"udp\" }")
             }
@@ -476,7 +483,17 @@ struct ConfigDecoding {
         return result
     }
 
-    func decodeMatch(_ block: HCLBlock, ipsets: [IPSet]) -> PolicyRoute.Match {
+    /// The declared ipsets' names, in order (for suggestions) and as a set (for lookups).
+    struct IPSetNames {
+        let ordered: [String]
+        let all: Set<String>
+        init(_ ipsets: [IPSet]) {
+            ordered = ipsets.map(\.name)
+            all = Set(ordered)
+        }
+    }
+
+    func decodeMatch(_ block: HCLBlock, ipsets: IPSetNames) -> PolicyRoute.Match {
         noLabels(block)
         let r = BodyReader(block.body, context: "match", attributes: Self.matchAttributes, sink: sink)
         var match = PolicyRoute.Match()
@@ -514,17 +531,15 @@ struct ConfigDecoding {
         return match
     }
 
-    func addressMatches(_ r: BodyReader, _ name: String, ipsets: [IPSet]) -> [AddressMatch] {
+    func addressMatches(_ r: BodyReader, _ name: String, ipsets: IPSetNames) -> [AddressMatch] {
         var result: [AddressMatch] = []
-        let ipsetNames = ipsets.map(\.name)
-        let ipsetSet = Set(ipsetNames)
         for (text, location) in r.stringList(name, allowSingle: true) ?? [] {
             if text.hasPrefix("@") {
                 let set = String(text.dropFirst())
                 if set.isEmpty {
                     sink.error(location, "\(name): \"@\" needs an ipset name, e.g. \"@streaming_services\"")
-                } else if !ipsetSet.contains(set) {
-                    sink.error(location, "\(name): no ipset named \"\(set)\"\(Suggest.hint(set, ipsetNames, quote: "\""))")
+                } else if !ipsets.all.contains(set) {
+                    sink.error(location, "\(name): no ipset named \"\(set)\"\(Suggest.hint(set, ipsets.ordered, quote: "\""))")
                 } else {
                     result.append(.ipset(set))
                 }

@@ -10,6 +10,7 @@ public enum ResolvedConfigPrinter {
         let grouped = Set(groups.flatMap { $0.members.map(\.interface) })
         let checks = config.effectiveHealthChecks
         let builtIn = Set(config.interfaces.filter(\.healthCheckIsBuiltInDefault).map(\.name))
+        let interfaceNames = Set(config.interfaces.map(\.name))
         w.comment("Resolved configuration: every default filled in.")
         if let name = config.defaultGroupName ?? groups.first?.name {
             w.comment("Default group (traffic no policy route claims): \"\(name)\"")
@@ -89,7 +90,7 @@ public enum ResolvedConfigPrinter {
             if m.isEmpty { w.comment("matches all traffic") }
             w.attributes(m)
             w.close()
-            let kind = config.interface(named: route.uplink) != nil ? "WAN" : "uplink_group"
+            let kind = interfaceNames.contains(route.uplink) ? "WAN" : "uplink_group"
             let fallbackNote = route.fallback
                 ? "when \(route.uplink) is down: the default group" + (defaultGroup.map { " \(HCLFormatter.quote($0))" } ?? "")
                 : "when \(route.uplink) is down: dropped"

@@ -85,6 +85,11 @@ struct ScenarioDecoding {
     /// False when the config could not be read or parsed: then names are not checked against it.
     var configKnown = true
     var duration: Duration = ScenarioDecoder.defaultDuration
+    /// Names of the config's WANs, interfaces and groups, for lookups in linear time.
+    var wanNames: Set<String> = []
+    var interfaceNames: Set<String> = []
+    var groupNames: [String] = []
+    var groupNameSet: Set<String> = []
     var durationGiven = false
 
     mutating func run(_ body: HCLBody) -> Scenario {
@@ -142,6 +147,10 @@ struct ScenarioDecoding {
             configKnown = false
         }
         config = ConfigDecoder.decode(configBody, sink: sink)
+        wanNames = Set(config.wans.map(\.name))
+        interfaceNames = Set(config.interfaces.map(\.name))
+        groupNames = config.effectiveGroups.map(\.name)
+        groupNameSet = Set(groupNames)
 
         var links: [String: LinkState] = [:]
         var seenLinks = NameTable()
@@ -239,8 +248,8 @@ struct ScenarioDecoding {
     @discardableResult
     func checkWAN(_ name: String, at location: SourceLocation, what: String) -> Bool {
         guard configKnown else { return true }
-        if config.wans.contains(where: { $0.name == name }) { return true }
-        if config.interface(named: name) != nil {
+        if wanNames.contains(name) { return true }
+        if interfaceNames.contains(name) {
             sink.error(location, "\(what): interface \"\(name)\" is not a WAN")
         } else {
             sink.error(location, "\(what): no WAN named \"\(name)\"\(Suggest.hint(name, config.wans.map(\.name), quote: "\""))")
@@ -251,9 +260,8 @@ struct ScenarioDecoding {
     @discardableResult
     func checkGroup(_ name: String, at location: SourceLocation, what: String) -> Bool {
         guard configKnown else { return true }
-        let names = config.effectiveGroups.map(\.name)
-        if names.contains(name) { return true }
-        sink.error(location, "\(what): no uplink_group named \"\(name)\"\(Suggest.hint(name, names, quote: "\""))")
+        if groupNameSet.contains(name) { return true }
+        sink.error(location, "\(what): no uplink_group named \"\(name)\"\(Suggest.hint(name, groupNames, quote: "\""))")
         return false
     }
 
