@@ -14,42 +14,7 @@ scenario "basic-dual-wan-default-check" {
   description = "The spec's Basic Dual-WAN (no health_check): the built-in default check fails over a black-holed primary at 42s and back at 65s."
   duration    = "90s"
   seed        = 3
-}
-
-# Primary WAN
-interface "eth0" {
-  zone = "WAN"
-  dhcp = true
-
-  # Mark this as a WAN for multi-WAN system
-  wan {
-    priority = 1  # Lower = preferred
-    weight   = 1  # For load balancing
-  }
-}
-
-# Secondary WAN
-interface "eth1" {
-  zone = "WAN"
-  dhcp = true
-
-  wan {
-    priority = 2  # Failover target
-    weight   = 1
-  }
-}
-
-uplink_group "default" {
-  # Failover mode: use primary until it fails
-  mode = "failover"
-
-  member "eth0" {
-    priority = 1
-  }
-
-  member "eth1" {
-    priority = 2
-  }
+  config      = "configs/basic-dual-wan.hcl"
 }
 
 traffic "lan" {

@@ -12,42 +12,7 @@ scenario "basic-dual-wan" {
   description = "The spec's basic dual-WAN config: the primary's cable is pulled at 30s, plugged back at 60s."
   duration    = "90s"
   seed        = 1
-}
-
-# Primary WAN
-interface "eth0" {
-  zone = "WAN"
-  dhcp = true
-
-  # Mark this as a WAN for multi-WAN system
-  wan {
-    priority = 1  # Lower = preferred
-    weight   = 1  # For load balancing
-  }
-}
-
-# Secondary WAN
-interface "eth1" {
-  zone = "WAN"
-  dhcp = true
-
-  wan {
-    priority = 2  # Failover target
-    weight   = 1
-  }
-}
-
-uplink_group "default" {
-  # Failover mode: use primary until it fails
-  mode = "failover"
-
-  member "eth0" {
-    priority = 1
-  }
-
-  member "eth1" {
-    priority = 2
-  }
+  config      = "configs/basic-dual-wan.hcl"
 }
 
 traffic "lan" {

@@ -215,11 +215,17 @@ struct OperatorMeaningTests {
         #expect(config.warnings.isEmpty)
     }
 
-    @Test func oneLostProbeInTheFirstRoundDoesNotDegrade() {
+    /// Two targets, max_loss 20 %, threshold_down 1; 8.8.8.8 does not answer from the start.
+    static func lossyDriver() -> CoreDriver {
         var c = HealthCheck(targets: [ip("1.1.1.1"), ip("8.8.8.8")], thresholdDown: 1)
         c.maxLoss = 20
         var driver = CoreDriver(dualWAN(check: c))
         driver.deadTargets = [ip("8.8.8.8")]
+        return driver
+    }
+
+    @Test func oneLostProbeInTheFirstRoundDoesNotDegrade() {
+        var driver = Self.lossyDriver()
         // Round 1 at 0 s: 1 of 2 lost (50 %), but the window holds one round of the 5 needed.
         driver.run(seconds: 3)
         driver.deadTargets = []
@@ -230,10 +236,7 @@ struct OperatorMeaningTests {
     }
 
     @Test func aWindowFilledWithLossDoesDegrade() {
-        var c = HealthCheck(targets: [ip("1.1.1.1"), ip("8.8.8.8")], thresholdDown: 1)
-        c.maxLoss = 20
-        var driver = CoreDriver(dualWAN(check: c))
-        driver.deadTargets = [ip("8.8.8.8")]
+        var driver = Self.lossyDriver()
         driver.run(seconds: 30)
         // Rounds at 0..20 s: the 5th (20 s, closed by its timeout at 22 s) makes the window
         // judgeable, at 50 % loss.

@@ -59,7 +59,7 @@ struct HardeningCLITests {
     }
 
     @Test func svgRefusesToOverwriteItsOwnInputBeforeTheRun() throws {
-        let scenario = try CLI.temporaryFile("s.hcl", try String(contentsOf: CLI.repository.appendingPathComponent("Scenarios/basic-dual-wan.hcl"), encoding: .utf8))
+        let scenario = try CLI.temporaryFile("s.hcl", try String(contentsOf: CLI.repository.appendingPathComponent("Scenarios/basic-dual-wan-blackhole.hcl"), encoding: .utf8))
         let before = try String(contentsOfFile: scenario, encoding: .utf8)
         // The same file under another spelling of its path.
         let other = (scenario as NSString).deletingLastPathComponent + "/./s.hcl"

@@ -1,9 +1,13 @@
 import Domain
 import Glibc
+import Simulator
 
-// Decoding must be linear in the size of the file: for each shape of config, time
-// `ConfigDecoder.load` and the resolved printout (`flywall config check`) at n and 2n and print the
-// ratio (about 2 when linear, about 4 when quadratic). Run with Benchmarks/DecodeScaling/run.sh.
+// Two bounds of issue #10, measured (run with Benchmarks/Scaling/run.sh):
+// 1. Decoding is linear in the size of the file: for each shape of config, time
+//    `ConfigDecoder.load` and the resolved printout (`flywall config check`) at n and 2n and print
+//    the ratio (about 2 when linear, about 4 when quadratic).
+// 2. A scenario at the work limit (`ScenarioDecoder.Limits.work`) runs in seconds: its time and
+//    peak RSS.
 
 func nowNanoseconds() -> UInt64 {
     var ts = timespec()
@@ -51,6 +55,36 @@ func pad(_ s: String, _ width: Int) -> String { s + String(repeating: " ", count
 func time(_ s: Double) -> String { s < 1 ? "\(Int((s * 1000).rounded())) ms" : "\(Double(Int(s * 100)) / 100) s" }
 func ratio(_ x: Double, _ y: Double) -> String { "\(Double(Int(y / x * 100)) / 100)" }
 
+/// The scenario with the most work the decoder accepts: 4,996 s of 1,000 connections/s and two WANs
+/// (4,999,003 of 5,000,000), and no expectation (each one reading flows would count them again).
+func atTheWorkLimit() -> String {
+    """
+    scenario "limit" {
+      duration = "4996s"
+    }
+    interface "eth0" {
+      wan { priority = 1 }
+      health_check { targets = ["192.0.2.1"] }
+    }
+    interface "eth1" {
+      wan { priority = 2 }
+    }
+    traffic "lan" {
+      source_count = 100
+      rate         = 1000
+    }
+    at "2000s" {
+      link "eth0" { blackhole = true }
+    }
+    """
+}
+
+func peakRSSMegabytes() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF, &usage)
+    return usage.ru_maxrss / 1024
+}
+
 let n = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 10_000 : 10_000
 let only = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : nil
 print(pad("shape", 10), pad("n", 7), pad("lines", 8), pad("decode", 9), pad("check", 9), "|", pad("2n decode", 10),
@@ -63,4 +97,12 @@ where only == nil || only == name {
     print(pad(name, 10), pad("\(n)", 7), pad("\(lines)", 8), pad(time(a.decode), 9), pad(time(a.decode + a.print), 9), "|",
           pad(time(b.decode), 10), pad(ratio(a.decode, b.decode), 6), "|", pad(time(b.decode + b.print), 9),
           ratio(a.decode + a.print, b.decode + b.print))
+}
+
+if only == nil || only == "work" {
+    let t0 = nowNanoseconds()
+    let scenario = try! ScenarioDecoder.load(source: atTheWorkLimit(), file: "limit.hcl") { _ in "" }
+    let report = Simulation(scenario: scenario).evaluate()
+    let t1 = nowNanoseconds()
+    print("work limit: \(report.result.observations.flows.count) connections + \(report.result.probesSent) probes in \(time(Double(t1 - t0) / 1e9)), peak RSS \(peakRSSMegabytes()) MB")
 }
