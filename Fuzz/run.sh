@@ -19,6 +19,7 @@ targets=("$@")
 
 build=.build/fuzz
 mkdir -p "$build"
+rm -f "$build/libDomain.a" "$build/libSimulator.a"   # ar adds to an old archive; start clean
 flags=(-sanitize=fuzzer,address -O -g -parse-as-library)
 quiet() { grep -v "Cannot export local symbol" || true; }
 

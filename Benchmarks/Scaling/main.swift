@@ -55,33 +55,41 @@ func pad(_ s: String, _ width: Int) -> String { s + String(repeating: " ", count
 func time(_ s: Double) -> String { s < 1 ? "\(Int((s * 1000).rounded())) ms" : "\(Double(Int(s * 100)) / 100) s" }
 func ratio(_ x: Double, _ y: Double) -> String { "\(Double(Int(y / x * 100)) / 100)" }
 
-/// The scenario with the most work the decoder accepts: 4,996 s of 1,000 connections/s and two WANs
-/// (4,999,003 of 5,000,000), and no expectation (each one reading flows would count them again).
-func atTheWorkLimit() -> String {
+/// Scenarios at the work limits the decoder accepts (`ScenarioDecoder.Limits`): one with 1,000,000
+/// connections (1,000 s at 1,000/s, no expectation, since each one reading flows counts them
+/// again), one with 10 million probes (16 WANs of 3 targets every second for 208,332 s: 208,333
+/// rounds × 48 = 9,999,984).
+func connectionsAtTheLimit() -> String {
     """
-    scenario "limit" {
-      duration = "4996s"
-    }
+    scenario "connections" { duration = "1000s" }
     interface "eth0" {
       wan { priority = 1 }
       health_check { targets = ["192.0.2.1"] }
     }
     interface "eth1" {
       wan { priority = 2 }
+      health_check { targets = ["192.0.2.2"] }
     }
     traffic "lan" {
       source_count = 100
       rate         = 1000
     }
-    at "2000s" {
+    at "500s" {
       link "eth0" { blackhole = true }
     }
     """
 }
 
+func probesAtTheLimit() -> String {
+    let wans = (0..<16).map { i in
+        "interface \"e\(i)\" {\n  wan { priority = \(i) }\n  health_check {\n    targets  = [\"192.0.2.\(3 * i + 1)\", \"192.0.2.\(3 * i + 2)\", \"192.0.2.\(3 * i + 3)\"]\n    interval = \"1s\"\n    timeout  = \"500ms\"\n  }\n}\n"
+    }.joined()
+    return "scenario \"probes\" { duration = \"208332s\" }\n" + wans + "link \"e0\" {\n  loss   = 1\n  jitter = \"5ms\"\n}\n"
+}
+
 func peakRSSMegabytes() -> Int {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_maxrss / 1024
 }
 
@@ -100,9 +108,11 @@ where only == nil || only == name {
 }
 
 if only == nil || only == "work" {
-    let t0 = nowNanoseconds()
-    let scenario = try! ScenarioDecoder.load(source: atTheWorkLimit(), file: "limit.hcl") { _ in "" }
-    let report = Simulation(scenario: scenario).evaluate()
-    let t1 = nowNanoseconds()
-    print("work limit: \(report.result.observations.flows.count) connections + \(report.result.probesSent) probes in \(time(Double(t1 - t0) / 1e9)), peak RSS \(peakRSSMegabytes()) MB")
+    for (name, source) in [("connections", connectionsAtTheLimit()), ("probes", probesAtTheLimit())] {
+        let t0 = nowNanoseconds()
+        let scenario = try! ScenarioDecoder.load(source: source, file: "limit.hcl") { _ in "" }
+        let report = Simulation(scenario: scenario).evaluate()
+        let t1 = nowNanoseconds()
+        print("work limit (\(name)): \(report.result.observations.flows.count) connections + \(report.result.probesSent) probes in \(time(Double(t1 - t0) / 1e9)), peak RSS so far \(peakRSSMegabytes()) MB")
+    }
 }

@@ -66,33 +66,48 @@ struct ScenarioBoundsTests {
               rate = 10000
             }
             """)
-        #expect(found.count == 1)
-        #expect(found.first?.hasPrefix("8:27: scenario: too much work, at most 5000000 probes and connections, got ") == true, "\(found)")
-        #expect(found.first?.contains("traffic \"lan\": 10000/s × 2592000s") == true, "\(found)")
+        #expect(found == ["8:27: scenario: too many connections, at most 1000000, got 25920000000: 25920000000 (traffic \"lan\": 10000/s × 2592000s); shorten duration, lower rate or lengthen intervals"])
     }
 
-    @Test func workJustInsideTheLimitIsAccepted() {
-        // 4,996 s at 1,000/s = 4,996,000 connections, plus probes: 1,001 rounds (every 5 s, and
-        // the one at 0 s) × 3 targets (eth0's one, eth1's built-in two) = 3,003: 4,999,003.
+    @Test func connectionsJustInsideTheLimitAreAccepted() {
         #expect(problems("""
-            scenario "s" { duration = "4996s" }
+            scenario "s" { duration = "1000s" }
             traffic "lan" {
               rate = 1000
             }
             """) == [])
         #expect(problems("""
-            scenario "s" { duration = "5000s" }
+            scenario "s" { duration = "1000.001s" }
             traffic "lan" {
               rate = 1000
             }
-            """).first?.contains("too much work") == true)
+            """).first?.contains("too many connections, at most 1000000, got 1000001") == true)
+    }
+
+    @Test func probesAreBoundedOnTheirOwn() {
+        // 16 targets every 10 ms: 720h gives 259,200,001 rounds × 16 = 4,147,200,016, plus eth0's
+        // 518,401 and eth1's 1,036,802.
+        let targets = (1...16).map { "\"192.0.2.\($0)\"" }.joined(separator: ", ")
+        let found = problems("""
+            interface "eth2" {
+              wan {}
+              health_check {
+                targets  = [\(targets)]
+                interval = "10ms"
+              }
+            }
+            scenario "s" { duration = "720h" }
+            """)
+        #expect(found.first?.contains("too many probes, at most 10000000, got 4148755219 (eth0: 518401 rounds × 1 target, eth1: 518401 rounds × 2 targets, eth2: 259200001 rounds × 16 targets)") == true, "\(found)")
+        // eth0 and eth1 alone for 720h: 518,401 + 1,036,802 probes, inside the limit.
+        #expect(problems("scenario \"s\" { duration = \"720h\" }") == [])
     }
 
     @Test func everyFlowReadingExpectationCountsTheConnectionsAgain() {
         let found = problems("""
-            scenario "s" { duration = "1000s" }
+            scenario "s" { duration = "100s" }
             traffic "lan" {
-              rate = 1000
+              rate = 2000
             }
             expect "a" {
               share = "eth0"
@@ -115,7 +130,7 @@ struct ScenarioBoundsTests {
               min   = 0.3
             }
             """)
-        #expect(found.first?.contains("1000000 connections (traffic \"lan\": 1000/s × 1000s) × 6 (stored, then read by 5 expectations)") == true, "\(found)")
+        #expect(found.first?.contains("got 1200000: 200000 (traffic \"lan\": 2000/s × 100s) × 6 (stored, then read by 5 expectations)") == true, "\(found)")
     }
 }
 

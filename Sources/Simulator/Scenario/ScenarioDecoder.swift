@@ -23,10 +23,12 @@ public enum ScenarioDecoder {
         public static let delay: ClosedRange<Duration> = .zero ... .seconds(60)
         /// `scenario { seed }`: the largest whole number HCL writes exactly.
         public static let seed = IntRange.limited(0, HCLValue.largestExactInteger)
-        /// The work of one run: probes sent plus connections opened, each connection counted once
-        /// more per expectation that reads every flow. A run at the limit takes a few seconds and
-        /// about a gigabyte (docs/benchmarks.md); a file asking for more is rejected before it runs.
-        public static let work = 5_000_000
+        /// The work of one run, checked before it runs: probes sent (cheap: nothing is kept per
+        /// probe) and connections opened (each one is kept as a flow, and read again by every
+        /// expectation that scans flows). Each limit alone takes a few seconds and well under a
+        /// gigabyte (docs/benchmarks.md).
+        public static let probes = 10_000_000
+        public static let connections = 1_000_000
     }
 
     /// Decodes a parsed scenario file. `loadFile` reads a file by path (for `config = "..."`).

@@ -6,7 +6,8 @@ import Domain
 /// Probes: per WAN, one round per interval over the run (a passive WAN probes only while down, and
 /// may be down the whole run) times its targets. Connections: per traffic block, rate times the
 /// seconds it is on; each connection is stored as a flow and read again by every expectation that
-/// scans flows (share, sticky, policy), so it counts once plus once per such expectation.
+/// scans flows (share, sticky, policy), so it counts once plus once per such expectation. Probes and
+/// connections have limits of their own (`ScenarioDecoder.Limits`): a kept flow costs far more.
 struct ScenarioWork {
     var probes: Int64 = 0
     var connections: Int64 = 0
@@ -37,20 +38,21 @@ struct ScenarioWork {
         }.count)
     }
 
-    var total: Int64 {
-        probes.saturatingAdd(connections.multipliedReportingOverflow(by: 1 + flowReaders).partialValue)
-    }
+    /// Connections counted once when stored and once per expectation that reads them all.
+    var connectionWork: Int64 { connections.multipliedReportingOverflow(by: 1 + flowReaders).partialValue }
 
-    /// The located error's message when the work exceeds `ScenarioDecoder.Limits.work`, else nil.
+    /// The located error's message when the work exceeds `ScenarioDecoder.Limits`, else nil.
     var problem: String? {
-        let limit = ScenarioDecoder.Limits.work
-        guard total > Int64(limit) else { return nil }
+        func terms(_ list: [String]) -> String { list.prefix(3).joined(separator: ", ") + (list.count > 3 ? ", ..." : "") }
         var parts: [String] = []
-        if probes > 0 { parts.append("\(probes) probes (\(probeTerms.prefix(3).joined(separator: ", "))\(probeTerms.count > 3 ? ", ..." : ""))") }
-        if connections > 0 {
-            let readers = flowReaders > 0 ? " × \(1 + flowReaders) (stored, then read by \(flowReaders) expectation\(flowReaders == 1 ? "" : "s"))" : ""
-            parts.append("\(connections) connections (\(connectionTerms.prefix(3).joined(separator: ", "))\(connectionTerms.count > 3 ? ", ..." : ""))\(readers)")
+        if probes > Int64(ScenarioDecoder.Limits.probes) {
+            parts.append("too many probes, at most \(ScenarioDecoder.Limits.probes), got \(probes) (\(terms(probeTerms)))")
         }
-        return "scenario: too much work, at most \(limit) probes and connections, got \(total): \(parts.joined(separator: " + ")); shorten duration, lower rate or lengthen intervals"
+        if connectionWork > Int64(ScenarioDecoder.Limits.connections) {
+            let readers = flowReaders > 0 ? " × \(1 + flowReaders) (stored, then read by \(flowReaders) expectation\(flowReaders == 1 ? "" : "s"))" : ""
+            parts.append("too many connections, at most \(ScenarioDecoder.Limits.connections), got \(connectionWork): \(connections) (\(terms(connectionTerms)))\(readers)")
+        }
+        guard !parts.isEmpty else { return nil }
+        return "scenario: \(parts.joined(separator: "; ")); shorten duration, lower rate or lengthen intervals"
     }
 }
