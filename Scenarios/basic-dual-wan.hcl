@@ -1,52 +1,19 @@
 # The spec's "Basic Dual-WAN" config exactly as written: two DHCP WANs and a failover group, no
-# health checks, so the carrier alone decides (a WAN without a check is judged by carrier only).
+# health_check, so each WAN has the built-in default (ICMP to 1.1.1.1 and 8.8.8.8 every 5s, timeout
+# 2s, down after 3 failed rounds, up after 2 good ones; `config check` warns about it).
 # The primary's cable is pulled at 30s and plugged back at 60s.
 #
-# Carrier changes reach the core at the instant they happen, so every event is at exactly 30s or
-# 60s: no probe rounds to wait for. Connections opened at 30s itself already use eth1 (a fault at
-# an instant is in place before that instant's traffic).
+# Carrier loss reaches the core at the instant it happens, so eth0 is down and traffic fails over
+# at exactly 30s. Connections opened at 30s itself already use eth1 (a fault at an instant is in
+# place before that instant's traffic). After the cable returns, eth0 needs 2 good rounds: at 60s
+# and 65s (replies after 10ms), so it fails back at 65.010s.
 
 scenario "basic-dual-wan" {
   description = "The spec's basic dual-WAN config: the primary's cable is pulled at 30s, plugged back at 60s."
   duration    = "90s"
   lab_duration = "9s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 1
-}
-
-# Primary WAN
-interface "eth0" {
-  zone = "WAN"
-  dhcp = true
-
-  # Mark this as a WAN for multi-WAN system
-  wan {
-    priority = 1  # Lower = preferred
-    weight   = 1  # For load balancing
-  }
-}
-
-# Secondary WAN
-interface "eth1" {
-  zone = "WAN"
-  dhcp = true
-
-  wan {
-    priority = 2  # Failover target
-    weight   = 1
-  }
-}
-
-uplink_group "default" {
-  # Failover mode: use primary until it fails
-  mode = "failover"
-
-  member "eth0" {
-    priority = 1
-  }
-
-  member "eth1" {
-    priority = 2
-  }
+  config      = "configs/basic-dual-wan.hcl"
 }
 
 traffic "lan" {
@@ -76,11 +43,11 @@ expect "failover at once" {
   before = "30s"
 }
 
-expect "failback at once" {
+expect "failback after two good rounds" {
   event  = "failback"
   uplink = "eth0"
-  after  = "59.999s"
-  before = "60s"
+  after  = "65s"
+  before = "65.010s"
 }
 
 expect "primary carries everything first" {
@@ -92,12 +59,12 @@ expect "primary carries everything first" {
 expect "secondary while unplugged" {
   share  = "eth1"
   after  = "29.999s"
-  before = "59.999s"
+  before = "65.009s"
   min    = 1.0
 }
 
 expect "primary again" {
   share = "eth0"
-  after = "59.999s"
+  after = "65.010s"
   min   = 1.0
 }

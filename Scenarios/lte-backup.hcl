@@ -1,11 +1,12 @@
 # The spec's "LTE Backup" example exactly as written: a wired primary and an LTE modem (usb0) with
 # priority 10, whose interface-level health_check is "more aggressive" (every 10s, down after 2
 # failed rounds, up after 3 good ones; targets default to 1.1.1.1 and 8.8.8.8, timeout to 2s).
-# The primary has no health check, so its carrier decides. No uplink_group: the WANs form the
+# The primary has no health check, so it gets the built-in default (ICMP to 1.1.1.1 and 8.8.8.8
+# every 5s, down after 3 failed rounds, up after 2 good ones). No uplink_group: the WANs form the
 # implicit failover group "default" ordered by priority. LTE is slow and a little lossy.
 #
 # 30s: the primary's cable is pulled -> usb0 takes over at once. 60s: plugged back -> eth0 returns
-#   at once (no check to wait for).
+#   after good rounds at 60s and 65s (replies after 10ms): 65.010s; window (65s, 65.010s].
 # 80s: the LTE link black-holes while idle. Math: rounds at 80s and 90s fail -> usb0 down at
 #   90s + 2s = 92s; window (90s, 102s]. 2% loss on two targets never fails a round by itself
 #   (both probes would have to be lost).
@@ -92,8 +93,8 @@ expect "LTE carries the outage" {
 expect "primary back" {
   event  = "failback"
   uplink = "eth0"
-  after  = "59.999s"
-  before = "60s"
+  after  = "65s"
+  before = "65.010s"
 }
 
 expect "LTE never fails while in use" {

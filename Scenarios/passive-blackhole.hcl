@@ -21,13 +21,16 @@
 #   first boundary after F + T (35s), the D-th one (D - 1)·I later: 35s + 2·5s = 45s. Window
 #   (44s, 46s] leaves a second either side for `flywall lab`'s real clock.
 #
-# Recovery: the black hole ends at 60s, but eth0 is down, so new connections no longer use it; a
-# passive check sees only real connections, so eth0 gets no more rounds and stays down (the core
-# has no recovery path for a down passive WAN yet: that is a later issue). The expectations say
-# so: no wan_up, no failback.
+# Recovery: once eth0 is down, new connections no longer use it, so connections alone would never
+# bring it back. While a passive WAN is down the core probes the check's targets (here the default,
+# 1.1.1.1 and 8.8.8.8) over ICMP on the check's interval, starting one interval after it went down,
+# and threshold_up good rounds bring it back (docs/configuration.md, "Passive checks"):
+#   recovery rounds at 50s and 55s fail (black hole); the repair at 60s is in place before the
+#   round at 60s, answered after 12ms: good round 1; the round at 65s is good round 2 = threshold_up
+#   -> wan_up and failback at 65.012s. Window (65s, 66s]. From then on eth0 is passive again.
 
 scenario "passive-blackhole" {
-  description = "Passive check on eth0: black hole at 30s, down and failover to eth1 at 45s (3 intervals of unanswered connections); no recovery without traffic."
+  description = "Passive check on eth0: black hole at 30s, down and failover to eth1 at 45s (3 intervals of unanswered connections); recovery probes bring it back at 65.012s."
   duration    = "90s"
   lab_duration = "9s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 5
@@ -119,21 +122,31 @@ expect "all on eth0 until it is declared down" {
   min    = 1.0
 }
 
-expect "all on eth1 afterwards" {
+expect "all on eth1 while eth0 is down" {
   share  = "eth1"
   after  = "45s"
+  before = "65.011s"
   min    = 1.0
 }
 
-expect "no rounds after the repair, so eth0 stays down" {
+expect "recovery probes bring eth0 back" {
   event  = "wan_up"
   uplink = "eth0"
-  count  = 0
+  after  = "65s"
+  before = "66s"
 }
 
-expect "no failback" {
-  event = "failback"
-  count = 0
+expect "failback to eth0" {
+  event  = "failback"
+  uplink = "eth0"
+  after  = "65s"
+  before = "66s"
+}
+
+expect "all on eth0 again" {
+  share  = "eth0"
+  after  = "65.012s"
+  min    = 1.0
 }
 
 expect "backup never fails" {

@@ -1,8 +1,9 @@
 # The spec's "Sticky Sessions" example: balance 1:1, sticky by source address for 1h.
 # 50 LAN hosts open 25 connections a second between them (each host every 2s).
 #
-# eth1's cable is pulled at 40s: only the hosts pinned to eth1 move (to eth0). When eth1 returns at
-# 80s, every host is pinned to a usable uplink (eth0) and its pin is fresh (2s old, timeout 1h), so
+# No health_check is written: each WAN has the built-in default (ICMP every 5s, up after 2 good
+# rounds). eth1's cable is pulled at 40s: only the hosts pinned to eth1 move (to eth0). eth1's
+# cable returns at 80s and it is usable after good rounds at 80s and 85s (85.010s); by then every host is pinned to a usable uplink (eth0) and its pin is fresh (2s old, timeout 1h), so
 # nobody moves back: eth1 gets no new connections at all until pins expire. That is the promise of
 # stickiness: a source stays on one uplink while that uplink is up.
 
@@ -68,19 +69,19 @@ expect "eth1's sources move to eth0" {
 expect "eth0 alone while eth1 is out" {
   share  = "eth0"
   after  = "39.999s"
-  before = "79.999s"
+  before = "85.009s"
   min    = 1.0
 }
 
 expect "eth1 is usable again" {
   event  = "failback"
   uplink = "eth1"
-  after  = "79.999s"
-  before = "80s"
+  after  = "85s"
+  before = "85.010s"
 }
 
 expect "nobody moves back while pinned" {
   share = "eth1"
-  after = "80s"
+  after = "85.010s"
   max   = 0.0
 }

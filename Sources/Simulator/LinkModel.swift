@@ -65,7 +65,8 @@ public struct LinkModel: Sendable {
     /// The round trip for two draws: nil when the loss draw falls under `loss`%.
     private func roundTrip(lossDraw: Double, jitterDraw: Double) -> Duration? {
         if lossDraw * 100 < state.loss { return nil }
-        let extra = Int64((Double(max(0, state.jitter.nanoseconds)) * jitterDraw).rounded(.down))
-        return .nanoseconds(max(0, state.latency.nanoseconds) + extra)
+        // Saturating: the decoder bounds latency and jitter, but a hand-built scenario may not.
+        let extra = Int64(min(9e18, (Double(max(0, state.jitter.nanoseconds)) * jitterDraw).rounded(.down)))
+        return .nanoseconds(max(0, state.latency.nanoseconds).saturatingAdd(extra))
     }
 }

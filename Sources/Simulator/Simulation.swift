@@ -325,7 +325,7 @@ struct Runner {
         let stop = min(end, Instant.zero + (traffic.stop ?? scenario.duration))
         let offset = (Double(ordinal) * 1e9 / traffic.rate).rounded()
         guard offset < 9.0e18 else { return }
-        let at = Instant(nanoseconds: start.nanoseconds + Int64(offset))
+        let at = start.advanced(byNanoseconds: Int64(offset))
         guard at < stop else { return }
         queue.push(.connection(source: index, ordinal: ordinal), at: at, rank: Happening.connection(source: 0, ordinal: 0).rank)
     }

@@ -17,6 +17,8 @@ struct ConfigCheckCommand: AsyncParsableCommand {
         discussion: """
         On success prints the resolved configuration (every default filled in: groups, members with \
         their effective priority and weight, effective health checks, policy routes, ipsets) and exits 0. \
+        Warnings (file:line:col: warning: message, e.g. a WAN with only the built-in default health \
+        check) go to standard error and do not change the exit status. \
         Otherwise prints every problem as file:line:col: error: message to standard error and exits 1.
         """
     )
@@ -28,21 +30,18 @@ struct ConfigCheckCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let source: String
         do {
-            source = try readConfigFile(file)
-        } catch {
-            printError("flywall: cannot read \(file): \(error.localizedDescription)")
-            throw ExitCode(1)
-        }
-        do {
-            let config = try ConfigDecoder.load(source: source, file: file)
+            let config = try ConfigDecoder.load(source: try readConfigFile(file), file: file)
+            for warning in config.warnings { printError("\(warning.location): warning: \(warning.message)") }
             print(json ? ResolvedConfigPrinter.json(config) : ResolvedConfigPrinter.text(config), terminator: "")
-        } catch {
+        } catch let error as DiagnosticList {
             printError(error.description)
             let count = error.diagnostics.count
             printError("\(count) error\(count == 1 ? "" : "s") in \(file); nothing was applied")
             if json { print(ResolvedConfigPrinter.json(error), terminator: "") }
+            throw ExitCode(1)
+        } catch {
+            printError("flywall: cannot read \(file): \(error.localizedDescription)")
             throw ExitCode(1)
         }
     }

@@ -74,6 +74,7 @@ struct DaemonCommand: AsyncParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
+        for warning in initial.warnings { logger.warning("\(warning.location): \(warning.message)") }
         logger.notice("flywall starting: \(initial.wans.count) WANs (\(initial.wans.map(\.name).joined(separator: ", "))), config \(path)")
         let loop = DaemonLoop(config: initial, loadConfig: load, inputs: inputs,
                               ports: DaemonPorts(probes: probes, interfaces: links, passive: passive, dataplane: dataplane),

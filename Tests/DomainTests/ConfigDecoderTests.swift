@@ -124,7 +124,7 @@ struct ConfigSpecSnippetTests {
         """)
         let hc = try #require(config.group(named: "default")?.members.first?.healthCheck)
         #expect(hc.kind == .http && hc.expectedStatus == 204 && hc.interval == .seconds(10))
-        #expect(config.healthCheck(for: "eth1") == nil)
+        #expect(config.healthCheck(for: "eth1") == HealthCheck.builtInDefault)
     }
 
     @Test func loadBalancing() throws {
@@ -212,7 +212,11 @@ struct ConfigSpecSnippetTests {
     @Test func lteBackup() throws {
         let config = try load(SpecSnippets.lteBackup)
         #expect(config.interface(named: "eth0")?.wan == WANSettings(priority: 1))
-        #expect(config.interface(named: "eth0")?.healthCheck == nil)
+        // No health_check for eth0: the built-in default, marked as such (config check warns).
+        #expect(config.interface(named: "eth0")?.healthCheck == HealthCheck.builtInDefault)
+        #expect(config.interface(named: "eth0")?.healthCheckIsBuiltInDefault == true)
+        #expect(config.warnings.map(\.location.line) == [1])
+        #expect(config.warnings.first?.message.hasPrefix("WAN \"eth0\" has no health_check: it gets the built-in default") == true)
         let lte = try #require(config.interface(named: "usb0"))
         #expect(lte.wan?.priority == 10)
         let hc = try #require(lte.healthCheck)
@@ -317,8 +321,8 @@ struct ConfigDefaultsTests {
             health_check {
               type            = "icmp"
               targets         = ["1.1.1.1"]
-              max_latency     = "1h30m"
-              recover_latency = "1h"
+              max_latency     = "1h"
+              recover_latency = "30m"
               max_loss        = 20.5
               recover_loss    = 5
             }
@@ -331,7 +335,7 @@ struct ConfigDefaultsTests {
         #expect(a.recoverLatency == .milliseconds(120))   // 80% by default
         #expect(a.maxLoss == 10 && a.recoverLoss == 5)      // half by default
         let b = try #require(config.healthCheck(for: "eth1"))
-        #expect(b.maxLatency == .seconds(5400) && b.recoverLatency == .seconds(3600))
+        #expect(b.maxLatency == .seconds(3600) && b.recoverLatency == .seconds(1800))
         #expect(b.maxLoss == 20.5 && b.recoverLoss == 5)
     }
 
@@ -437,9 +441,9 @@ struct ConfigDefaultsTests {
         #expect(try DurationText.parse(DurationText.format(d)).get() == d)
     }
 
-    @Test(arguments: [("5x", "unknown unit \"x\" (use ms, s, m or h)"), ("5", "missing unit (e.g. \"5s\"; units: ms, s, m, h)"),
+    @Test(arguments: [("5x", "unknown unit \"x\" (use ns, us, ms, s, m or h)"), ("5", "missing unit (e.g. \"5s\"; units: ns, us, ms, s, m, h)"),
                       ("", "empty (write e.g. \"5s\")"), ("s", "expected a number before \"s\""),
-                      ("-5s", "must not be negative"), ("1h3", "missing unit (e.g. \"1h3s\"; units: ms, s, m, h)")])
+                      ("-5s", "must not be negative"), ("1h3", "missing unit (e.g. \"1h3s\"; units: ns, us, ms, s, m, h)")])
     func badDurations(_ text: String, _ message: String) {
         guard case .failure(let problem) = DurationText.parse(text) else {
             Issue.record("\(text) parsed")
@@ -550,7 +554,7 @@ struct ConfigErrorTests {
           member "eth0" {}
         }
         """) == [
-            "4:16: interval: invalid duration \"5x\": unknown unit \"x\" (use ms, s, m or h)",
+            "4:16: interval: invalid duration \"5x\": unknown unit \"x\" (use ns, us, ms, s, m or h)",
             "5:16: timeout: expected a duration string such as \"2s\", got the number 2",
             "9:20: sticky_timeout: must be greater than 0, got \"0s\"",
         ])
@@ -751,7 +755,7 @@ struct ConfigErrorTests {
           health_check {}
         }
         """) == [
-            "10:10: member \"lan0\": interface \"lan0\" is not a WAN (give it a wan { } or pppoe { } block)",
+            "10:10: member \"lan0\": interface \"lan0\" is not a WAN (give it a wan { } or pppoe { } block, or zone = \"WAN\")",
             "14:12: uplink: interface \"lan0\" is not a WAN (give it a wan { } or pppoe { } block)",
             "17:3: health_check applies to WANs, and interface \"lan1\" has no wan or pppoe block",
         ])
@@ -845,11 +849,12 @@ struct ConfigErrorTests {
         health_check {
           type    = "passive"
           targets = ["1.1.1.1"]
+          url     = "http://example.com/"
         }
         """) == [
             "11:5: an HTTP health check needs url = \"http://...\"",
-            "17:7: targets: only ICMP checks use targets (this check's type is \"http\")",
-            "24:3: targets: only ICMP checks use targets (this check's type is \"passive\")",
+            "17:7: targets: only ICMP and passive checks use targets (this check's type is \"http\")",
+            "25:3: url: only HTTP checks use url (this check's type is \"passive\")",
         ])
         #expect(problems(base + "\nhealth_check { targets = [] }") ==
                 ["9:26: targets: an ICMP health check needs at least one target"])
@@ -936,7 +941,7 @@ struct ConfigErrorTests {
         } catch {
             #expect(error.description == """
             multi.hcl:2:18: error: weight: must be at least 1, got 0
-            multi.hcl:3:29: error: interval: invalid duration "5x": unknown unit "x" (use ms, s, m or h)
+            multi.hcl:3:29: error: interval: invalid duration "5x": unknown unit "x" (use ns, us, ms, s, m or h)
             multi.hcl:6:10: error: member "eth9": no interface named "eth9"; did you mean "eth0"?
             """)
         }
@@ -998,7 +1003,7 @@ struct ResolvedConfigPrinterTests {
         var ipsets: [IPSet]
         var notifications: Notifications
         init(_ c: FlywallConfig) {
-            interfaces = c.interfaces.map { var i = $0; i.location = nil; i.healthCheck = nil; return i }
+            interfaces = c.interfaces.map { var i = $0; i.location = nil; i.healthCheck = nil; i.healthCheckIsBuiltInDefault = false; return i }
             groups = c.effectiveGroups.map { g in
                 var g = g
                 g.location = nil
@@ -1100,7 +1105,7 @@ struct ResolvedConfigPrinterTests {
         let config = try load(specInterfaces)
         let text = ResolvedConfigPrinter.text(config)
         #expect(text.contains("uplink_group \"default\" {  # implicit: no uplink_group is declared"))
-        #expect(text.contains("# no health check: judged by carrier only"))
+        #expect(text.contains("health_check {  # built-in default: the file gives this WAN no health_check"))
         let dsl = try load("interface \"d\" {\n  pppoe {\n    username = \"u\"\n    password = \"hunter2\"\n  }\n}\n")
         let printed = ResolvedConfigPrinter.text(dsl)
         #expect(!printed.contains("hunter2"))

@@ -68,10 +68,10 @@ struct HealthTrackerTests {
         var t = HealthTracker(interface: "eth0", check: check)
         t.start(at: .zero)
         round(&t, at: .zero, answering: [0, 1])
-        t.setCarrier(false)
+        t.setCarrier(false, at: .zero)
         #expect(!t.usable)
         #expect(t.reason == "carrier lost")
-        t.setCarrier(true)
+        t.setCarrier(true, at: .zero)
         #expect(!t.usable)
         round(&t, at: .seconds(5), answering: [0, 1])
         #expect(!t.usable)
@@ -113,7 +113,8 @@ struct HealthTrackerTests {
             for r in requests { t.record(r.id, .reply(rtt: .milliseconds(rtt))) }
         }
         var n = 0
-        for _ in 0..<2 { slowRound(n, rtt: 150); n += 1 }
+        // The window (3) is full from round 3 on; threshold_down (3) judged rounds later: round 5.
+        for _ in 0..<4 { slowRound(n, rtt: 150); n += 1 }
         #expect(!t.degraded)
         slowRound(n, rtt: 150); n += 1
         #expect(t.degraded)

@@ -76,7 +76,7 @@ struct ProbeCadenceTests {
         t.start(at: .zero)
         for r in t.tick(at: .zero) { t.record(r.id, .reply(rtt: .milliseconds(10))) }
         #expect(t.nextDeadline == .seconds(1))
-        t.setCarrier(false)
+        t.setCarrier(false, at: .seconds(0.1))
         #expect(t.nextDeadline == .seconds(0.5))
     }
 

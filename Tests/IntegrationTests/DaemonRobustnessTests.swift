@@ -169,7 +169,9 @@ extension DaemonTests {
     @Test func passiveCheckSeesUnansweredConnectionsAndFailsOver() async throws {
         guard LabDaemon.check() else { return }
         try await withLab(wans: 2) { lab in
-            let passive = ["type = \"passive\""] + LabConfig.timing
+            // Its targets are what it probes while down (the recovery path): the ISP's own.
+            let targets = lab.isps[0].targets.map { "\"\($0)\"" }.joined(separator: ", ")
+            let passive = ["type = \"passive\"", "targets = [\(targets)]"] + LabConfig.timing
             let daemon = try LabDaemon(lab: lab, config: LabConfig.interfaces(lab, [.init(priority: 1, check: passive), .init(priority: 2)])
                                        + LabConfig.failoverGroup(lab))
             guard await daemon.waitReady() else { return }
@@ -186,6 +188,17 @@ extension DaemonTests {
             let from = client.lines.count
             #expect(await client.waitForLine(from: from, seconds: 10) { $0.hasPrefix("isp1 ") } != nil,
                     "the client's new connections did not move to isp1: \(client.lines.suffix(10))")
+
+            // Down, eth0 carries no connections; its recovery probes (every 1 s, threshold_up 2)
+            // bring it back once the ISP is repaired, and the client's connections with it.
+            let repaired = daemon.lines.count
+            try lab.repair(0)
+            guard await daemon.expectLog("wan_up: eth0", from: repaired, seconds: 15) != nil else { return }
+            #expect(daemon.lines[repaired...].contains { $0.contains("recovery probes") }, "\(daemon.tail)")
+            await daemon.expectLog("failback: group default: eth1 -> eth0", from: repaired, seconds: 10)
+            let back = client.lines.count
+            #expect(await client.waitForLine(from: back, seconds: 10) { $0.hasPrefix("isp0 ") } != nil,
+                    "the client's new connections did not return to isp0: \(client.lines.suffix(10))")
         }
     }
 

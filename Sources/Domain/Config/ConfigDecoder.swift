@@ -57,19 +57,33 @@ struct ConfigDecoding {
 
     init(sink: DiagnosticSink) { self.sink = sink }
 
+    /// health_check blocks of zone-"WAN" interfaces without a wan block: an error unless a group
+    /// makes the interface a WAN.
+    var checksOnNonWANs: [(interface: String, location: SourceLocation)] = []
+
     mutating func run(_ body: HCLBody) -> FlywallConfig {
         let top = BodyReader(body, context: "", attributes: [], blocks: ConfigDecoder.topLevelBlocks, sink: sink)
 
         let ipsets = decodeIPSets(top.blocks("ipset"))
         var interfaces = decodeInterfaces(top.blocks("interface"))
-        if let block = top.singleBlock("health_check"), let global = healthCheck(block) {
-            // A top-level health_check is the default for every WAN without its own.
-            for i in interfaces.indices where interfaces[i].wan != nil && interfaces[i].healthCheck == nil {
-                interfaces[i].healthCheck = global
+        let global = top.singleBlock("health_check").flatMap { healthCheck($0) }
+        let groups = decodeGroups(top.blocks("uplink_group"), interfaces: &interfaces)
+        let wanNames = Set(interfaces.filter { $0.wan != nil }.map(\.name))
+        for (name, location) in checksOnNonWANs where !wanNames.contains(name) {
+            sink.error(location, "health_check applies to WANs, and interface \"\(name)\" has no wan or pppoe block")
+        }
+        var config = FlywallConfig(interfaces: interfaces, uplinkGroups: groups, ipsets: ipsets)
+        // A top-level health_check is the default for every WAN without its own; a WAN with no
+        // check anywhere gets the built-in one (`HealthCheck.builtInDefault`), marked as such.
+        let checked = config.effectiveHealthChecks
+        for i in config.interfaces.indices where config.interfaces[i].wan != nil && checked[config.interfaces[i].name] == nil {
+            if let global {
+                config.interfaces[i].healthCheck = global
+            } else {
+                config.interfaces[i].healthCheck = HealthCheck.builtInDefault
+                config.interfaces[i].healthCheckIsBuiltInDefault = true
             }
         }
-        let groups = decodeGroups(top.blocks("uplink_group"), interfaces: interfaces)
-        var config = FlywallConfig(interfaces: interfaces, uplinkGroups: groups, ipsets: ipsets)
         config.policyRoutes = decodePolicyRoutes(top.blocks("policy_route"), config: config)
         if let block = top.singleBlock("notifications") {
             config.notifications = decodeNotifications(block)
@@ -106,11 +120,14 @@ struct ConfigDecoding {
 
     // MARK: interface
 
-    func decodeInterfaces(_ blocks: [HCLBlock]) -> [Interface] {
+    mutating func decodeInterfaces(_ blocks: [HCLBlock]) -> [Interface] {
         var seen = NameTable()
         var result: [Interface] = []
         for block in blocks {
             let label = block.name(example: "eth0", sink: sink)
+            if let label, let problem = ConfigLimits.interfaceNameProblem(label.value) {
+                sink.error(label.location, "interface name \"\(label.value)\" \(problem)")
+            }
             let context = label.map { "interface \"\($0.value)\"" } ?? "interface"
             let r = BodyReader(block.body, context: context, attributes: Self.interfaceAttributes,
                                blocks: Self.interfaceBlocks, sink: sink)
@@ -151,10 +168,12 @@ struct ConfigDecoding {
             }
             if let block = r.singleBlock("health_check") {
                 let check = healthCheck(block)
-                if interface.wan == nil {
+                if interface.wan == nil && !interface.isWANZone {
                     sink.error(block.location,
                                "health_check applies to WANs, and \(context) has no wan or pppoe block")
                 } else {
+                    // In zone "WAN" without a wan block: a WAN if a group names it (checked later).
+                    if interface.wan == nil, let label { checksOnNonWANs.append((label.value, block.location)) }
                     interface.healthCheck = check
                 }
             }
@@ -168,8 +187,8 @@ struct ConfigDecoding {
         noLabels(block)
         let r = BodyReader(block.body, context: "wan", attributes: Self.wanAttributes, sink: sink)
         var wan = WANSettings()
-        if let p = r.integer("priority", in: .nonNegative) { wan.priority = p }
-        if let w = r.integer("weight", in: .positive) { wan.weight = w }
+        if let p = r.integer("priority", in: ConfigLimits.priority) { wan.priority = p }
+        if let w = r.integer("weight", in: ConfigLimits.weight) { wan.weight = w }
         if let a = r.attribute("bandwidth") {
             if case .string(let text) = a.value.kind {
                 switch Self.parseBandwidth(text) {
@@ -230,10 +249,11 @@ struct ConfigDecoding {
         }
         let typeText = "type is \"\(hc.kind.rawValue)\""
 
-        // Targets (ICMP).
+        // Targets (ICMP; for a passive check, what it probes while its WAN is down).
+        let probesTargets = hc.kind == .icmp || hc.kind == .passive
         if let a = r.attribute("targets") {
-            if hc.kind != .icmp {
-                sink.error(a.location, "targets: only ICMP checks use targets (this check's \(typeText))")
+            if !probesTargets {
+                sink.error(a.location, "targets: only ICMP and passive checks use targets (this check's \(typeText))")
             } else if let items = HCLValue.list(a.value, "targets", sink, allowSingle: true) {
                 var seen: Set<IPAddress> = []
                 for item in items {
@@ -250,9 +270,11 @@ struct ConfigDecoding {
                 }
                 if items.isEmpty {
                     sink.error(a.value.location, "targets: an ICMP health check needs at least one target")
+                } else if items.count > ConfigLimits.targets {
+                    sink.error(a.value.location, "targets: too many, at most \(ConfigLimits.targets), got \(items.count)")
                 }
             }
-        } else if hc.kind == .icmp {
+        } else if probesTargets {
             hc.targets = ConfigDecoder.defaultICMPTargets
         }
 
@@ -281,7 +303,7 @@ struct ConfigDecoding {
         }
 
         // Timing.
-        if let interval = r.duration("interval") { hc.interval = interval }
+        if let interval = r.duration("interval", in: ConfigLimits.probeTime) { hc.interval = interval }
         hc.failureInterval = hc.interval
         hc.recoveryInterval = hc.interval
         // The cadences of a probing check; a passive check has no probes to space out.
@@ -292,7 +314,7 @@ struct ConfigDecoding {
                 sink.error(a.location, "\(name): passive checks send no probes to space out (this check's \(typeText))")
                 continue
             }
-            guard let value = HCLValue.duration(a.value, name, sink) else { continue }
+            guard let value = HCLValue.duration(a.value, name, sink, range: ConfigLimits.probeTime) else { continue }
             switch name {
             case "failure_interval": hc.failureInterval = value
             case "recovery_interval": hc.recoveryInterval = value
@@ -303,7 +325,7 @@ struct ConfigDecoding {
         // One round at a time: a probe's timeout must end before the next round can start.
         let shortest = cadences.min { $0.value < $1.value }!
         hc.timeout = min(.seconds(2), shortest.value)
-        if let a = r.attribute("timeout"), let timeout = HCLValue.duration(a.value, "timeout", sink) {
+        if let a = r.attribute("timeout"), let timeout = HCLValue.duration(a.value, "timeout", sink, range: ConfigLimits.probeTime) {
             if timeout > shortest.value {
                 sink.error(a.value.location,
                            "timeout: must not be longer than \(shortest.name) (\(DurationText.format(shortest.value))), got \"\(DurationText.format(timeout))\"")
@@ -311,13 +333,13 @@ struct ConfigDecoding {
                 hc.timeout = timeout
             }
         }
-        if let n = r.integer("threshold_down", in: .positive) { hc.thresholdDown = n }
-        if let n = r.integer("threshold_up", in: .positive) { hc.thresholdUp = n }
-        if let n = r.integer("window", in: .positive) { hc.window = n }
+        if let n = r.integer("threshold_down", in: ConfigLimits.threshold) { hc.thresholdDown = n }
+        if let n = r.integer("threshold_up", in: ConfigLimits.threshold) { hc.thresholdUp = n }
+        if let n = r.integer("window", in: ConfigLimits.window) { hc.window = n }
         if let a = r.attribute("reliability"), let n = HCLValue.integer(a.value, "reliability", sink, range: .positive) {
-            let available = hc.kind == .icmp ? hc.targets.count : 1
-            if n > available && (hc.kind != .icmp || !hc.targets.isEmpty) {
-                let what = hc.kind == .icmp ? "\(available) target\(available == 1 ? "" : "s")" : "one target (its URL)"
+            let available = probesTargets ? hc.targets.count : 1
+            if n > available && (!probesTargets || !hc.targets.isEmpty) {
+                let what = probesTargets ? "\(available) target\(available == 1 ? "" : "s")" : "one target (its URL)"
                 sink.error(a.value.location, "reliability: \(n) targets must answer, but the check has only \(what)")
             } else {
                 hc.reliability = n
@@ -325,11 +347,12 @@ struct ConfigDecoding {
         }
 
         // Quality thresholds with hysteresis.
-        if let maxLatency = r.duration("max_latency") {
+        if let maxLatency = r.duration("max_latency", in: ConfigLimits.latency) {
             hc.maxLatency = maxLatency
             hc.recoverLatency = maxLatency / 5 * 4
         }
-        if let a = r.attribute("recover_latency"), let recover = HCLValue.duration(a.value, "recover_latency", sink) {
+        if let a = r.attribute("recover_latency"),
+           let recover = HCLValue.duration(a.value, "recover_latency", sink, range: ConfigLimits.latency) {
             if let maxLatency = hc.maxLatency {
                 if recover > maxLatency {
                     sink.error(a.value.location,
@@ -362,12 +385,17 @@ struct ConfigDecoding {
 
     // MARK: uplink_group
 
-    func decodeGroups(_ blocks: [HCLBlock], interfaces: [Interface]) -> [UplinkGroup] {
+    /// Decodes the groups; an interface in zone "WAN" without a wan block that a group names
+    /// becomes a WAN, with the settings of the first member block that names it.
+    func decodeGroups(_ blocks: [HCLBlock], interfaces: inout [Interface]) -> [UplinkGroup] {
         var seen = NameTable()
         var result: [UplinkGroup] = []
         // The health check each WAN got from a member block, for the one-check-per-WAN rule.
         var memberChecks: [String: (check: HealthCheck, location: SourceLocation, group: String)] = [:]
         let interfaceNames = interfaces.map(\.name)
+        // Lookups by name, so decoding stays linear in the size of the file.
+        var interfaceIndex: [String: Int] = [:]
+        for (i, interface) in interfaces.enumerated() where interfaceIndex[interface.name] == nil { interfaceIndex[interface.name] = i }
 
         for block in blocks {
             let label = block.name(example: "default", sink: sink)
@@ -376,7 +404,7 @@ struct ConfigDecoding {
             var group = UplinkGroup(name: label?.value ?? "", members: [], location: block.location)
             if let mode = r.enumeration("mode", Self.groupModes) { group.mode = mode }
             if let sticky = r.bool("sticky") { group.sticky = sticky }
-            if let timeout = r.duration("sticky_timeout") { group.stickyTimeout = timeout }
+            if let timeout = r.duration("sticky_timeout", in: ConfigLimits.stickyTimeout) { group.stickyTimeout = timeout }
             if let policy = r.enumeration("all_down", Self.allDownPolicies) { group.allDown = policy }
             if let moves = r.bool("failback_moves_connections") { group.failbackMovesConnections = moves }
 
@@ -387,20 +415,24 @@ struct ConfigDecoding {
                 let memberContext = memberLabel.map { "member \"\($0.value)\"" } ?? "member"
                 let mr = BodyReader(memberBlock.body, context: memberContext, attributes: Self.memberAttributes,
                                     blocks: ["health_check"], sink: sink)
-                let priority = mr.integer("priority", in: .nonNegative)
-                let weight = mr.integer("weight", in: .positive)
+                let priority = mr.integer("priority", in: ConfigLimits.priority)
+                let weight = mr.integer("weight", in: ConfigLimits.weight)
                 let checkBlock = mr.singleBlock("health_check")
                 let check = checkBlock.flatMap { healthCheck($0) }
                 guard let memberLabel else { continue }
                 let ifname = memberLabel.value
-                guard let interface = interfaces.first(where: { $0.name == ifname }) else {
+                guard let index = interfaceIndex[ifname] else {
                     sink.error(memberLabel.location,
                                "member \"\(ifname)\": no interface named \"\(ifname)\"\(Suggest.hint(ifname, interfaceNames, quote: "\""))")
                     continue
                 }
-                guard let wan = interface.wan else {
+                if interfaces[index].wan == nil && interfaces[index].isWANZone {
+                    // In zone "WAN" and named by a group: a WAN; this member says how it ranks.
+                    interfaces[index].wan = WANSettings(priority: priority ?? 1, weight: weight ?? 1)
+                }
+                guard let wan = interfaces[index].wan else {
                     sink.error(memberLabel.location,
-                               "member \"\(ifname)\": interface \"\(ifname)\" is not a WAN (give it a wan { } or pppoe { } block)")
+                               "member \"\(ifname)\": interface \"\(ifname)\" is not a WAN (give it a wan { } or pppoe { } block, or zone = \"WAN\")")
                     continue
                 }
                 guard memberSeen.declare(memberLabel, kind: "member", sink: sink) else { continue }
@@ -422,7 +454,18 @@ struct ConfigDecoding {
             if memberBlocks.isEmpty {
                 sink.error(label.location, "uplink_group \"\(label.value)\" has no members; add member \"eth0\" { }")
             }
-            if interfaceNames.contains(label.value) {
+            // The members that share new connections by weight: all of them when balancing, one
+            // priority tier at a time in failover mode.
+            var tiers: [Int: [Int]] = [:]
+            for m in group.members { tiers[group.mode == .balance ? 0 : m.priority, default: []].append(m.weight) }
+            for (priority, weights) in tiers.sorted(by: { $0.key < $1.key }) {
+                let weightSum = GroupWeights.reducedSum(weights)
+                guard weightSum > ConfigLimits.groupWeightSum else { continue }
+                let which = group.mode == .balance ? "member weights" : "weights of its priority-\(priority) members"
+                sink.error(label.location,
+                           "uplink_group \"\(label.value)\": \(which) add up to \(weightSum) (divided by their common factor); too large, at most \(ConfigLimits.groupWeightSum), the dataplane's hash slots")
+            }
+            if interfaceIndex[label.value] != nil {
                 sink.error(label.location,
                            "uplink_group \"\(label.value)\" has the name of an interface; policy routes could not tell them apart")
             }
@@ -438,6 +481,10 @@ struct ConfigDecoding {
         var result: [PolicyRoute] = []
         let groupNames = config.effectiveGroups.map(\.name)
         let uplinkNames = config.wans.map(\.name) + groupNames
+        let uplinkSet = Set(uplinkNames)
+        let ipsets = IPSetNames(config.ipsets)
+        var isWAN: [String: Bool] = [:]
+        for interface in config.interfaces where isWAN[interface.name] == nil { isWAN[interface.name] = interface.wan != nil }
         for block in blocks {
             let label = block.name(example: "work-vpn", sink: sink)
             let context = label.map { "policy_route \"\($0.value)\"" } ?? "policy_route"
@@ -445,16 +492,16 @@ struct ConfigDecoding {
             let at = label?.location ?? block.location
             var route = PolicyRoute(name: label?.value ?? "", match: .init(), uplink: "", location: block.location)
             if let block = r.singleBlock("match") {
-                route.match = decodeMatch(block, ipsets: config.ipsets)
+                route.match = decodeMatch(block, ipsets: ipsets)
             } else {
                 sink.error(at, "\(context) needs a match block, e.g. match { protocol = \"udp\" }")
             }
             r.require("uplink", at: at, example: "\"eth0\"")
             if let a = r.attribute("uplink"), let uplink = HCLValue.string(a.value, "uplink", sink) {
                 route.uplink = uplink
-                if config.interface(named: uplink).map({ $0.wan == nil }) == true {
+                if isWAN[uplink] == false {
                     sink.error(a.value.location, "uplink: interface \"\(uplink)\" is not a WAN (give it a wan { } or pppoe { } block)")
-                } else if !uplinkNames.contains(uplink) {
+                } else if !uplinkSet.contains(uplink) {
                     sink.error(a.value.location,
                                "uplink: no WAN or uplink_group named \"\(uplink)\"\(Suggest.hint(uplink, uplinkNames, quote: "\""))")
                 }
@@ -466,7 +513,17 @@ struct ConfigDecoding {
         return result
     }
 
-    func decodeMatch(_ block: HCLBlock, ipsets: [IPSet]) -> PolicyRoute.Match {
+    /// The declared ipsets' names, in order (for suggestions) and as a set (for lookups).
+    struct IPSetNames {
+        let ordered: [String]
+        let all: Set<String>
+        init(_ ipsets: [IPSet]) {
+            ordered = ipsets.map(\.name)
+            all = Set(ordered)
+        }
+    }
+
+    func decodeMatch(_ block: HCLBlock, ipsets: IPSetNames) -> PolicyRoute.Match {
         noLabels(block)
         let r = BodyReader(block.body, context: "match", attributes: Self.matchAttributes, sink: sink)
         var match = PolicyRoute.Match()
@@ -504,16 +561,15 @@ struct ConfigDecoding {
         return match
     }
 
-    func addressMatches(_ r: BodyReader, _ name: String, ipsets: [IPSet]) -> [AddressMatch] {
+    func addressMatches(_ r: BodyReader, _ name: String, ipsets: IPSetNames) -> [AddressMatch] {
         var result: [AddressMatch] = []
-        let ipsetNames = ipsets.map(\.name)
         for (text, location) in r.stringList(name, allowSingle: true) ?? [] {
             if text.hasPrefix("@") {
                 let set = String(text.dropFirst())
                 if set.isEmpty {
                     sink.error(location, "\(name): \"@\" needs an ipset name, e.g. \"@streaming_services\"")
-                } else if !ipsetNames.contains(set) {
-                    sink.error(location, "\(name): no ipset named \"\(set)\"\(Suggest.hint(set, ipsetNames, quote: "\""))")
+                } else if !ipsets.all.contains(set) {
+                    sink.error(location, "\(name): no ipset named \"\(set)\"\(Suggest.hint(set, ipsets.ordered, quote: "\""))")
                 } else {
                     result.append(.ipset(set))
                 }

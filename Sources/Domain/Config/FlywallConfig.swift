@@ -41,13 +41,38 @@ public struct FlywallConfig: Sendable, Equatable {
     }
 
     /// The effective health check of a WAN: the member-level block of the first group that has one,
-    /// else the interface-level block, else the default (ICMP needs targets, so a WAN with no check
-    /// at all is judged by carrier only).
+    /// else the interface-level block (which the decoder fills with the top-level check or the
+    /// built-in default for a WAN that has none). Nil only in hand-built configs: then the WAN is
+    /// judged by carrier only.
     public func healthCheck(for interface: String) -> HealthCheck? {
         for group in uplinkGroups {
             if let m = group.members.first(where: { $0.interface == interface }), let hc = m.healthCheck { return hc }
         }
         return self.interface(named: interface)?.healthCheck
+    }
+
+    /// What is valid but probably not what the operator meant, for `config check`: each with the
+    /// position of the interface it is about.
+    public var warnings: [Diagnostic] {
+        interfaces.filter(\.healthCheckIsBuiltInDefault).map { i in
+            Diagnostic(i.location ?? SourceLocation(file: "", line: 1, column: 1),
+                       "WAN \"\(i.name)\" has no health_check: it gets the built-in default (ICMP to \(ConfigDecoder.defaultICMPTargets.map(\.description).joined(separator: " and ")) every 5s, down after 3 failed rounds); give it a health_check to choose targets")
+        }
+    }
+
+    /// `healthCheck(for:)` of every WAN that has one, in one pass over the config (linear, for
+    /// configs with thousands of WANs).
+    public var effectiveHealthChecks: [String: HealthCheck] {
+        var checks: [String: HealthCheck] = [:]
+        for group in uplinkGroups {
+            for member in group.members where checks[member.interface] == nil {
+                if let hc = member.healthCheck { checks[member.interface] = hc }
+            }
+        }
+        for interface in interfaces where interface.wan != nil && checks[interface.name] == nil {
+            if let hc = interface.healthCheck { checks[interface.name] = hc }
+        }
+        return checks
     }
 }
 
@@ -63,7 +88,14 @@ public struct Interface: Sendable, Equatable {
     public var pppoe: PPPoE?
     /// Interface-level health check (the spec's LTE example): applies where a member has none.
     public var healthCheck: HealthCheck?
+    /// True when `healthCheck` is `HealthCheck.builtInDefault` because the file gives this WAN no
+    /// check anywhere (`config check` warns about it).
+    public var healthCheckIsBuiltInDefault = false
     public var location: SourceLocation?
+
+    /// `zone = "WAN"` (any case): such an interface is a WAN when an uplink_group names it, even
+    /// without a `wan` block.
+    public var isWANZone: Bool { zone?.uppercased() == "WAN" }
 
     public init(name: String, zone: String? = nil, dhcp: Bool = false, address: CIDR? = nil, gateway: IPAddress? = nil,
                 wan: WANSettings? = nil, pppoe: PPPoE? = nil, healthCheck: HealthCheck? = nil, location: SourceLocation? = nil) {
@@ -105,6 +137,12 @@ public struct PPPoE: Sendable, Equatable {
 
 public struct HealthCheck: Sendable, Equatable {
     public enum Kind: String, Sendable, Equatable { case icmp, http, passive }
+
+    /// The check of a WAN whose file gives it none: exactly `health_check {}`, i.e. ICMP to
+    /// `ConfigDecoder.defaultICMPTargets` (1.1.1.1 and 8.8.8.8) with the spec's default timings
+    /// (every 5s, timeout 2s, down after 3 failed rounds, up after 2 good ones). docs/configuration.md
+    /// ("The default health check") says why these targets rather than the gateway.
+    public static let builtInDefault = HealthCheck(targets: ConfigDecoder.defaultICMPTargets)
 
     public var kind: Kind
     /// ICMP echo targets. Empty for HTTP checks.

@@ -8,6 +8,9 @@ public enum ResolvedConfigPrinter {
         var w = HCLWriter()
         let groups = config.effectiveGroups
         let grouped = Set(groups.flatMap { $0.members.map(\.interface) })
+        let checks = config.effectiveHealthChecks
+        let builtIn = Set(config.interfaces.filter(\.healthCheckIsBuiltInDefault).map(\.name))
+        let interfaceNames = Set(config.interfaces.map(\.name))
         w.comment("Resolved configuration: every default filled in.")
         if let name = config.defaultGroupName ?? groups.first?.name {
             w.comment("Default group (traffic no policy route claims): \"\(name)\"")
@@ -36,7 +39,7 @@ public enum ResolvedConfigPrinter {
                 w.attributes(a)
                 w.close()
                 if !grouped.contains(i.name), let hc = i.healthCheck {
-                    healthCheck(hc, &w)
+                    healthCheck(hc, &w, builtIn: builtIn.contains(i.name))
                 }
             }
             w.close()
@@ -57,8 +60,8 @@ public enum ResolvedConfigPrinter {
                 w.blank()
                 w.open("member \(HCLFormatter.quote(member.interface))")
                 w.attributes([("priority", "\(member.priority)"), ("weight", "\(member.weight)")])
-                if let hc = config.healthCheck(for: member.interface) {
-                    healthCheck(hc, &w)
+                if let hc = checks[member.interface] {
+                    healthCheck(hc, &w, builtIn: builtIn.contains(member.interface))
                 } else {
                     w.comment("no health check: judged by carrier only")
                 }
@@ -87,7 +90,7 @@ public enum ResolvedConfigPrinter {
             if m.isEmpty { w.comment("matches all traffic") }
             w.attributes(m)
             w.close()
-            let kind = config.interface(named: route.uplink) != nil ? "WAN" : "uplink_group"
+            let kind = interfaceNames.contains(route.uplink) ? "WAN" : "uplink_group"
             let fallbackNote = route.fallback
                 ? "when \(route.uplink) is down: the default group" + (defaultGroup.map { " \(HCLFormatter.quote($0))" } ?? "")
                 : "when \(route.uplink) is down: dropped"
@@ -120,16 +123,15 @@ public enum ResolvedConfigPrinter {
         return w.output
     }
 
-    static func healthCheck(_ hc: HealthCheck, _ w: inout HCLWriter) {
-        w.open("health_check")
+    static func healthCheck(_ hc: HealthCheck, _ w: inout HCLWriter, builtIn: Bool) {
+        w.open("health_check", comment: builtIn ? "built-in default: the file gives this WAN no health_check" : nil)
         var a: [(String, String)] = [("type", HCLFormatter.quote(hc.kind.rawValue))]
         switch hc.kind {
-        case .icmp: a.append(("targets", list(hc.targets.map(\.description))))
+        case .icmp, .passive: a.append(("targets", list(hc.targets.map(\.description))))
         case .http:
             if let url = hc.url { a.append(("url", HCLFormatter.quote(url))) }
             a.append(("expected_status", "\(hc.expectedStatus)"))
             if let caFile = hc.caFile { a.append(("ca_file", HCLFormatter.quote(caFile))) }
-        case .passive: break
         }
         a += [
             ("interval", HCLFormatter.quote(DurationText.format(hc.interval))),
@@ -173,7 +175,7 @@ public enum ResolvedConfigPrinter {
         func hcJSON(_ hc: HealthCheck?) -> JSONValue {
             guard let hc else { return .null }
             var o: [(String, JSONValue)] = [("type", .string(hc.kind.rawValue))]
-            if hc.kind == .icmp { o.append(("targets", .array(hc.targets.map { .string($0.description) }))) }
+            if hc.kind != .http { o.append(("targets", .array(hc.targets.map { .string($0.description) }))) }
             if hc.kind == .http {
                 o.append(("url", hc.url.map(JSONValue.string) ?? .null))
                 o.append(("expected_status", .int(hc.expectedStatus)))
@@ -194,6 +196,7 @@ public enum ResolvedConfigPrinter {
             ]
             return .object(o)
         }
+        let checks = config.effectiveHealthChecks
         let interfaces: [JSONValue] = config.interfaces.map { i in
             .object([
                 ("name", .string(i.name)),
@@ -206,7 +209,8 @@ public enum ResolvedConfigPrinter {
                              ("bandwidth_bps", wan.bandwidthBitsPerSecond.map { .double(Double($0)) } ?? .null)])
                 } ?? .null),
                 ("pppoe", i.pppoe.map { .object([("username", .string($0.username))]) } ?? .null),
-                ("health_check", hcJSON(i.wan == nil ? nil : config.healthCheck(for: i.name))),
+                ("health_check", hcJSON(i.wan == nil ? nil : checks[i.name])),
+                ("health_check_is_default", .bool(i.healthCheckIsBuiltInDefault)),
             ])
         }
         let groupValues: [JSONValue] = groups.map { g in
@@ -220,7 +224,7 @@ public enum ResolvedConfigPrinter {
                 ("failback_moves_connections", .bool(g.failbackMovesConnections)),
                 ("members", .array(g.members.map { m in
                     .object([("interface", .string(m.interface)), ("priority", .int(m.priority)),
-                             ("weight", .int(m.weight)), ("health_check", hcJSON(config.healthCheck(for: m.interface)))])
+                             ("weight", .int(m.weight)), ("health_check", hcJSON(checks[m.interface]))])
                 })),
             ])
         }

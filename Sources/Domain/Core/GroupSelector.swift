@@ -54,7 +54,7 @@ struct GroupSelector: Sendable {
     static func buckets(_ members: [Member], active: [Member]) -> [String] {
         var layout = baseLayout(members)
         let activeNames = Set(active.map(\.interface))
-        var scheduler = SmoothWeightedRoundRobin(active.map { ($0.interface, $0.weight) })
+        var scheduler = SmoothWeightedRoundRobin(zip(active.map(\.interface), GroupWeights.layout(active.map(\.weight))).map { ($0, $1) })
         for i in layout.indices where !activeNames.contains(layout[i]) {
             layout[i] = scheduler.next()
         }
@@ -64,13 +64,14 @@ struct GroupSelector: Sendable {
     static func baseLayout(_ members: [Member]) -> [String] {
         let count = bucketCount(members)
         guard count > 0 else { return [] }
-        var scheduler = SmoothWeightedRoundRobin(members.map { ($0.interface, $0.weight) })
+        var scheduler = SmoothWeightedRoundRobin(zip(members.map(\.interface), GroupWeights.layout(members.map(\.weight))).map { ($0, $1) })
         return (0..<count).map { _ in scheduler.next() }
     }
 
-    /// The smallest multiple of the members' weight sum that is at least `minimumBuckets` (0 without weight).
+    /// The smallest multiple of the members' layout weight sum (`GroupWeights.layout`) that is at
+    /// least `minimumBuckets` (0 without weight).
     static func bucketCount(_ members: [Member]) -> Int {
-        let total = members.reduce(0) { $0 + $1.weight }
+        let total = GroupWeights.layout(members.map(\.weight)).reduce(0, +)
         guard total > 0 else { return 0 }
         return total * ((minimumBuckets + total - 1) / total)
     }
@@ -110,6 +111,33 @@ struct GroupSelector: Sendable {
         guard c > 0 else { return true }
         let d = gcd(slots, c)
         return buckets.indices.allSatisfy { buckets[$0] == buckets[$0 % d] }
+    }
+}
+
+/// Member weights as the layout uses them: divided by their greatest common divisor, so that
+/// `weight = 1000` twice means the same as `weight = 1` twice, and memory and hash slots depend on
+/// the ratio of the weights, never on their magnitude.
+enum GroupWeights {
+    static func reduced(_ weights: [Int]) -> [Int] {
+        let divisor = weights.reduce(0) { gcd($0, max(0, $1)) }
+        guard divisor > 1 else { return weights.map { max(0, $0) } }
+        return weights.map { max(0, $0) / divisor }
+    }
+
+    /// The sum of the reduced weights, saturating (a hand-built config may hold anything).
+    static func reducedSum(_ weights: [Int]) -> Int {
+        reduced(weights).reduce(0) { $0.addingReportingOverflow($1).overflow ? .max : $0 + $1 }
+    }
+
+    /// The weights the bucket layout uses: the reduced ones, which the decoder keeps to a sum of at
+    /// most `ConfigLimits.groupWeightSum`; a hand-built config beyond that is scaled down to it
+    /// (shares then approximate), so the layout never grows with a weight's magnitude.
+    static func layout(_ weights: [Int]) -> [Int] {
+        let reduced = reduced(weights)
+        let sum = reducedSum(weights)
+        let limit = ConfigLimits.groupWeightSum
+        guard sum > limit else { return reduced }
+        return reduced.map { $0 == 0 ? 0 : max(1, Int(Double($0) / Double(sum) * Double(limit / 2))) }
     }
 }
 

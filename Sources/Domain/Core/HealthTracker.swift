@@ -10,8 +10,15 @@
 /// `recoveryInterval`; while on standby, `standbyInterval`. The interval is chosen again whenever the
 /// state changes, counted from the last round's start, so a round never waits longer than its rule.
 ///
-/// A passive check (`type = "passive"`) sends no probes: its `PassiveSampler` turns observed
-/// connection attempts into samples at interval ends, and each sample is one round.
+/// A passive check (`type = "passive"`) sends no probes while its WAN is up: its `PassiveSampler`
+/// turns observed connection attempts into samples at interval ends, and each sample is one round.
+/// Once the WAN is down it carries no new connections, so no sample would ever bring it back: while
+/// down, the tracker falls back to active ICMP rounds to the check's targets on the check's interval
+/// (the first one interval after it went down), and `thresholdUp` good rounds bring it back, after
+/// which it is passive again (docs/configuration.md, "Passive checks").
+///
+/// Quality thresholds judge a window only once it holds `qualityMinimumRounds` rounds, so one lost
+/// probe at start does not read as 50 % loss.
 struct HealthTracker: Sendable {
     let interface: String
     private(set) var check: HealthCheck?
@@ -57,6 +64,9 @@ struct HealthTracker: Sendable {
         self.cadences = Cadences(check)
     }
 
+    /// Rounds a window must hold before quality thresholds judge it: all of a short window, else 5.
+    static func qualityMinimumRounds(_ check: HealthCheck) -> Int { min(check.window, 5) }
+
     private static func makeWindows(_ check: HealthCheck?) -> [ProbeWindow] {
         guard let check else { return [] }
         return Array(repeating: ProbeWindow(capacity: check.window), count: max(1, check.targets.count))
@@ -94,7 +104,7 @@ struct HealthTracker: Sendable {
     /// at once: the shells tick at `max(deadline, now)`.
     private mutating func reschedule() {
         guard nextRoundAt != nil, let start = roundStartedAt, !isPassive else { return }
-        nextRoundAt = Instant(nanoseconds: start.nanoseconds + cadenceNanos)
+        nextRoundAt = start.advanced(byNanoseconds: cadenceNanos)
     }
 
     private static func targets(of check: HealthCheck?) -> [ProbeTarget] {
@@ -102,7 +112,7 @@ struct HealthTracker: Sendable {
         switch check.kind {
         case .icmp: return check.targets.map { .icmp($0) }
         case .http: return [.http(url: check.url ?? "", expectedStatus: check.expectedStatus)]
-        case .passive: return []
+        case .passive: return check.targets.map { .icmp($0) }   // recovery probes, only while down
         }
     }
 
@@ -127,20 +137,22 @@ struct HealthTracker: Sendable {
     mutating func replaceCheck(_ newCheck: HealthCheck?, at now: Instant) {
         guard newCheck != check else { return }
         let stayedPassive = isPassive && newCheck?.kind == .passive
+        // Same targets and window size: the measurements stay valid (only timings or thresholds changed).
+        let keepsWindows = newCheck.map { HealthTracker.targets(of: $0) == probeTargets && $0.window == check?.window } ?? false
         check = newCheck
         if stayedPassive, let newCheck {
             passive?.update(interval: newCheck.interval.nanoseconds, timeout: newCheck.timeout.nanoseconds)
         } else {
             passive = nil
         }
-        windows = HealthTracker.makeWindows(newCheck)
+        if !keepsWindows { windows = HealthTracker.makeWindows(newCheck) }
         probeTargets = HealthTracker.targets(of: newCheck)
         cadences = Cadences(newCheck)
         if newCheck?.standbyInterval == nil { standby = false }
         timeoutNanos = newCheck?.timeout.nanoseconds ?? 0
         roundOpen = false
         roundDeadline = nil
-        nextRoundAt = newCheck == nil || newCheck?.kind == .passive ? nil : now
+        nextRoundAt = newCheck == nil ? nil : newCheck?.kind == .passive ? (healthy ? nil : now) : now
         if newCheck == nil && carrier && !healthy {
             healthy = true
             reason = "health check removed"
@@ -177,12 +189,12 @@ struct HealthTracker: Sendable {
         } else {
             outcomes = Array(repeating: nil, count: targets.count)
         }
-        roundDeadline = Instant(nanoseconds: now.nanoseconds + timeoutNanos)
+        roundDeadline = now.advanced(byNanoseconds: timeoutNanos)
         // Keep rounds on their grid so that a slow tick never drifts the schedule.
         let cadence = cadenceNanos
-        let start = due.nanoseconds + cadence > now.nanoseconds ? due : now
+        let start = due.advanced(byNanoseconds: cadence) > now ? due : now
         roundStartedAt = start
-        nextRoundAt = Instant(nanoseconds: start.nanoseconds + cadence)
+        nextRoundAt = start.advanced(byNanoseconds: cadence)
         var requests: [ProbeRequest] = []
         requests.reserveCapacity(targets.count)
         for (index, target) in targets.enumerated() {
@@ -207,13 +219,14 @@ struct HealthTracker: Sendable {
         if !outcomes.contains(where: { $0 == nil }) { closeRound() }
     }
 
-    mutating func setCarrier(_ up: Bool) {
+    mutating func setCarrier(_ up: Bool, at now: Instant) {
         guard up != carrier else { return }
         carrier = up
         if !up {
             healthy = false
             goodRounds = 0
             reason = "carrier lost"
+            startRecoveryProbes(at: now)
         } else if check == nil {
             healthy = true
             reason = "carrier restored"
@@ -246,6 +259,13 @@ struct HealthTracker: Sendable {
     private mutating func closePassiveInterval(at now: Instant) {
         guard passive != nil, let sample = passive!.advance(to: now.nanoseconds) else { return }
         finishRound(success: sample.answered, detail: sample.description)
+        if !healthy { startRecoveryProbes(at: now) }
+    }
+
+    /// A passive WAN that is down gets active rounds, from one interval on, until it is back.
+    private mutating func startRecoveryProbes(at now: Instant) {
+        guard isPassive, !healthy, nextRoundAt == nil, !probeTargets.isEmpty else { return }
+        nextRoundAt = now.advanced(byNanoseconds: cadences.normal)
     }
 
     mutating func setMaintenance(_ on: Bool) {
@@ -278,10 +298,11 @@ struct HealthTracker: Sendable {
             }
         }
         let success = successes >= min(check.reliability, max(1, probeTargets.count))
-        finishRound(success: success, detail: failures.joined(separator: ", "))
+        finishRound(success: success, detail: failures.joined(separator: ", "), probed: true)
     }
 
-    private mutating func finishRound(success: Bool, detail: String) {
+    /// `probed`: the round was active probes (for a passive check: its recovery probes).
+    private mutating func finishRound(success: Bool, detail: String, probed: Bool = false) {
         guard let check else { return }
         roundsTotal += 1
         if success {
@@ -290,6 +311,11 @@ struct HealthTracker: Sendable {
             if !healthy && carrier && goodRounds >= check.thresholdUp {
                 healthy = true
                 reason = "\(goodRounds) consecutive good \(roundNoun)"
+                if isPassive {
+                    // Back up: connections judge it again; the recovery probes stop.
+                    nextRoundAt = nil
+                    if probed { reason = "recovery probes: \(goodRounds) consecutive good probe rounds" }
+                }
             }
         } else {
             failedRounds += 1
@@ -310,6 +336,8 @@ struct HealthTracker: Sendable {
     /// `thresholdUp` consecutive rounds under the (lower) recovery limit restore.
     private mutating func evaluateQuality(_ check: HealthCheck) {
         guard check.maxLatency != nil || check.maxLoss != nil else { return }
+        let minimum = HealthTracker.qualityMinimumRounds(check)
+        guard windows.allSatisfy({ $0.count >= minimum }) else { return }
         let latency = meanLatency
         let loss = lossPercent
         if !degraded {

@@ -106,7 +106,7 @@ public struct MultiWANStateMachine: Sendable {
             if trackers[i].usable != wasUsable { dirty = true }
         case .carrier(let interface, let up):
             guard let i = trackerIndex[interface] else { return [] }
-            trackers[i].setCarrier(up)
+            trackers[i].setCarrier(up, at: now)
             refreshDeadline(i, now: now)
             effects.append(.log(up ? .info : .warning, "\(interface): carrier \(up ? "up" : "down")"))
             // Routes through the link were deleted by the kernel when it went down.
@@ -245,9 +245,10 @@ public struct MultiWANStateMachine: Sendable {
         trackers = []
         trackerIndex = [:]
         deadlines = []
+        let checks = config.effectiveHealthChecks
         for wan in config.wans {
-            var tracker = kept[wan.name] ?? HealthTracker(interface: wan.name, check: config.healthCheck(for: wan.name))
-            tracker.replaceCheck(config.healthCheck(for: wan.name), at: now)
+            var tracker = kept[wan.name] ?? HealthTracker(interface: wan.name, check: checks[wan.name])
+            tracker.replaceCheck(checks[wan.name], at: now)
             trackerIndex[wan.name] = trackers.count
             trackers.append(tracker)
             deadlines.append(tracker.nextDeadline?.nanoseconds ?? .max)
@@ -276,8 +277,9 @@ public struct MultiWANStateMachine: Sendable {
     /// interfaces whose links and addresses matter, and the passive captures. On start and after
     /// every config change.
     private mutating func appendEdgeConfiguration(to effects: inout [CoreEffect]) {
+        let checks = config.effectiveHealthChecks
         let bindings = config.wans.map { wan in
-            let check = config.healthCheck(for: wan.name)
+            let check = checks[wan.name]
             return ProbeBinding(interface: wan.name, index: uplinkIndex[wan.name] ?? 0,
                                 ipv6: check?.targets.contains { !$0.isV4 } ?? false, caFile: check?.caFile)
         }

@@ -80,7 +80,7 @@ struct PassiveSampler: Sendable {
                 untracked += 1
                 return
             }
-            pending[tuple] = Attempt(deadline: time + timeout, sequence: sequence)
+            pending[tuple] = Attempt(deadline: time.saturatingAdd(timeout), sequence: sequence)
             openInterval(at: time)
         case .answer(let tuple, let acknowledgment):
             guard let attempt = pending[tuple], acknowledgment == attempt.sequence &+ 1 else { return }
@@ -114,7 +114,9 @@ struct PassiveSampler: Sendable {
 
     /// The first interval boundary strictly after `time`.
     private func boundary(after time: Int64) -> Int64 {
-        let elapsed = max(0, time - origin)
-        return origin + (elapsed / interval + 1) * interval
+        // Saturating: times near the end of Int64 must not trap.
+        let elapsed = max(0, time.saturatingSubtract(origin))
+        let (next, overflow) = (elapsed / interval + 1).multipliedReportingOverflow(by: interval)
+        return overflow ? .max : origin.saturatingAdd(next)
     }
 }

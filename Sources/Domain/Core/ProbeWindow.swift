@@ -14,8 +14,10 @@ struct ProbeWindow: Sendable {
     private var jitterSum: Int64 = 0
     private var jitterPairs = 0
 
+    /// At most `ConfigLimits.window` (the decoder's bound), also for hand-built configs: memory
+    /// never follows a value's magnitude.
     init(capacity: Int) {
-        samples = Array(repeating: ProbeWindow.lost, count: max(1, capacity))
+        samples = Array(repeating: ProbeWindow.lost, count: min(max(1, capacity), ConfigLimits.window.upper ?? 1_000))
     }
 
     var capacity: Int { samples.count }
@@ -27,7 +29,12 @@ struct ProbeWindow: Sendable {
         return .some(s == ProbeWindow.lost ? nil : s)
     }
 
-    mutating func record(_ rtt: Int64?) {
+    /// RTTs are kept between 0 and this (an hour, the longest timeout a config may give), so the
+    /// window's running sums cannot overflow whatever a prober reports.
+    static let longestRTT: Int64 = 3_600_000_000_000
+
+    mutating func record(_ reported: Int64?) {
+        let rtt = reported.map { min(max($0, 0), ProbeWindow.longestRTT) }
         let capacity = samples.count
         let newest = next == 0 ? capacity - 1 : next - 1
         if count == capacity {

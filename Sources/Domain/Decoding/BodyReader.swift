@@ -50,6 +50,12 @@ public struct BodyReader {
         }
     }
 
+    /// Where `name` is set in `body` (its value), without a schema: for messages about a block as a
+    /// whole that are best shown at one of its attributes.
+    public static func attributeLocation(_ body: HCLBody, _ name: String) -> SourceLocation? {
+        body.attributes.first { $0.name == name }?.value.location
+    }
+
     /// The attribute, unless absent or `null` (HCL's "unset").
     public func attribute(_ name: String) -> HCLAttribute? {
         precondition(attributeNames.contains(name), "schema of \(context) lacks \(name)")
@@ -105,9 +111,10 @@ public struct BodyReader {
         attribute(name).flatMap { HCLValue.number($0.value, name, sink, range: range, mustBePositive: mustBePositive) }
     }
 
-    /// A duration string such as "5s" or "1h30m" (see `DurationText`); 0 only if `allowZero`.
-    public func duration(_ name: String, allowZero: Bool = false) -> Duration? {
-        attribute(name).flatMap { HCLValue.duration($0.value, name, sink, allowZero: allowZero) }
+    /// A duration string such as "5s" or "1h30m" (see `DurationText`); 0 only if `allowZero`;
+    /// within `range` if given.
+    public func duration(_ name: String, allowZero: Bool = false, in range: ClosedRange<Duration>? = nil) -> Duration? {
+        attribute(name).flatMap { HCLValue.duration($0.value, name, sink, allowZero: allowZero, range: range) }
     }
 
     /// One of `cases` by raw value, quoted or as a bare word (`mode = failover`).
@@ -131,10 +138,14 @@ public struct BodyReader {
 public struct IntRange: Sendable {
     public var lower: Int?
     public var upper: Int?
+    /// Whether a value above `upper` is reported as "too large, at most N" (a count or a weight,
+    /// whose upper bound is a limit) rather than with the whole range (a code such as 100-599).
+    public var upperIsLimit: Bool
 
-    public init(lower: Int? = nil, upper: Int? = nil) {
+    public init(lower: Int? = nil, upper: Int? = nil, upperIsLimit: Bool = false) {
         self.lower = lower
         self.upper = upper
+        self.upperIsLimit = upperIsLimit
     }
 
     public static let any = IntRange()
@@ -142,6 +153,8 @@ public struct IntRange: Sendable {
     public static let positive = IntRange(lower: 1)
     public static func atLeast(_ n: Int) -> IntRange { IntRange(lower: n) }
     public static func between(_ a: Int, _ b: Int) -> IntRange { IntRange(lower: a, upper: b) }
+    /// At least `lower`, at most `limit`; above it: "too large, at most N".
+    public static func limited(_ lower: Int, _ limit: Int) -> IntRange { IntRange(lower: lower, upper: limit, upperIsLimit: true) }
 
     public func contains(_ n: Int) -> Bool { (lower.map { n >= $0 } ?? true) && (upper.map { n <= $0 } ?? true) }
 

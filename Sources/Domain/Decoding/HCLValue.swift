@@ -42,17 +42,34 @@ public enum HCLValue {
         return value
     }
 
-    /// A whole number within `range`.
+    /// The largest whole number a config can write exactly (HCL numbers are doubles: 2^53 - 1).
+    public static let largestExactInteger = 9_007_199_254_740_991
+
+    /// A whole number within `range`. A value above the range's limit, or too large for any field,
+    /// is reported as "too large, at most N".
     public static func integer(_ e: HCLExpression, _ name: String, _ sink: DiagnosticSink, range: IntRange = .any) -> Int? {
         guard case .number(let value, let text) = e.kind else {
             sink.error(e.location, "\(name): expected a number, got \(e.kindDescription)")
             return nil
         }
-        guard value.rounded() == value, abs(value) < 9.0e15 else {
+        let ceiling = range.upper ?? largestExactInteger
+        if value.isFinite, value.rounded() != value {
             sink.error(e.location, "\(name): expected a whole number, got \(text)")
             return nil
         }
+        if !(value <= Double(largestExactInteger)) || (range.upperIsLimit && value > Double(ceiling)) {
+            sink.error(e.location, "\(name): too large, at most \(ceiling), got \(text)")
+            return nil
+        }
+        if !(value >= -Double(largestExactInteger)) {
+            sink.error(e.location, "\(name): \(range.lower.map { "must be at least \($0)" } ?? "too small"), got \(text)")
+            return nil
+        }
         let n = Int(value)
+        if range.upperIsLimit, let lower = range.lower, n < lower {
+            sink.error(e.location, "\(name): \(IntRange.atLeast(lower).requirement), got \(text)")
+            return nil
+        }
         if !range.contains(n) {
             sink.error(e.location, "\(name): \(range.requirement), got \(text)")
             return nil
@@ -60,8 +77,9 @@ public enum HCLValue {
         return n
     }
 
-    /// A duration string such as "5s" (see `DurationText`); 0 only if `allowZero`.
-    public static func duration(_ e: HCLExpression, _ name: String, _ sink: DiagnosticSink, allowZero: Bool = false) -> Duration? {
+    /// A duration string such as "5s" (see `DurationText`); 0 only if `allowZero`; within `range` if given.
+    public static func duration(_ e: HCLExpression, _ name: String, _ sink: DiagnosticSink, allowZero: Bool = false,
+                                range: ClosedRange<Duration>? = nil) -> Duration? {
         guard case .string(let text) = e.kind else {
             if case .number(_, let t) = e.kind {
                 sink.error(e.location, "\(name): expected a duration string such as \"\(t)s\", got the number \(t)")
@@ -70,7 +88,14 @@ public enum HCLValue {
             }
             return nil
         }
-        return durationText(text, name, at: e.location, sink, allowZero: allowZero)
+        guard let d = durationText(text, name, at: e.location, sink, allowZero: allowZero) else { return nil }
+        if let range, !range.contains(d) {
+            let bound = d < range.lowerBound ? "too short, at least \(DurationText.format(range.lowerBound))"
+                                             : "too long, at most \(DurationText.format(range.upperBound))"
+            sink.error(e.location, "\(name): \(bound), got \"\(text)\"")
+            return nil
+        }
+        return d
     }
 
     /// A duration written as text (attribute values, and labels such as `at "30s"`), reported at `location`.

@@ -18,11 +18,23 @@ public enum Suggest {
         return previous[b.count]
     }
 
+    /// Names longer than this get no suggestion, and at most `consideredCandidates` candidates are
+    /// compared: a file of thousands of misspelt names must still be checked in linear time.
+    static let longestWord = 64
+    static let consideredCandidates = 1_000
+
     /// The candidate closest to `word`, if it is close enough to be a plausible typo.
     public static func closest(to word: String, in candidates: [String]) -> String? {
+        let length = word.count
+        guard length <= longestWord else { return nil }
+        let candidates = candidates.prefix(consideredCandidates)
         let lower = word.lowercased()
         var best: (name: String, distance: Int)?
         for candidate in candidates where candidate != word {
+            // The distance is at least the difference in length: skip what cannot be closer.
+            let other = candidate.count
+            if other > longestWord || abs(other - length) > max(2, length) { continue }
+            if let best, abs(other - length) >= best.distance { continue }
             let d = editDistance(lower, candidate.lowercased())
             if best == nil || d < best!.distance { best = (candidate, d) }
         }

@@ -18,6 +18,10 @@ public enum DurationText {
         ("m", 60_000_000_000), ("h", 3_600_000_000_000),
     ]
 
+    /// Every unit `parse` takes, for hints (`µs` is accepted as `us`).
+    static let unitList = "ns, us, ms, s, m, h"
+    static let tooLarge = "too large, at most 2562047h (about 292 years)"
+
     public static func parse(_ text: String) -> Result<Duration, Problem> {
         if text.isEmpty { return .failure(Problem(message: "empty (write e.g. \"5s\")")) }
         let chars = Array(text)
@@ -29,7 +33,7 @@ public enum DurationText {
             var fraction: [Int64] = []
             var digits = 0
             while i < chars.count, let d = chars[i].wholeNumberValue, chars[i].isASCII {
-                if whole > 1_000_000_000_000 { return .failure(Problem(message: "too large")) }
+                if whole > 1_000_000_000_000 { return .failure(Problem(message: tooLarge)) }
                 whole = whole * 10 + Int64(d)
                 digits += 1
                 i += 1
@@ -54,10 +58,10 @@ public enum DurationText {
                 i += 1
             }
             if unit.isEmpty {
-                return .failure(Problem(message: "missing unit (e.g. \"\(text)s\"; units: ms, s, m, h)"))
+                return .failure(Problem(message: "missing unit (e.g. \"\(text)s\"; units: \(unitList))"))
             }
             guard let scale = units.first(where: { $0.0 == unit })?.1 else {
-                return .failure(Problem(message: "unknown unit \"\(unit)\" (use ms, s, m or h)"))
+                return .failure(Problem(message: "unknown unit \"\(unit)\" (use ns, us, ms, s, m or h)"))
             }
             let (w, o1) = whole.multipliedReportingOverflow(by: scale)
             var fractionalNanos: Int64 = 0
@@ -69,7 +73,7 @@ public enum DurationText {
             }
             let (sum, o2) = total.addingReportingOverflow(w)
             let (sum2, o3) = sum.addingReportingOverflow(fractionalNanos)
-            if o1 || o2 || o3 { return .failure(Problem(message: "too large")) }
+            if o1 || o2 || o3 { return .failure(Problem(message: tooLarge)) }
             total = sum2
         }
         return .success(.nanoseconds(total))

@@ -13,6 +13,24 @@ public enum ScenarioDecoder {
     /// The run length when `scenario { duration }` is not given.
     public static let defaultDuration: Duration = .seconds(60)
 
+    /// The bounds of the scenario's own numbers (docs/scenarios.md, "Limits").
+    public enum Limits {
+        /// `scenario { duration }`: up to 30 days of virtual time.
+        public static let duration: ClosedRange<Duration> = .milliseconds(1) ... .seconds(30 * 86_400)
+        /// `traffic { rate }`: new connections per second.
+        public static let rate: ClosedRange<Double> = 0.001 ... 10_000
+        /// `link { latency, jitter }`.
+        public static let delay: ClosedRange<Duration> = .zero ... .seconds(60)
+        /// `scenario { seed }`: the largest whole number HCL writes exactly.
+        public static let seed = IntRange.limited(0, HCLValue.largestExactInteger)
+        /// The work of one run, checked before it runs: probes sent (cheap: nothing is kept per
+        /// probe) and connections opened (each one is kept as a flow, and read again by every
+        /// expectation that scans flows). Each limit alone takes a few seconds and well under a
+        /// gigabyte (docs/benchmarks.md).
+        public static let probes = 10_000_000
+        public static let connections = 1_000_000
+    }
+
     /// Decodes a parsed scenario file. `loadFile` reads a file by path (for `config = "..."`).
     public static func decode(_ body: HCLBody, file: String, loadFile: (String) throws -> String) throws(DiagnosticList) -> Scenario {
         let sink = DiagnosticSink()
@@ -69,6 +87,11 @@ struct ScenarioDecoding {
     /// False when the config could not be read or parsed: then names are not checked against it.
     var configKnown = true
     var duration: Duration = ScenarioDecoder.defaultDuration
+    /// Names of the config's WANs, interfaces and groups, for lookups in linear time.
+    var wanNames: Set<String> = []
+    var interfaceNames: Set<String> = []
+    var groupNames: [String] = []
+    var groupNameSet: Set<String> = []
     var durationGiven = false
 
     mutating func run(_ body: HCLBody) -> Scenario {
@@ -110,9 +133,9 @@ struct ScenarioDecoding {
             }
             let r = BodyReader(block.body, context: "scenario", attributes: Self.scenarioAttributes, sink: sink)
             description = r.string("description") ?? ""
-            if let d = r.duration("duration") { duration = d; durationGiven = true }
+            if let d = r.duration("duration", in: ScenarioDecoder.Limits.duration) { duration = d; durationGiven = true }
             if r.has("duration") { durationGiven = true }
-            if let s = r.integer("seed", in: .nonNegative) { seed = UInt64(s) }
+            if let s = r.integer("seed", in: ScenarioDecoder.Limits.seed) { seed = UInt64(s) }
             if let a = r.attribute("lab_duration"), let d = r.duration("lab_duration") { labDuration = (d, a.value.location) }
             if let a = r.attribute("config"), let path = HCLValue.string(a.value, "config", sink) {
                 configReference = a.location
@@ -128,6 +151,10 @@ struct ScenarioDecoding {
             configKnown = false
         }
         config = ConfigDecoder.decode(configBody, sink: sink)
+        wanNames = Set(config.wans.map(\.name))
+        interfaceNames = Set(config.interfaces.map(\.name))
+        groupNames = config.effectiveGroups.map(\.name)
+        groupNameSet = Set(groupNames)
 
         var links: [String: LinkState] = [:]
         var seenLinks = NameTable()
@@ -170,6 +197,12 @@ struct ScenarioDecoding {
                                 config: config, links: links, traffic: traffic, faults: faults.map(\.fault),
                                 expectations: expectations)
         scenario.labDuration = labDuration?.0
+        if sink.isEmpty {
+            let where_ = scenarioBlocksFound.first.map { block in
+                BodyReader.attributeLocation(block.body, "duration") ?? block.location
+            } ?? SourceLocation(file: file, line: 1, column: 1)
+            if let problem = ScenarioWork(scenario).problem { sink.error(where_, problem) }
+        }
         return scenario
     }
 
@@ -185,6 +218,11 @@ struct ScenarioDecoding {
         let source: String
         do {
             source = try loadFile(resolved)
+        } catch let problems as DiagnosticList {
+            // Read, but not text Flywall takes (not UTF-8, CR-only lines): located in that file.
+            sink.append(contentsOf: problems)
+            configKnown = false
+            return []
         } catch {
             sink.error(location, "config: cannot read \"\(resolved)\": \(error)")
             configKnown = false
@@ -218,8 +256,8 @@ struct ScenarioDecoding {
     @discardableResult
     func checkWAN(_ name: String, at location: SourceLocation, what: String) -> Bool {
         guard configKnown else { return true }
-        if config.wans.contains(where: { $0.name == name }) { return true }
-        if config.interface(named: name) != nil {
+        if wanNames.contains(name) { return true }
+        if interfaceNames.contains(name) {
             sink.error(location, "\(what): interface \"\(name)\" is not a WAN")
         } else {
             sink.error(location, "\(what): no WAN named \"\(name)\"\(Suggest.hint(name, config.wans.map(\.name), quote: "\""))")
@@ -230,9 +268,8 @@ struct ScenarioDecoding {
     @discardableResult
     func checkGroup(_ name: String, at location: SourceLocation, what: String) -> Bool {
         guard configKnown else { return true }
-        let names = config.effectiveGroups.map(\.name)
-        if names.contains(name) { return true }
-        sink.error(location, "\(what): no uplink_group named \"\(name)\"\(Suggest.hint(name, names, quote: "\""))")
+        if groupNameSet.contains(name) { return true }
+        sink.error(location, "\(what): no uplink_group named \"\(name)\"\(Suggest.hint(name, groupNames, quote: "\""))")
         return false
     }
 
@@ -259,8 +296,8 @@ struct ScenarioDecoding {
         change.carrier = r.bool("carrier")
         change.blackhole = r.bool("blackhole")
         change.loss = r.number("loss", in: 0...100)
-        change.latency = r.duration("latency", allowZero: true)
-        change.jitter = r.duration("jitter", allowZero: true)
+        change.latency = r.duration("latency", allowZero: true, in: ScenarioDecoder.Limits.delay)
+        change.jitter = r.duration("jitter", allowZero: true, in: ScenarioDecoder.Limits.delay)
         if let items = r.list("unreachable", allowSingle: true) {
             var set: Set<IPAddress> = []
             for item in items {
@@ -298,7 +335,11 @@ struct ScenarioDecoding {
             sources = (0..<n).map { Self.firstSource.advanced(by: $0) }
         }
         r.require("rate", at: at, example: "20")
-        let rate = r.number("rate", mustBePositive: true)
+        let rate = r.number("rate", mustBePositive: true).flatMap { value -> Double? in
+            guard value > ScenarioDecoder.Limits.rate.upperBound, let a = r.attribute("rate") else { return value }
+            sink.error(a.value.location, "rate: too large, at most \(HCLFormatter.number(ScenarioDecoder.Limits.rate.upperBound)) new connections per second, got \(HCLFormatter.number(value))")
+            return nil
+        }
         let proto = r.enumeration("protocol", TransportProtocol.allCases) ?? .tcp
         var destPort: UInt16?
         if let a = r.attribute("dest_port") {

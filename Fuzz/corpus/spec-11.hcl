@@ -1,0 +1,2 @@
+   mode = "balance"  # Not "failover"
+   

@@ -1,0 +1,3 @@
+   interval = "2s"
+   threshold_down = 2
+   
