@@ -39,6 +39,8 @@ final class LabTopology: @unchecked Sendable {
         var address: String { "100.64.\(index).2" }
         var prefixLength: Int { 24 }
         var targets: [String] { ["198.18.\(index).1", "198.18.\(index).2"] }
+        /// A third target address on the ISP's loopback, for checks with three targets.
+        var thirdTarget: String { "198.18.\(index).3" }
     }
 
     let id: String
@@ -89,7 +91,7 @@ final class LabTopology: @unchecked Sendable {
                              "netns", isp.namespace)
             try ip(isp.namespace, "addr add \(isp.gateway)/\(isp.prefixLength) dev cust")
             try ip(isp.namespace, "link set cust up")
-            for address in isp.targets + [Self.server, Self.otherServer] {
+            for address in isp.targets + [isp.thirdTarget, Self.server, Self.otherServer] {
                 try ip(isp.namespace, "addr add \(address)/32 dev lo")
             }
             if staticWANs.contains(isp.index) {
@@ -170,6 +172,22 @@ final class LabTopology: @unchecked Sendable {
         try ip(router, "link set \(isps[index].wan) up")
     }
 
+    /// Only these targets of ISP `index` stop answering (echo requests to them are dropped); the
+    /// rest of the ISP works. An empty list makes every target answer again.
+    func silence(_ index: Int, targets: [String]) throws {
+        let ns = isps[index].namespace
+        _ = try? exec(ns, ["nft", "delete", "table", "inet", "fwlab_silence"])
+        guard !targets.isEmpty else { return }
+        try exec(ns, ["nft", "-f", "-"], input: """
+            table inet fwlab_silence {
+              chain in {
+                type filter hook prerouting priority -300; policy accept;
+                iifname "cust" ip daddr { \(targets.joined(separator: ", ")) } icmp type echo-request drop
+              }
+            }
+            """)
+    }
+
     /// Undoes `blackhole` and `pullCable`.
     func repair(_ index: Int) throws {
         let ns = isps[index].namespace
@@ -194,6 +212,25 @@ final class LabTopology: @unchecked Sendable {
                 }
                 """)
         }
+    }
+
+    /// Starts counting packets from the router that arrive at ISP `index` and match `match` (nft
+    /// syntax, e.g. `tcp dport 7002`), before any fault drops them; `packets(at:counter:)` reads it.
+    func countPackets(at index: Int, _ name: String, matching match: String) throws {
+        try exec(isps[index].namespace, ["nft", "-f", "-"], input: """
+            table inet fwlab_count_\(name) {
+              counter seen { }
+              chain in {
+                type filter hook prerouting priority -400; policy accept;
+                iifname "cust" \(match) counter name seen
+              }
+            }
+            """)
+    }
+
+    func packets(at index: Int, counter name: String) throws -> Int {
+        let text = try exec(isps[index].namespace, ["nft", "list", "counter", "inet", "fwlab_count_\(name)", "seen"])
+        return text.firstMatch(of: /packets (\d+)/).flatMap { Int($0.1) } ?? -1
     }
 
     struct EchoRequests: Equatable, CustomStringConvertible {
