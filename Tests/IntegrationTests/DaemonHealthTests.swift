@@ -91,10 +91,15 @@ struct DaemonHealthTests {
     }
 
     /// Carrier loss marks the WAN down at once and flushes its connections (and only its own).
+    /// eth0's probes are slow (3 rounds of 10 s), so only the carrier can take it down, and flush
+    /// it, within the seconds this test waits.
     @Test func carrierLossFlushesThatWANsConnections() async throws {
         guard LabDaemon.check() else { return }
         try await withLab(wans: 2) { lab in
-            let config = LabConfig.interfaces(lab) + LabConfig.failoverGroup(lab) + """
+            let slow = ["targets        = [\(lab.isps[0].targets.map { "\"\($0)\"" }.joined(separator: ", "))]",
+                        "interval       = \"10s\"", "timeout        = \"1s\"", "threshold_down = 3"]
+            let wans = [LabConfig.WAN(priority: 1, check: slow), LabConfig.WAN(priority: 2)]
+            let config = LabConfig.interfaces(lab, wans) + LabConfig.failoverGroup(lab) + """
                 policy_route "hold-on-backup" {
                   match {
                     protocol  = "tcp"

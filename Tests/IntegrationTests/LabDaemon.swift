@@ -240,12 +240,16 @@ struct LabKernel {
         var sourcePort: Int?
         var destinationPort: Int?
         var mark: UInt32
+        /// When the kernel created the entry (`[start=...]`, to the second), when the router
+        /// namespace has `net.netfilter.nf_conntrack_timestamp=1`: a flushed and re-created
+        /// connection has a later one. (Its `id` may repeat: the kernel hashes it from the tuple.)
+        var started: String?
         var pin: UInt32 { mark >> 24 }
         var description: String { line }
     }
 
     func connections() throws -> [Connection] {
-        let text = try lab.exec(lab.router, ["conntrack", "-L"])
+        let text = try lab.exec(lab.router, ["conntrack", "-L", "-o", "ktimestamp"])
         return text.split(separator: "\n").compactMap { raw in
             let line = String(raw)
             let fields = line.split(separator: " ")
@@ -256,7 +260,8 @@ struct LabKernel {
             guard let src = first("src"), let dst = first("dst") else { return nil }
             return Connection(line: line, proto: proto, source: src, destination: dst,
                               sourcePort: first("sport").flatMap { Int($0) }, destinationPort: first("dport").flatMap { Int($0) },
-                              mark: first("mark").flatMap { UInt32($0) } ?? 0)
+                              mark: first("mark").flatMap { UInt32($0) } ?? 0,
+                              started: line.firstMatch(of: /\[start=([^\]]+)\]/).map { String($0.1) })
         }
     }
 
