@@ -107,7 +107,7 @@ measure "1,000 targets x 10 probes/s (daemon process)" "$dir/many.hcl" 20
 # the targets via ISP 0 for this case only (the daemon has removed its own rules and tables).
 for k in $(seq 0 999); do echo "198.18.$((k / 250)).$((k % 250 + 1))"; done > "$dir/targets"
 ip -n "${p}r" route add 198.18.0.0/22 via 100.64.0.1 dev eth0
-"${run_daemon[@]}" fping -l -q -p 100 -i 0.1 -t 90 -r 0 -f "$dir/targets" 2>"$dir/fping.log" & pid=$!
+"${run_daemon[@]}" fping -l -q -p 100 -i 0.1 -t 90 -r 0 -f "$dir/targets" >/dev/null 2>"$dir/fping.log" & pid=$!
 sleep 3
 sample 20
 kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=
