@@ -99,15 +99,7 @@ struct DaemonHealthTests {
             let slow = ["targets        = [\(lab.isps[0].targets.map { "\"\($0)\"" }.joined(separator: ", "))]",
                         "interval       = \"10s\"", "timeout        = \"1s\"", "threshold_down = 3"]
             let wans = [LabConfig.WAN(priority: 1, check: slow), LabConfig.WAN(priority: 2)]
-            let config = LabConfig.interfaces(lab, wans) + LabConfig.failoverGroup(lab) + """
-                policy_route "hold-on-backup" {
-                  match {
-                    protocol  = "tcp"
-                    dest_port = 7001
-                  }
-                  uplink = "eth1"
-                }
-                """
+            let config = LabConfig.interfaces(lab, wans) + LabConfig.failoverGroup(lab) + LabConfig.holdOnBackup
             let daemon = try LabDaemon(lab: lab, config: config)
             guard await daemon.waitReady() else { return }
             let kernel = LabKernel(lab: lab)

@@ -104,15 +104,7 @@ struct DaemonTests {
     @Test func blackholedPrimaryMovesNewConnectionsAndFlushesOnlyItsOwn() async throws {
         guard LabDaemon.check() else { return }
         try await withLab(wans: 2) { lab in
-            let config = LabConfig.interfaces(lab) + LabConfig.failoverGroup(lab) + """
-                policy_route "hold-on-backup" {
-                  match {
-                    protocol  = "tcp"
-                    dest_port = 7001
-                  }
-                  uplink = "eth1"
-                }
-                """
+            let config = LabConfig.interfaces(lab) + LabConfig.failoverGroup(lab) + LabConfig.holdOnBackup
             let daemon = try LabDaemon(lab: lab, config: config)
             guard await daemon.waitReady() else { return }
             let kernel = LabKernel(lab: lab)

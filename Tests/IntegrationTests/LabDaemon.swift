@@ -157,6 +157,19 @@ enum LabConfig {
         return text
     }
 
+    /// A policy route that pins TCP to port 7001 to eth1, for a connection that lives on the backup
+    /// while the primary carries the rest.
+    static let holdOnBackup = """
+        policy_route "hold-on-backup" {
+          match {
+            protocol  = "tcp"
+            dest_port = 7001
+          }
+          uplink = "eth1"
+        }
+
+        """
+
     /// A failover group of all the lab's WANs, in index order (eth0 preferred).
     static func failoverGroup(_ lab: LabTopology, order: [Int]? = nil, count: Int? = nil) -> String {
         let order = order ?? Array(lab.isps.indices.prefix(count ?? lab.isps.count))
