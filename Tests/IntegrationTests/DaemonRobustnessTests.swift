@@ -205,6 +205,8 @@ extension DaemonTests {
             try daemon.writeConfig(LabConfig.interfaces(lab) + LabConfig.failoverGroup(lab, order: [2, 0, 1]))
             daemon.signal(SIGHUP)
             guard await daemon.expectLog("configuration reloaded", from: mark, seconds: 10) != nil else { return }
+            // The core logs the reload before the loop executes the new plan: wait for the rebuild.
+            await daemon.expectLog("dataplane rebuilt", from: mark, seconds: 10)
             let rules = try kernel.ownedRules()
             #expect(rules.contains { $0.contains("fwmark 0x3000000/0xff000000 lookup 10002") }, "\(rules)")
             #expect(try kernel.routes(table: 10002) == ["default via 100.64.2.1 dev eth2"])
