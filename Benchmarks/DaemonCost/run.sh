@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Measures the real daemon (release build) in network namespaces: CPU and RSS of
 #  1. an idle 2-WAN router (2 targets each, 5 s interval: the spec's defaults), and
-#  2. 1,000 targets probed 10 times a second (one WAN, interval 100 ms).
-# Prints one line per case. Needs root. Traffic stays inside the namespaces it creates.
+#  2. 1,000 targets probed 10 times a second (one WAN, interval 100 ms);
+#  3. side by side in the same run and topology, fping (Debian's, installed if missing) asked for
+#     the same: the same 1,000 targets, 100 ms period per target, 90 ms timeout, no retries.
+# For 2 and 3 it also counts the echo requests that reached the ISP (an nftables counter there), so
+# the rate each really achieved is printed next to its CPU. Prints one line per case and the load
+# average before the run. Needs root. Traffic stays inside the namespaces it creates.
 #
 # On veth, the peer namespace's receive path (the fake ISP answering the echo requests) runs in
 # the sender's context and is charged to the daemon. `--steer` pins the daemon to CPU 0 and steers
@@ -14,6 +18,8 @@ steer=false
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 swift build -c release --product flywall >/dev/null
 bin=.build/release/flywall
+command -v fping >/dev/null || apt-get install -y -qq fping >/dev/null
+echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs); fping $(fping -v | awk '{print $3}')"
 p="fwcost$(printf '%04x' $RANDOM)"
 dir=$(mktemp -d)
 cleanup() {
@@ -38,6 +44,17 @@ fi
 # 1,000 probe targets on ISP 0 (198.18.0.0/22), two on ISP 1.
 for k in $(seq 0 999); do echo "address add 198.18.$((k / 250)).$((k % 250 + 1))/32 dev lo"; done | ip -n "${p}i0" -batch -
 ip -n "${p}i1" addr add 198.18.9.1/32 dev lo; ip -n "${p}i1" addr add 198.18.9.2/32 dev lo
+# Echo requests arriving at ISP 0, counted before anything else sees them.
+ip netns exec "${p}i0" nft -f - <<'NFT'
+table inet fwcost {
+  counter echo { }
+  chain in {
+    type filter hook prerouting priority -400; policy accept;
+    iifname "up0" icmp type echo-request counter name echo
+  }
+}
+NFT
+echoes() { ip netns exec "${p}i0" nft list counter inet fwcost echo | awk '/packets/ {print $2}'; }
 
 wan() { # name index priority check
   cat <<HCL
@@ -55,18 +72,26 @@ $4
 HCL
 }
 
+sample() { # seconds: CPU share of $pid over that time, its RSS, and the echo requests ISP 0 saw per second
+  local hz; hz=$(getconf CLK_TCK)
+  local e0; e0=$(echoes)
+  read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
+  sleep "$1"
+  read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
+  local e1; e1=$(echoes)
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  cpu=$(awk -v a="$u0" -v b="$s0" -v c="$u1" -v d="$s1" -v hz="$hz" -v t="$1" 'BEGIN { printf "%.1f", ((c + d) - (a + b)) / hz / t * 100 }')
+  rate=$(( (e1 - e0) / $1 ))
+  perprobe=$(awk -v c="$cpu" -v r="$rate" 'BEGIN { if (r > 0) printf "%.1f", c / 100 / r * 1e6; else print "-" }')
+}
+
 measure() { # label config seconds
   "${run_daemon[@]}" "$bin" daemon --config "$2" 2>"$dir/log" & pid=$!
   sleep 3
-  local hz; hz=$(getconf CLK_TCK)
-  read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
-  sleep "$3"
-  read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
-  local rss; rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
-  local cpu; cpu=$(awk -v a="$u0" -v b="$s0" -v c="$u1" -v d="$s1" -v hz="$hz" -v t="$3" 'BEGIN { printf "%.1f", ((c + d) - (a + b)) / hz / t * 100 }')
+  sample "$3"
   kill -TERM "$pid"; wait "$pid" || true; pid=
   if grep -q "wan_down" "$dir/log"; then echo "$1: a WAN went down during the run (see log)"; cat "$dir/log"; fi
-  echo "$1$($steer && echo ' (steered)'): CPU ${cpu}% of one core, RSS $((rss / 1024)) MB"
+  echo "$1$($steer && echo ' (steered)'): CPU ${cpu}% of one core, RSS $((rss / 1024)) MB; ISP 0 got ${rate} echo requests/s (${perprobe} µs of CPU per probe)"
 }
 
 { wan eth0 0 1 '    targets = ["198.18.0.1", "198.18.0.2"]'; wan eth1 1 2 '    targets = ["198.18.9.1", "198.18.9.2"]'; } > "$dir/idle.hcl"
@@ -77,3 +102,14 @@ targets=$(for k in $(seq 0 999); do printf '"198.18.%d.%d", ' $((k / 250)) $((k 
     interval = \"100ms\"
     timeout  = \"90ms\""; wan eth1 1 2 '    targets = ["198.18.9.1"]'; } > "$dir/many.hcl"
 measure "1,000 targets x 10 probes/s (daemon process)" "$dir/many.hcl" 20
+
+# fping, asked for the same 10,000 probes/s: it has no pin tables, so the main table gets a route to
+# the targets via ISP 0 for this case only (the daemon has removed its own rules and tables).
+for k in $(seq 0 999); do echo "198.18.$((k / 250)).$((k % 250 + 1))"; done > "$dir/targets"
+ip -n "${p}r" route add 198.18.0.0/22 via 100.64.0.1 dev eth0
+"${run_daemon[@]}" fping -l -q -p 100 -i 0.1 -t 90 -r 0 -f "$dir/targets" >/dev/null 2>"$dir/fping.log" & pid=$!
+sleep 3
+sample 20
+kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=
+echo "fping -l -p 100 -i 0.1 -t 90 -r 0, 1,000 targets$($steer && echo ' (steered)'): CPU ${cpu}% of one core, RSS $((rss / 1024)) MB; ISP 0 got ${rate} echo requests/s (${perprobe} µs of CPU per probe)"
+ip -n "${p}r" route del 198.18.0.0/22 via 100.64.0.1 dev eth0

@@ -150,9 +150,14 @@ struct KernelEvaluator {
         }
     }
 
-    /// The policy routing decision for a packet with this fwmark (main table: only a default route,
-    /// which the suppressing rule ignores).
-    func route(mark: UInt32) -> Outcome {
+    /// The families `RoutingProgrammer` installs `KernelPlan.rules` in: IPv4 only (docs/dataplane.md,
+    /// "IPv6"). A packet of another family finds no Flywall rule and follows the main table.
+    static let ruleFamilies: Set<NftFamily> = [.ipv4]
+
+    /// The policy routing decision for a packet of `family` with this fwmark (main table: only a
+    /// default route, which the suppressing rule ignores).
+    func route(mark: UInt32, family: NftFamily) -> Outcome {
+        guard Self.ruleFamilies.contains(family) else { return .mainTable }
         for rule in rules.enumerated().sorted(by: { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }).map(\.element)
         where mark & rule.mask == rule.mark {
             guard let r = routes.route(table: rule.table) else { continue }
@@ -170,7 +175,7 @@ struct KernelEvaluator {
     mutating func newConnection(_ flow: Flow) -> (Outcome, Packet) {
         var p = Packet(flow)
         run(hook: .prerouting, &p)
-        let outcome = route(mark: p.mark)
+        let outcome = route(mark: p.mark, family: p.family)
         if case .uplink(let u) = outcome {
             p.oif = u
             run(hook: .postrouting, &p)
@@ -324,10 +329,12 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
 
 @Suite struct KernelPlanTests {
     /// The core property: for generated configs, health states and flows, the kernel state decides
-    /// exactly what `ForwardingPlan.route` decides.
+    /// exactly what `ForwardingPlan.route` decides, for IPv4. IPv6 has no ip rules yet
+    /// (docs/dataplane.md, "IPv6"): its flows must follow the main table, while the mark the ruleset
+    /// gave them already means the plan's answer (what `ip -6 rule`s with the same marks would do).
     @Test func compiledKernelStateMeansWhatThePlanMeans() throws {
         var rng = DataplaneRandom(seed: 0x5EED_F1A7)
-        var compared = 0, rebuilds = 0, unreachable = 0, policyDecided = 0
+        var compared = 0, rebuilds = 0, unreachable = 0, policyDecided = 0, v6 = 0
         var usedUplinks = Set<String>()
         for _ in 0..<60 {
             let scenario = DataplaneGenerator.scenario(&rng)
@@ -354,8 +361,15 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
                 for _ in 0..<120 {
                     let flow = DataplaneGenerator.flow(scenario, v4Only: false, &rng)
                     let want = plan.route(flow)
-                    let (got, _) = evaluator.newConnection(flow)
-                    #expect(got == expectedOutcome(want), "flow \(flow) plan \(plan) want \(want)")
+                    let (got, leaving) = evaluator.newConnection(flow)
+                    if KernelEvaluator.ruleFamilies.contains(leaving.family) {
+                        #expect(got == expectedOutcome(want), "flow \(flow) plan \(plan) want \(want)")
+                    } else {
+                        #expect(got == .mainTable, "IPv6 flow \(flow) took a Flywall route: \(got)")
+                        #expect(evaluator.route(mark: leaving.mark, family: .ipv4) == expectedOutcome(want),
+                                "IPv6 flow \(flow) marked \(String(leaving.mark, radix: 16)), plan \(plan) want \(want)")
+                        v6 += 1
+                    }
                     compared += 1
                     if want.uplink == nil { unreachable += 1 } else { usedUplinks.insert(want.uplink!) }
                     if want.policy != nil { policyDecided += 1 }
@@ -364,6 +378,7 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
         }
         // The generator must exercise what it claims to.
         #expect(compared == 60 * 8 * 120)
+        #expect(v6 > compared / 5 && v6 < compared / 3, "\(v6) IPv6 flows of \(compared)")
         #expect(unreachable > 500)
         #expect(policyDecided > 2_000)
         #expect(usedUplinks.count == 5)
@@ -424,7 +439,7 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
         later.mark = 0x17
         evaluator.run(hook: .prerouting, &later)
         #expect(later.mark == 0x0100_0017)
-        #expect(evaluator.route(mark: later.mark) == .uplink("eth0"))
+        #expect(evaluator.route(mark: later.mark, family: .ipv4) == .uplink("eth0"))
         #expect(evaluator.newConnection(flow).0 == .uplink("eth1"))
 
         // Packets arriving on a WAN are never marked.
@@ -479,13 +494,35 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
         #expect(moved > 10)
     }
 
-    /// Limits of the mark layout are errors with context, not silent truncation.
-    @Test func layoutLimitsAreErrors() {
-        var interfaces: [Interface] = []
-        for i in 0..<65 { interfaces.append(Interface(name: "w\(i)", wan: WANSettings())) }
-        let config = FlywallConfig(interfaces: interfaces)
-        let plan = CorePlans.plan(config, usable: [])
-        #expect(throws: KernelPlanError(.tooManyUplinks(65))) { try KernelPlan(plan: plan) }
+    /// Each of the mark layout's three limits (uplinks, sticky members, hash slots) is an error
+    /// naming the count, not silent truncation; one under each limit compiles.
+    @Test func layoutLimitsAreErrors() throws {
+        func wans(_ n: Int) -> [Interface] { (0..<n).map { Interface(name: "w\($0)", wan: WANSettings()) } }
+        #expect(throws: KernelPlanError(.tooManyUplinks(65))) {
+            try KernelPlan(plan: CorePlans.plan(FlywallConfig(interfaces: wans(65)), usable: []))
+        }
+        _ = try KernelPlan(plan: CorePlans.plan(FlywallConfig(interfaces: wans(64)), usable: []))
+
+        func sticky(_ n: Int) -> FlywallConfig {
+            FlywallConfig(interfaces: wans(n), uplinkGroups: [
+                UplinkGroup(name: "default", mode: .balance, sticky: true, members: (0..<n).map { Member(interface: "w\($0)") }),
+            ])
+        }
+        #expect(throws: KernelPlanError(.tooManyStickyMembers(64))) {
+            try KernelPlan(plan: CorePlans.plan(sticky(64), usable: []))
+        }
+        _ = try KernelPlan(plan: CorePlans.plan(sticky(63), usable: []))
+
+        // Balance groups of two members weighted 1:127 need 128 slots each: 7 fit in 1,023, 8 do not.
+        func slotted(_ groups: Int) -> FlywallConfig {
+            FlywallConfig(interfaces: wans(2), uplinkGroups: (0..<groups).map { g in
+                UplinkGroup(name: "g\(g)", mode: .balance, members: [Member(interface: "w0", weight: 1), Member(interface: "w1", weight: 127)])
+            })
+        }
+        let eight = CorePlans.plan(slotted(8), usable: ["w0", "w1"])
+        #expect(eight.groups.map(\.slots) == Array(repeating: 128, count: 8), "the premise")
+        #expect(throws: KernelPlanError(.tooManyHashSlots(needed: 1_024))) { try KernelPlan(plan: eight) }
+        _ = try KernelPlan(plan: CorePlans.plan(slotted(7), usable: ["w0", "w1"]))
     }
 
     /// The 64-uplink, 1,000-policy config of the benchmark compiles within the layout.

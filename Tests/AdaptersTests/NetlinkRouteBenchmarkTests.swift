@@ -55,11 +55,38 @@ struct NetlinkRouteBenchmarkTests {
         .via(gateway: IPAddress("10.\(64 + i / 256).\(i % 256).1")!, device: "wan\(i)")
     }
 
-    /// The tables of a plan as `KernelPlan` lays them out (docs/dataplane.md): a pin table per
-    /// uplink, two policy tables per uplink, a sticky table per sticky member, a table per hash slot.
-    private func tables(uplinks: Int, sticky: Int, slots: Int) -> [UInt32] {
-        (0..<uplinks).map { 10000 + UInt32($0) } + (0..<(2 * uplinks)).map { 10100 + UInt32($0) }
-            + (0..<sticky).map { 10300 + UInt32($0) } + (0..<slots).map { 20000 + UInt32($0) }
+    /// A config's plans made by the core (`CorePlans`), compiled by `KernelPlan` as the daemon does,
+    /// with gateways moved onto this benchmark's veths (10.64.i.1 for uplink i).
+    private struct Layout {
+        var kernel: KernelPlan
+        var up: RouteSet
+        var down: RouteSet
+
+        init(_ config: FlywallConfig, failing: Set<String>, via: (Int) -> TableRoute.Kind) throws {
+            var plans = CorePlans(config)
+            let all = Set(config.wans.map(\.name))
+            let upPlan = plans.plan(usable: all)
+            let downPlan = plans.plan(usable: all.subtracting(failing))
+            kernel = try KernelPlan(plan: upPlan)
+            let devices = Dictionary(uniqueKeysWithValues: kernel.uplinks.map { ($0.name, $0.index) })
+            func onBench(_ set: RouteSet) -> RouteSet {
+                RouteSet(routes: set.routes.map { route in
+                    guard case .via(_, let device) = route.kind, let i = devices[device] else { return route }
+                    return TableRoute(table: route.table, kind: via(i))
+                })
+            }
+            up = onBench(try kernel.routes(for: upPlan))
+            down = onBench(try kernel.routes(for: downPlan))
+        }
+
+        /// What the daemon sends on this failure: the routes that differ.
+        var failover: [TableRoute] { down.changes(from: up) }
+        var failback: [TableRoute] { up.changes(from: down) }
+        var counts: String {
+            let policy = up.routes.filter { (10_100..<10_300).contains($0.table) }.count
+            return "\(kernel.uplinks.count) pin, \(policy) policy, \(kernel.groups.map(\.stickySlots.count).reduce(0, +)) sticky, "
+                + "\(kernel.groups.map(\.slots).reduce(0, +)) slot tables"
+        }
     }
 
     @Test("replace the default route of N tables in one batch (failover), and a full apply")
@@ -68,55 +95,59 @@ struct NetlinkRouteBenchmarkTests {
         defer { spaces.remove() }
         let programmer = try NetworkNamespace.run(named: spaces.name("bench")) { try RoutingProgrammer() }
 
-        // A failover replaces the routes of the dead uplink's policy and sticky tables and of the
-        // hash slots that pointed to it (pin tables never change).
-        let deadUplinkTables: [UInt32] = [10100, 10101, 10300]
-        let twoWANSlots: [UInt32] = (0..<64).map { 20000 + UInt32($0) }
-        let bigSlots: [UInt32] = stride(from: 0, to: 1023, by: 64).map { 20000 + UInt32($0) }
-        let twoWANFailover = deadUplinkTables + twoWANSlots
-        let bigFailover = deadUplinkTables + bigSlots
-        let cases: [(label: String, tables: [UInt32], runs: Int)] = [
-            ("1 table", [20000], 500),
-            ("2-WAN failover (2 policy, 1 sticky, 64 hash-slot tables)", twoWANFailover, 500),
-            ("2-WAN plan, every table (2 pin, 4 policy, 2 sticky, 64 slots)", tables(uplinks: 2, sticky: 2, slots: 64), 500),
-            ("64 uplinks, 1,000 policies: one uplink fails (2 policy, 1 sticky, 1/64 of 1,023 slots)", bigFailover, 300),
-            ("64 uplinks, 1,000 policies: every table (64 pin, 128 policy, 63 sticky, 1,023 slots)",
-             tables(uplinks: 64, sticky: 63, slots: 1023), 60),
+        // The product's layouts: the spec's 2 WANs (eth0 fails), and 64 balanced WANs with 1,000
+        // policies (wan0 fails, or half of them). A failover sends only the routes that differ.
+        let twoWAN = try Layout(DataplaneConfigs.twoWAN, failing: ["eth0"], via: via)
+        let large = DataplaneConfigs.large(uplinks: 64, policies: 1_000)
+        let oneOf64 = try Layout(large, failing: ["wan0"], via: via)
+        let halfOf64 = try Layout(large, failing: Set((0..<32).map { "wan\($0)" }), via: via)
+        // The mark layout's maximum (docs/dataplane.md) as plain tables: no config here makes it;
+        // it bounds what any config can cost.
+        let maximum: [UInt32] = (0..<64).map { DataplaneTables.pin(uplink: $0) }
+            + (0..<64).flatMap { [DataplaneTables.policy(uplink: $0, fallback: false), DataplaneTables.policy(uplink: $0, fallback: true)] }
+            + (0..<63).map { DataplaneTables.sticky(slot: $0) } + (0..<1023).map { DataplaneTables.hashSlot($0) }
+        // Each case alternates between two route lists, so every run is a real change.
+        let cases: [(label: String, there: [TableRoute], back: [TableRoute], runs: Int)] = [
+            ("1 table", [TableRoute(table: 20_000, kind: via(1))], [TableRoute(table: 20_000, kind: via(0))], 500),
+            ("spec 2 WANs (\(twoWAN.counts)), eth0 fails: the routes that differ", twoWAN.failover, twoWAN.failback, 500),
+            ("spec 2 WANs, every table of the plan", twoWAN.down.routes, twoWAN.up.routes, 500),
+            ("64 WANs + 1,000 policies (\(oneOf64.counts)), wan0 fails: the routes that differ", oneOf64.failover, oneOf64.failback, 300),
+            ("64 WANs + 1,000 policies, 32 WANs fail: the routes that differ", halfOf64.failover, halfOf64.failback, 300),
+            ("64 WANs + 1,000 policies, every table of the plan", oneOf64.down.routes, oneOf64.up.routes, 100),
+            ("mark layout maximum (64 pin, 128 policy, 63 sticky, 1,023 slot tables), every table",
+             maximum.map { TableRoute(table: $0, kind: via(1)) }, maximum.map { TableRoute(table: $0, kind: via(0)) }, 60),
         ]
         print("rtnetlink route replace (RoutingProgrammer.replaceRoutes), median [p10–p90] of N runs:")
-        for (label, tables, runs) in cases {
+        for (label, there, back, runs) in cases {
             try programmer.removeAll()
-            try programmer.replaceRoutes(tables.map { TableRoute(table: $0, kind: via(0)) })
-            // Every run moves every table to the other uplink, so each replace is a real change.
+            try programmer.replaceRoutes(back)
             let result = try measure(runs: runs) { run in
-                let kind = run % 2 == 0 ? via(1) : via(0)
-                let changes = try programmer.replaceRoutes(tables.map { TableRoute(table: $0, kind: kind) })
-                precondition(changes.routesReplaced == tables.count)
+                let routes = run % 2 == 0 ? there : back
+                let changes = try programmer.replaceRoutes(routes)
+                precondition(changes.routesReplaced == routes.count)
             }
-            print("  \(label): \(tables.count) routes: \(format(result.median)) [\(format(result.p10))–\(format(result.p90))]"
-                  + String(format: ", %.1f µs per route", result.median / Double(tables.count)))
+            print("  \(label): \(there.count) routes: \(format(result.median)) [\(format(result.p10))–\(format(result.p90))]"
+                  + String(format: ", %.1f µs per route", result.median / Double(there.count)))
         }
-        let last = try spaces.ip("bench", "route show table 20500")
-        #expect(last.contains("dev wan0") || last.contains("dev wan1"))
+        #expect(twoWAN.failover.count == 65)
+        #expect(oneOf64.failover.count == 3)
 
-        // The reconcile path (start, config reload): dump rules, routes and links, then diff.
+        // The reconcile path (start, config reload, crash recovery): dump rules, routes and links,
+        // then diff against the plan.
         print("rtnetlink apply (dump + reconcile), median of N runs:")
-        for (label, uplinks, sticky, slots) in [("2-WAN plan", 2, 2, 64), ("64 uplinks, 1,023 slots", 64, 63, 1023)] {
+        for (label, layout) in [("spec 2 WANs", twoWAN), ("64 WANs + 1,000 policies", oneOf64)] {
             try programmer.removeAll()
-            let ids = tables(uplinks: uplinks, sticky: sticky, slots: slots)
-            let rules = ids.enumerated().map { index, table in
-                FwmarkRule(priority: table < 20000 ? 10100 : 10300, mark: UInt32(index + 1) << 8, mask: 0x00ff_ff00, table: table)
-            }
-            var routes = ids.map { TableRoute(table: $0, kind: via(Int($0) % uplinks)) }
-            let first = try measure(runs: 1) { _ in try programmer.apply(rules: rules, routes: routes) }
+            let rules = layout.kernel.rules
+            let first = try measure(runs: 1) { _ in try programmer.apply(rules: rules, routes: layout.up.routes) }
             let unchanged = try measure(runs: 20) { _ in
-                let changes = try programmer.apply(rules: rules, routes: routes)
+                let changes = try programmer.apply(rules: rules, routes: layout.up.routes)
                 precondition(changes.isEmpty, "\(changes)")
             }
-            routes = ids.map { TableRoute(table: $0, kind: via((Int($0) + 1) % uplinks)) }
-            let moved = try measure(runs: 1) { _ in try programmer.apply(rules: rules, routes: routes) }
-            print("  \(label) (\(rules.count) rules, \(routes.count) routes): from empty \(format(first.median)), "
-                  + "nothing to do \(format(unchanged.median)), every route moved \(format(moved.median))")
+            let moved = try measure(runs: 1) { _ in try programmer.apply(rules: rules, routes: layout.down.routes) }
+            print("  \(label) (\(rules.count) rules, \(layout.up.routes.count) routes): from empty \(format(first.median)), "
+                  + "nothing to do \(format(unchanged.median)), after the failover (\(layout.failover.count) routes differ) \(format(moved.median))")
+            let routes = try spaces.ip("bench", "route show table \(layout.failover.last!.table)")
+            #expect(routes.contains("dev wan"), "\(routes)")
         }
         try programmer.removeAll()
     }

@@ -1,5 +1,6 @@
 @testable import Adapters
 import Domain
+import Foundation
 import Synchronization
 import SystemPackage
 import Testing
@@ -178,7 +179,24 @@ struct ProbingTests {
     func indexOutOfRange() throws {
         let prober = try ICMPProber(onResult: { _ in })
         defer { prober.shutdown() }
-        #expect(throws: SystemError.self) { try prober.attach(ProbeUplink(interface: "lo", index: DataplaneMarks.maxUplinks)) }
+        // The device does not exist: had a socket been opened and bound first, the error would be
+        // ENODEV from SO_BINDTODEVICE (or EPERM without CAP_NET_RAW), not the index check's EINVAL.
+        let uplink = ProbeUplink(interface: "fwnodev0", index: DataplaneMarks.maxUplinks)
+        let sockets = Self.openSockets()
+        for _ in 0..<200 {
+            let error = #expect(throws: SystemError.self) { try prober.attach(uplink) }
+            #expect(error?.errno == .invalidArgument, "\(String(describing: error))")
+            #expect(error?.description.contains("uplink index 64 has no probe class") == true, "\(String(describing: error))")
+        }
+        // 200 refusals leave no socket behind (other tests running meanwhile open and close a few).
+        #expect(Self.openSockets() < sockets + 50, "\(Self.openSockets() - sockets) more sockets after 200 refused attaches")
+        #expect(prober.inFlight == 0)
+    }
+
+    /// Sockets this process holds open (/proc/self/fd links to `socket:[inode]`).
+    static func openSockets() -> Int {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0))?.hasPrefix("socket:") == true }.count
     }
 
     @Test("a non-ICMP target and a bad HTTP URL fail at once with a clear reason")

@@ -64,6 +64,37 @@ struct HealthTrackerTests {
         #expect(!t.healthy)
     }
 
+    /// k of N with N = 3: the k-th answer decides, not "all" and not "any".
+    @Test func reliabilityTwoOfThree() {
+        var c = check
+        c.targets = [ip("1.1.1.1"), ip("8.8.8.8"), ip("9.9.9.9")]
+        c.reliability = 2
+        var t = HealthTracker(interface: "eth0", check: c)
+        t.start(at: .zero)
+        // One dead target of three: two answer, every round is good.
+        for n in 0..<6 { round(&t, at: .seconds(Double(n * 5)), answering: [1, 2]) }
+        #expect(t.healthy)
+        #expect(t.failedRounds == 0)
+        // Two dead: one answer is below 2, so three rounds take it down.
+        for n in 6..<9 { round(&t, at: .seconds(Double(n * 5)), answering: [2]) }
+        #expect(!t.healthy)
+        #expect(t.failedRounds == 3)
+    }
+
+    @Test func reliabilityOneOfThree() {
+        var c = check
+        c.targets = [ip("1.1.1.1"), ip("8.8.8.8"), ip("9.9.9.9")]
+        c.reliability = 1
+        var t = HealthTracker(interface: "eth0", check: c)
+        t.start(at: .zero)
+        // Two dead targets of three: the one that answers is enough.
+        for n in 0..<6 { round(&t, at: .seconds(Double(n * 5)), answering: [0]) }
+        #expect(t.healthy)
+        #expect(t.failedRounds == 0)
+        for n in 6..<9 { round(&t, at: .seconds(Double(n * 5)), answering: []) }
+        #expect(!t.healthy)
+    }
+
     @Test func carrierLossIsImmediateAndRecoveryNeedsGoodRounds() {
         var t = HealthTracker(interface: "eth0", check: check)
         t.start(at: .zero)
@@ -87,6 +118,21 @@ struct HealthTrackerTests {
         for r in requests { t.record(r.id, .reply(rtt: .milliseconds(1))) }
         #expect(t.failedRounds == 1)
         #expect(t.lossPercent == 100)
+
+        // Duplicates in an open round: the first answer for a probe counts, later ones for the same
+        // probe (a second reply, a timeout after it) change nothing.
+        let next = t.tick(at: .seconds(5))
+        #expect(next.count == 2)
+        t.record(next[0].id, .reply(rtt: .milliseconds(10)))
+        t.record(next[0].id, .reply(rtt: .milliseconds(900)))
+        t.record(next[0].id, .timeout)
+        #expect(t.roundDeadline != nil, "a duplicate of target 0 closed the round that waits for target 1")
+        t.record(next[1].id, .reply(rtt: .milliseconds(30)))
+        #expect(t.roundDeadline == nil)
+        #expect(t.failedRounds == 0)
+        #expect(t.goodRounds == 1)
+        #expect(t.windows[0].lossPercent == 50, "round 1 timed out, round 2 answered once")
+        #expect(t.windows[0].meanRTT == 10_000_000)
     }
 
     @Test func roundEndsEarlyWhenAllTargetsAnswered() {

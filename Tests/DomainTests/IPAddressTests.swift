@@ -97,8 +97,12 @@ struct GroupSelectorTests {
     }
 
     @Test func sourceHashIsStable() {
-        // Fixed values: the nftables compiler and the lab rely on this exact function.
-        #expect(SourceHash.hash(IPAddress("192.168.1.10")!) == SourceHash.hash(IPAddress("192.168.1.10")!))
+        // Fixed values: the nftables compiler and the lab rely on this exact function (Jenkins'
+        // one-at-a-time over the address bytes; computed independently with Python's ipaddress).
+        #expect(SourceHash.hash(IPAddress("192.168.1.10")!) == 0x69CB_3E61)
+        #expect(SourceHash.hash(IPAddress("192.168.1.11")!) == 0xAC1D_C301)
+        #expect(SourceHash.hash(IPAddress("10.0.0.1")!) == 0xC98E_016B)
+        #expect(SourceHash.hash(IPAddress("2001:db8::5")!) == 0x36C4_C2C7)
         let hashes = (0..<1000).map { SourceHash.hash(IPAddress.v4(0xC0A8_0000).advanced(by: $0)) % 66 }
         let distinct = Set(hashes)
         #expect(distinct.count > 60)

@@ -42,17 +42,37 @@ struct StateMachineTests {
         #expect(d.core.status.first?.state == .down)
     }
 
+    /// Three WANs, so a survivor's buckets staying put is not implied by "everything lands on the
+    /// only survivor": eth1 dies, eth0's and eth2's buckets stay where they were and only eth1's move,
+    /// shared between both survivors by weight.
     @Test func balanceSharesByWeightAndMovesOnlyTheDeadMembersBuckets() {
-        var d = CoreDriver(dualWAN(mode: .balance, weights: (2, 1), sticky: true))
+        let check = HealthCheck(targets: [ip("1.1.1.1")])
+        let config = FlywallConfig(
+            interfaces: (0..<3).map { Interface(name: "eth\($0)", zone: "WAN", dhcp: true, wan: WANSettings()) },
+            uplinkGroups: [UplinkGroup(name: "default", mode: .balance, sticky: true, members: [
+                Member(interface: "eth0", weight: 2, healthCheck: check),
+                Member(interface: "eth1", weight: 1, healthCheck: check),
+                Member(interface: "eth2", weight: 1, healthCheck: check),
+            ])])
+        var d = CoreDriver(config)
         d.run(seconds: 1)
         let before = d.core.plan.group(named: "default")!.buckets
-        #expect(before.count % 3 == 0 && before.count >= 64)
-        #expect(before.filter { $0 == "eth0" }.count * 1 == before.filter { $0 == "eth1" }.count * 2)
+        #expect(before.count % 4 == 0 && before.count >= 64)
+        let share = { (buckets: [String], m: String) in buckets.filter { $0 == m }.count }
+        #expect(share(before, "eth0") == before.count / 2)
+        #expect(share(before, "eth1") == before.count / 4 && share(before, "eth2") == before.count / 4)
         d.send(.carrier(interface: "eth1", up: false))
         let after = d.core.plan.group(named: "default")!.buckets
-        for (b, a) in zip(before, after) where b == "eth0" { #expect(a == "eth0") }
-        #expect(after.allSatisfy { $0 == "eth0" })
-        #expect(d.events(.failover).first?.to == ["eth0"])
+        #expect(after.count == before.count)
+        for (i, (b, a)) in zip(before, after).enumerated() where b != "eth1" {
+            #expect(a == b, "bucket \(i) of surviving \(b) moved to \(a)")
+        }
+        let moved = zip(before, after).filter { $0.0 == "eth1" }.map(\.1)
+        #expect(!moved.contains("eth1"))
+        // eth1's buckets split 2:1 between eth0 and eth2 (nearest whole buckets).
+        #expect(abs(share(moved, "eth0") - 2 * moved.count / 3) <= 1, "eth0 got \(share(moved, "eth0")) of \(moved.count)")
+        #expect(share(moved, "eth2") >= moved.count / 3 - 1, "eth2 got \(share(moved, "eth2")) of \(moved.count)")
+        #expect(d.events(.wanDown).map(\.interface) == ["eth1"])
     }
 
     @Test func balanceRouteSharesConverge() {

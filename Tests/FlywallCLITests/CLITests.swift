@@ -44,7 +44,14 @@ struct CLITests {
         let r = try CLI.run(["simulate"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("failover   group=default  eth0 -> eth1"))
-        #expect(r.stdout.contains("0 failed"))
+        // The closing line counts every expectation as passed: "N passed, 0 failed" with N > 0, one
+        // PASS line each (a bare contains("0 failed") would also accept "10 failed").
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        let summary = try #require(lines.last?.wholeMatch(of: /(\d+) passed, (\d+) failed/), "last line: \(lines.last ?? "none")")
+        #expect(Int(summary.2) == 0)
+        #expect(Int(summary.1)! > 0)
+        #expect(lines.filter { $0.contains("PASS") }.count == Int(summary.1)!)
+        #expect(!lines.contains { $0.contains("FAIL") })
     }
 
     @Test func simulateIsByteIdenticalAcrossRuns() throws {

@@ -105,15 +105,7 @@ struct DaemonTests {
     @Test func blackholedPrimaryMovesNewConnectionsAndFlushesOnlyItsOwn() async throws {
         guard LabDaemon.check() else { return }
         try await withLab(wans: 2) { lab in
-            let config = LabConfig.interfaces(lab) + LabConfig.failoverGroup(lab) + """
-                policy_route "hold-on-backup" {
-                  match {
-                    protocol  = "tcp"
-                    dest_port = 7001
-                  }
-                  uplink = "eth1"
-                }
-                """
+            let config = LabConfig.interfaces(lab) + LabConfig.failoverGroup(lab) + LabConfig.holdOnBackup
             let daemon = try LabDaemon(lab: lab, config: config)
             guard await daemon.waitReady() else { return }
             let kernel = LabKernel(lab: lab)
@@ -224,9 +216,10 @@ struct DaemonTests {
 
     // MARK: 6. Sticky
 
+    /// Three WANs, so that "the others stay" is not implied by "everything lands on the survivor".
     @Test func stickySourcesKeepTheirUplinkAndOnlyTheDeadOnesMove() async throws {
         guard LabDaemon.check() else { return }
-        try await withLab(wans: 2) { lab in
+        try await withLab(wans: 3) { lab in
             let config = LabConfig.interfaces(lab) + """
                 uplink_group "default" {
                   mode           = "balance"
@@ -234,6 +227,7 @@ struct DaemonTests {
                   sticky_timeout = "1h"
                   member "eth0" { weight = 1 }
                   member "eth1" { weight = 1 }
+                  member "eth2" { weight = 1 }
                 }
                 """
             let daemon = try LabDaemon(lab: lab, config: config)
@@ -247,30 +241,33 @@ struct DaemonTests {
             }
             let first = try round(0)
             #expect(first.values.allSatisfy { $0 != nil }, "unanswered: \(first.filter { $0.value == nil }.keys.sorted())")
-            let onISP0 = Set(first.filter { $0.value == "isp0" }.keys), onISP1 = Set(first.filter { $0.value == "isp1" }.keys)
-            // 50 sources, p = 1/2: at least 10 on each is far beyond 4σ.
-            #expect(onISP0.count >= 10 && onISP1.count >= 10, "isp0 \(onISP0.count), isp1 \(onISP1.count)")
+            let on = (0..<3).map { i in Set(first.filter { $0.value == "isp\(i)" }.keys) }
+            // 50 sources, p = 1/3: at least 5 on each is beyond 3.5σ.
+            #expect(on.allSatisfy { $0.count >= 5 }, "isp0 \(on[0].count), isp1 \(on[1].count), isp2 \(on[2].count)")
             for n in 1...4 {
                 let again = try round(n)
                 let changed = Self.lan.filter { again[$0] != first[$0] }
                 #expect(changed.isEmpty, "round \(n): sources changed uplink: \(changed.map { "\($0) \(first[$0]! ?? "-") -> \(again[$0]! ?? "-")" })")
             }
 
-            // eth1 dies: only its sources move.
+            // eth1 dies: the sources of eth0 and eth2 stay where they are; only eth1's move, to both.
             var mark = daemon.lines.count
             try lab.blackhole(1)
             guard await daemon.expectLog("wan_down: eth1", from: mark, seconds: 20) != nil else { return }
             let afterDown = try round(0)
-            #expect(onISP0.allSatisfy { afterDown[$0] == "isp0" }, "sources on eth0 moved: \(onISP0.filter { afterDown[$0] != "isp0" }.sorted())")
-            #expect(onISP1.allSatisfy { afterDown[$0] == "isp0" }, "sources of dead eth1 did not move to eth0: \(onISP1.filter { afterDown[$0] != "isp0" }.sorted())")
+            for i in [0, 2] {
+                #expect(on[i].allSatisfy { afterDown[$0] == "isp\(i)" }, "sources on eth\(i) moved: \(on[i].filter { afterDown[$0] != "isp\(i)" }.sorted())")
+            }
+            let movedTo = on[1].map { afterDown[$0] ?? nil }
+            #expect(movedTo.allSatisfy { $0 == "isp0" || $0 == "isp2" }, "sources of dead eth1: \(movedTo)")
 
-            // eth1 returns: every source is now remembered on eth0, which stayed up, so nobody moves.
+            // eth1 returns: every source is remembered on a member that stayed up, so nobody moves.
             mark = daemon.lines.count
             try lab.repair(1)
             guard await daemon.expectLog("wan_up: eth1", from: mark, seconds: 20) != nil else { return }
             let afterUp = try round(1)
-            let movedBack = Self.lan.filter { afterUp[$0] != "isp0" }
-            #expect(movedBack.isEmpty, "sources left eth0 while it was up: \(movedBack)")
+            let movedBack = Self.lan.filter { afterUp[$0] != afterDown[$0] }
+            #expect(movedBack.isEmpty, "sources changed uplink while theirs was up: \(movedBack)")
         }
     }
 
@@ -332,20 +329,32 @@ struct DaemonTests {
                 (.tcp(other, server, 443), "isp2", "isp2"),         // no policy
                 (.tcp(other, server, 7002), "isp1", nil),           // only-eth1: no fallback
             ]
-            func check(_ phase: String, _ expected: (LabTopology.Flow, String?, String?) -> String?) throws {
+            @discardableResult
+            func check(_ phase: String, _ expected: (LabTopology.Flow, String?, String?) -> String?) throws -> [LabTopology.Outcome] {
                 let outcomes = try lab.connect(cases.map(\.0), timeout: 1.5)
                 for (c, o) in zip(cases, outcomes) {
                     #expect(o.isp == expected(c.0, c.up, c.down), "\(phase): \(c.0) answered by \(o)")
                 }
+                return outcomes
             }
             try check("all up") { _, up, _ in up }
+            // only-eth1's SYNs, counted at each ISP before a black hole drops them.
+            for isp in lab.isps { try lab.countPackets(at: isp.index, "only_eth1", matching: "tcp dport 7002") }
 
             var mark = daemon.lines.count
             try lab.blackhole(0)
             try lab.blackhole(1)
             await daemon.expectLog("wan_down: eth0", from: mark, seconds: 20)
             await daemon.expectLog("wan_down: eth1", from: mark, seconds: 20)
-            try check("eth0 and eth1 down") { _, _, down in down }
+            let before = try lab.isps.map { try lab.packets(at: $0.index, counter: "only_eth1") }
+            let down = try check("eth0 and eth1 down") { _, _, down in down }
+            // fallback = false: "no answer" must not be the dead uplink swallowing it. Nothing of it
+            // left the router, through the dead eth1 or any other uplink, and the LAN client was
+            // refused at once (the route is `unreachable`), not left to time out.
+            let after = try lab.isps.map { try lab.packets(at: $0.index, counter: "only_eth1") }
+            #expect(after == before, "only-eth1 packets reached ISPs while eth1 was down: before \(before), after \(after)")
+            let refused = down[cases.firstIndex { $0.0.port == 7002 }!]
+            #expect(refused.error?.contains("EHOSTUNREACH") == true, "only-eth1 while eth1 is down: \(refused)")
 
             mark = daemon.lines.count
             try lab.repair(0)

@@ -158,6 +158,19 @@ enum LabConfig {
         return text
     }
 
+    /// A policy route that pins TCP to port 7001 to eth1, for a connection that lives on the backup
+    /// while the primary carries the rest.
+    static let holdOnBackup = """
+        policy_route "hold-on-backup" {
+          match {
+            protocol  = "tcp"
+            dest_port = 7001
+          }
+          uplink = "eth1"
+        }
+
+        """
+
     /// A failover group of all the lab's WANs, in index order (eth0 preferred).
     static func failoverGroup(_ lab: LabTopology, order: [Int]? = nil, count: Int? = nil) -> String {
         let order = order ?? Array(lab.isps.indices.prefix(count ?? lab.isps.count))
@@ -241,12 +254,16 @@ struct LabKernel {
         var sourcePort: Int?
         var destinationPort: Int?
         var mark: UInt32
+        /// When the kernel created the entry (`[start=...]`, to the second), when the router
+        /// namespace has `net.netfilter.nf_conntrack_timestamp=1`: a flushed and re-created
+        /// connection has a later one. (Its `id` may repeat: the kernel hashes it from the tuple.)
+        var started: String?
         var pin: UInt32 { mark >> 24 }
         var description: String { line }
     }
 
     func connections() throws -> [Connection] {
-        let text = try lab.exec(lab.router, ["conntrack", "-L"])
+        let text = try lab.exec(lab.router, ["conntrack", "-L", "-o", "ktimestamp"])
         return text.split(separator: "\n").compactMap { raw in
             let line = String(raw)
             let fields = line.split(separator: " ")
@@ -257,7 +274,8 @@ struct LabKernel {
             guard let src = first("src"), let dst = first("dst") else { return nil }
             return Connection(line: line, proto: proto, source: src, destination: dst,
                               sourcePort: first("sport").flatMap { Int($0) }, destinationPort: first("dport").flatMap { Int($0) },
-                              mark: first("mark").flatMap { UInt32($0) } ?? 0)
+                              mark: first("mark").flatMap { UInt32($0) } ?? 0,
+                              started: line.firstMatch(of: /\[start=([^\]]+)\]/).map { String($0.1) })
         }
     }
 

@@ -45,6 +45,8 @@ public final class LabTopology: @unchecked Sendable {
         public let targets: [String]
         /// Server addresses on the ISP's loopback (every ISP holds the same ones).
         public let servers: [String]
+        /// A third target address on the ISP's loopback, for checks with three targets.
+        public var thirdTarget: String { "198.18.\(index).3" }
     }
 
     /// What to build: the WANs in order, each ISP's targets, the servers behind every ISP, the
@@ -150,7 +152,7 @@ public final class LabTopology: @unchecked Sendable {
                              "netns", isp.namespace)
             try ip(isp.namespace, "addr add \(isp.gateway)/\(isp.prefixLength) dev cust")
             try ip(isp.namespace, "link set cust up")
-            for address in Self.unique(isp.targets + isp.servers) {
+            for address in Self.unique(isp.targets + [isp.thirdTarget] + isp.servers) {
                 try ip(isp.namespace, "addr add \(address)/32 dev lo")
             }
             if layout.wans[isp.index].staticAddress {
@@ -269,6 +271,22 @@ public final class LabTopology: @unchecked Sendable {
         try ip(router, "link set \(isps[index].wan) up")
     }
 
+    /// Only these targets of ISP `index` stop answering (echo requests to them are dropped); the
+    /// rest of the ISP works. An empty list makes every target answer again.
+    public func silence(_ index: Int, targets: [String]) throws {
+        let ns = isps[index].namespace
+        _ = try? exec(ns, ["nft", "delete", "table", "inet", "fwlab_silence"])
+        guard !targets.isEmpty else { return }
+        try exec(ns, ["nft", "-f", "-"], input: """
+            table inet fwlab_silence {
+              chain in {
+                type filter hook prerouting priority -300; policy accept;
+                iifname "cust" ip daddr { \(targets.joined(separator: ", ")) } icmp type echo-request drop
+              }
+            }
+            """)
+    }
+
     /// Undoes `blackhole` and `pullCable`.
     public func repair(_ index: Int) throws {
         let ns = isps[index].namespace
@@ -293,6 +311,25 @@ public final class LabTopology: @unchecked Sendable {
                 }
                 """)
         }
+    }
+
+    /// Starts counting packets from the router that arrive at ISP `index` and match `match` (nft
+    /// syntax, e.g. `tcp dport 7002`), before any fault drops them; `packets(at:counter:)` reads it.
+    public func countPackets(at index: Int, _ name: String, matching match: String) throws {
+        try exec(isps[index].namespace, ["nft", "-f", "-"], input: """
+            table inet fwlab_count_\(name) {
+              counter seen { }
+              chain in {
+                type filter hook prerouting priority -400; policy accept;
+                iifname "cust" \(match) counter name seen
+              }
+            }
+            """)
+    }
+
+    public func packets(at index: Int, counter name: String) throws -> Int {
+        let text = try exec(isps[index].namespace, ["nft", "list", "counter", "inet", "fwlab_count_\(name)", "seen"])
+        return text.firstMatch(of: /packets (\d+)/).flatMap { Int($0.1) } ?? -1
     }
 
     public struct EchoRequests: Equatable, CustomStringConvertible {

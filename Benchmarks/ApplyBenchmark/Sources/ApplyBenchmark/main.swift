@@ -3,8 +3,9 @@
 //     (nftables is not touched on failover);
 //   - a full ruleset replace through libnftnl (`NftablesTransport.replaceRuleset`, the config-reload path);
 //   - `nft -f` replacing the same ruleset from its text.
-// Medians over repeated runs, side by side, for the spec's 2-WAN plan and for 64 uplinks with 1,000
-// policy routes. Prints a table; docs/benchmarks.md records a run.
+// Medians over repeated runs, side by side, for plans the core makes (`MultiWANStateMachine`, as
+// in the daemon): the spec's 2-WAN config with eth0 failing, and 64 balanced uplinks with 1,000
+// policy routes with one and with 32 uplinks failing. Prints a table; docs/benchmarks.md records a run.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,37 +66,29 @@ struct Case {
     var iterations: Int
 }
 
-/// A plan as the core makes it for a set of usable uplinks (buckets given by the caller).
-func plan(_ config: FlywallConfig, usable: Set<String>, active: [String], buckets: [String]) -> ForwardingPlan {
-    let uplinks = config.wans.enumerated().map { i, w in
-        ForwardingPlan.Uplink(name: w.name, index: i, usable: usable.contains(w.name), gateway: IPAddress.v4(0x0A00_0001 | UInt32(i) << 16))
+/// Plans made by the core itself (`MultiWANStateMachine`), as the daemon gets them: each WAN's
+/// gateway learned as from DHCP (10.i.0.1, on-link on the benchmark's veths), and the WANs not in
+/// `usable` taken out by the operator's maintenance command (the same plan a failure gives).
+func corePlan(_ config: FlywallConfig, usable: Set<String>) -> ForwardingPlan {
+    var core = MultiWANStateMachine(config: config)
+    _ = core.handle(.tick, at: .zero)
+    for (i, wan) in config.wans.enumerated() {
+        _ = core.handle(.addressLearned(interface: wan.name, address: nil, gateway: IPAddress.v4(0x0A00_0001 | UInt32(i) << 16)),
+                        at: .zero)
     }
-    let g = config.uplinkGroups[0]
-    let group = ForwardingPlan.Group(name: g.name, mode: g.mode, sticky: g.sticky, stickyTimeout: g.stickyTimeout,
-                                     active: active, buckets: buckets)
-    let policies = config.policyRoutes.map { r -> ForwardingPlan.Policy in
-        let resolution: ForwardingPlan.Resolution = usable.contains(r.uplink) ? .uplink(r.uplink) : r.fallback ? .group(g.name) : .drop
-        func expand(_ list: [AddressMatch]) -> [CIDR]? {
-            list.isEmpty ? nil : list.flatMap { m -> [CIDR] in
-                switch m {
-                case .cidr(let c): [c]
-                case .ipset(let n): config.ipset(named: n)?.entries ?? []
-                }
-            }
-        }
-        return ForwardingPlan.Policy(name: r.name, protocols: r.match.protocols, destPorts: r.match.destPorts,
-                                     sources: expand(r.match.sources), destinations: expand(r.match.destinations),
-                                     target: .uplink(r.uplink), resolution: resolution)
+    for wan in config.wans where !usable.contains(wan.name) {
+        _ = core.handle(.manual(.maintenance(interface: wan.name, enabled: true)), at: .zero)
     }
-    return ForwardingPlan(uplinks: uplinks, groups: [group], policies: policies, defaultGroup: g.name)
+    return core.plan
 }
 
+/// The spec's dual WAN with its three policy routes; eth0 fails.
 func twoWAN() -> Case {
     let config = FlywallConfig(
         interfaces: [
             Interface(name: "lan0", zone: "LAN"),
-            Interface(name: "eth0", zone: "WAN", wan: WANSettings(priority: 1)),
-            Interface(name: "eth1", zone: "WAN", wan: WANSettings(priority: 2)),
+            Interface(name: "eth0", zone: "WAN", dhcp: true, wan: WANSettings(priority: 1)),
+            Interface(name: "eth1", zone: "WAN", dhcp: true, wan: WANSettings(priority: 2)),
         ],
         uplinkGroups: [UplinkGroup(name: "default", mode: .failover,
                                    members: [Member(interface: "eth0", priority: 1), Member(interface: "eth1", priority: 2)])],
@@ -105,16 +98,16 @@ func twoWAN() -> Case {
             PolicyRoute(name: "gaming", match: .init(protocols: [.udp], sources: [.cidr(CIDR("192.168.1.50")!)]), uplink: "eth0"),
         ],
         ipsets: [IPSet(name: "streaming_services", entries: [CIDR("198.51.100.0/24")!, CIDR("203.0.113.128/25")!])])
-    return Case(name: "2 WANs, 3 policies", config: config,
-                up: plan(config, usable: ["eth0", "eth1"], active: ["eth0"], buckets: Array(repeating: "eth0", count: 64)),
-                down: plan(config, usable: ["eth1"], active: ["eth1"], buckets: Array(repeating: "eth1", count: 64)),
-                iterations: 51)
+    return Case(name: "spec 2 WANs, eth0 fails", config: config,
+                up: corePlan(config, usable: ["eth0", "eth1"]), down: corePlan(config, usable: ["eth1"]), iterations: 51)
 }
 
-func large() -> Case {
+/// 64 WANs balanced with equal weights and 1,000 policy routes over them (ports, sources); `failing`
+/// of them fail at once.
+func large(failing: Int) -> Case {
     let n = 64
     var interfaces = [Interface(name: "lan0", zone: "LAN")]
-    for i in 0..<n { interfaces.append(Interface(name: "wan\(i)", zone: "WAN", wan: WANSettings())) }
+    for i in 0..<n { interfaces.append(Interface(name: "wan\(i)", zone: "WAN", dhcp: true, wan: WANSettings())) }
     let group = UplinkGroup(name: "default", mode: .balance, members: (0..<n).map { Member(interface: "wan\($0)") })
     let routes = (0..<1_000).map { k in
         PolicyRoute(name: "policy-\(k)",
@@ -124,11 +117,8 @@ func large() -> Case {
     }
     let config = FlywallConfig(interfaces: interfaces, uplinkGroups: [group], policyRoutes: routes)
     let all = (0..<n).map { "wan\($0)" }
-    var downBuckets = all
-    downBuckets[0] = "wan1"
-    return Case(name: "64 WANs, 1,000 policies", config: config,
-                up: plan(config, usable: Set(all), active: all, buckets: all),
-                down: plan(config, usable: Set(all.dropFirst()), active: Array(all.dropFirst()), buckets: downBuckets),
+    return Case(name: failing == 1 ? "64 WANs + 1,000 policies, wan0 fails" : "64 WANs + 1,000 policies, \(failing) WANs fail",
+                config: config, up: corePlan(config, usable: Set(all)), down: corePlan(config, usable: Set(all.dropFirst(failing))),
                 iterations: 21)
 }
 
@@ -147,10 +137,10 @@ do {
     close(fd)
 }
 
-print("Applying forwarding plans (median of N runs, namespace \(namespace))")
-print("case                      | failover (routes) | changed routes | libnftnl replace | nft -f replace | nft -f / failover | nft -f / libnftnl")
+print("Applying forwarding plans made by the core (median of N runs, namespace \(namespace))")
+print("case                                   | slots | failover (routes) | changed routes | libnftnl replace | nft -f replace | nft -f / failover | nft -f / libnftnl")
 var failed = false
-for c in [twoWAN(), large()] {
+for c in [twoWAN(), large(failing: 1), large(failing: 32)] {
     // The uplinks as veth links (this kernel has no dummy links) with an on-link gateway each.
     let script = c.config.wans.enumerated().map { i, w in
         "link add \(w.name) type veth peer name \(w.name)p\nlink set \(w.name)p up\n"
@@ -164,7 +154,7 @@ for c in [twoWAN(), large()] {
     unlink(scriptPath)
 
     do {
-        let kernel = try KernelPlan(config: c.config, plan: c.up)
+        let kernel = try KernelPlan(plan: c.up)
         guard kernel.accommodates(c.down) else { fail("\(c.name): the down plan needs a new ruleset") }
         let transport = try NftablesTransport()
         let routing = try RoutingProgrammer()
@@ -197,7 +187,8 @@ for c in [twoWAN(), large()] {
             let r = (a / b * 10).rounded() / 10
             return "\(r)x"
         }
-        print("\(c.name.padding(25)) | \(ms(failover).padding(17)) | \(String(changed).padding(14)) | \(ms(libnftnl).padding(16)) | \(ms(nft).padding(14)) | \(ratio(nft, failover).padding(17)) | \(ratio(nft, libnftnl))")
+        let slots = kernel.groups.map(\.slots).reduce(0, +)
+        print("\(c.name.padding(38)) | \(String(slots).padding(5)) | \(ms(failover).padding(17)) | \(String(changed).padding(14)) | \(ms(libnftnl).padding(16)) | \(ms(nft).padding(14)) | \(ratio(nft, failover).padding(17)) | \(ratio(nft, libnftnl))")
         try routing.removeAll()
         try transport.removeTable()
     } catch {

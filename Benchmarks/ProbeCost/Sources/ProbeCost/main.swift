@@ -17,7 +17,13 @@
 // work, and the floor shows what is left of the kernel's (the send path).
 //
 // CPU totals are exact (the kernel's run time of each thread); the user/system split is sampled at
-// clock ticks, so it is only indicative over a 10 s run.
+// clock ticks, so it is only indicative over a 10 s run. The prober's receive thread is found by its
+// name (`flywall-probe`) and measured on its own (/proc/self/task/TID/schedstat, nanoseconds);
+// whatever else runs in the process (other runtime threads) is reported apart from it.
+//
+// The probe's route is the product's: the uplink's pin mark on the socket (`ProbeUplink.mark`,
+// `DataplaneMarks.pin`) and the pin rule and table of docs/dataplane.md (`DataplaneTables`), for
+// the floor's bare socket and the prober alike.
 //
 // Needs root. Like the tests, it builds the topology with `ip`; the prober itself uses none of it.
 import Adapters
@@ -138,6 +144,31 @@ func paced(_ options: Options, seconds: Int, _ send: (Int, UInt32) -> Void) -> (
     return (wall, CPUTime.now(0) - processBefore, CPUTime.now(1) - threadBefore, sent)
 }
 
+/// The thread id of this process's thread named `name` (/proc/self/task/TID/comm).
+func task(named name: String) -> Int? {
+    guard let dir = opendir("/proc/self/task") else { return nil }
+    defer { closedir(dir) }
+    while let entry = readdir(dir) {
+        let tid = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard let id = Int(tid) else { continue }
+        if firstLine("/proc/self/task/\(id)/comm") == name { return id }
+    }
+    return nil
+}
+
+/// Nanoseconds thread `task` has run on a CPU (first field of its schedstat: exact, not ticks).
+func runTime(task: Int) -> Int {
+    Int(firstLine("/proc/self/task/\(task)/schedstat")?.split(separator: " ").first ?? "") ?? 0
+}
+
+func firstLine(_ path: String) -> String? {
+    guard let file = fopen(path, "r") else { return nil }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    guard fgets(&line, Int32(line.count), file) != nil else { return nil }
+    return String(decoding: line.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
 func checksum(_ bytes: [UInt8]) -> UInt16 {
     var sum: UInt32 = 0
     for i in stride(from: 0, to: bytes.count, by: 2) { sum += UInt32(bytes[i]) << 8 | UInt32(bytes[i + 1]) }
@@ -168,9 +199,13 @@ func measure() {
     for target in targets { fputs("addr add \(target)/32 dev lo\n", file) }
     fclose(file)
     sh("ip -n \(isp) -batch \(batchPath) && rm -f \(batchPath)")
-    // The probe class table of uplink 0 (docs/dataplane.md); the main table has no default route.
-    sh("ip -n \(router) rule add fwmark 0x40000000/0xff000000 lookup 10000 priority 10000")
-    sh("ip -n \(router) route add default via 100.64.1.1 dev wan0 table 10000")
+    // Uplink 0's pin rule and table as the daemon installs them (docs/dataplane.md); the main table
+    // has no default route, so a probe without the pin mark would find no route.
+    let uplink = ProbeUplink(interface: "wan0", index: 0)
+    let pinMark = DataplaneMarks.pin(uplink: uplink.index), pinTable = DataplaneTables.pin(uplink: uplink.index)
+    guard uplink.mark == pinMark else { fatal("probe mark \(uplink.mark) is not the pin mark \(pinMark)") }
+    sh("ip -n \(router) rule add fwmark 0x\(String(pinMark, radix: 16))/0x\(String(DataplaneMarks.classMask, radix: 16)) lookup \(pinTable) priority \(DataplaneTables.classRulePriority)")
+    sh("ip -n \(router) route add default via 100.64.1.1 dev wan0 table \(pinTable)")
     // The ISP answers every echo request (no ICMP rate limit).
     sh("ip netns exec \(isp) sysctl -qw net.ipv4.icmp_ratelimit=0")
 
@@ -197,7 +232,7 @@ func measure() {
     guard raw >= 0 else { fatal("raw socket: errno \(errno)") }
     var blockAll = UInt32.max
     setsockopt(raw, 255 /* SOL_RAW */, 1 /* ICMP_FILTER */, &blockAll, 4)
-    var mark: UInt32 = 0x4000_0000
+    var mark = uplink.mark
     setsockopt(raw, SOL_SOCKET, SO_MARK, &mark, 4)
     _ = "wan0".withCString { setsockopt(raw, SOL_SOCKET, SO_BINDTODEVICE, $0, 5) }
     let floorSend: (Int, UInt32) -> Void = { target, round in
@@ -227,7 +262,6 @@ func measure() {
     let rttNanoseconds = Atomic<Int>(0)
     let rssBefore = procStatus("VmRSS")
     let prober: ICMPProber
-    let uplink = ProbeUplink(interface: "wan0", index: 0)
     do {
         prober = try ICMPProber(readInterval: .milliseconds(options.readInterval)) { result in
             switch result.outcome {
@@ -248,9 +282,12 @@ func measure() {
     }
     _ = paced(options, seconds: options.warmup, probeSend)
     usleep(1_100_000)  // the warm-up's probes finish
+    guard let receiveTask = task(named: "flywall-probe") else { fatal("no thread named flywall-probe in this process") }
     let before = (replies.load(ordering: .relaxed), timeouts.load(ordering: .relaxed),
                   failures.load(ordering: .relaxed), rttNanoseconds.load(ordering: .relaxed))
+    let receiveBefore = runTime(task: receiveTask)
     let run = paced(options, seconds: options.seconds, probeSend)
+    let receive = Double(runTime(task: receiveTask) - receiveBefore) / 1e9
     usleep(1_100_000)
     let got = replies.load(ordering: .relaxed) - before.0
     let lost = timeouts.load(ordering: .relaxed) - before.1
@@ -262,7 +299,8 @@ func measure() {
 
     func share(_ cpu: Double, _ wall: Double) -> String { fmt(cpu / wall * 100) + " %" }
     func perProbe(_ cpu: Double, _ sent: Int) -> String { fmt(cpu / Double(sent) * 1e6, 2) + " µs" }
-    let receiver = run.process - run.thread
+    // The three are read a few microseconds apart: clamp the skew, not a real negative.
+    let others = max(0, run.process.total - run.thread.total - receive)
     print("""
         kernel floor (bare raw socket, send only): \(share(floor.process.total, floor.wall)) of one core \
         (user \(share(floor.process.user, floor.wall)), system \(share(floor.process.system, floor.wall))), \
@@ -270,7 +308,8 @@ func measure() {
         ICMPProber: \(run.sent) probes in \(fmt(run.wall, 2)) s: \(got) replies, \(lost) timeouts, \(failed) failures; mean RTT \(fmt(meanRTT)) µs
           process CPU \(share(run.process.total, run.wall)) of one core = \(fmt(run.process.total / run.wall * 1000)) ms per second, \
         \(perProbe(run.process.total, run.sent)) per probe (user \(share(run.process.user, run.wall)), system \(share(run.process.system, run.wall)))
-          sending thread \(share(run.thread.total, run.wall)), receive thread \(share(receiver.total, run.wall))
+          sending thread \(share(run.thread.total, run.wall)), receive thread (flywall-probe) \(share(receive, run.wall)), \
+        all other threads \(share(others, run.wall))
           above the kernel floor: \(share(run.process.total - floor.process.total, run.wall)) of one core, \
         \(perProbe(run.process.total - floor.process.total, run.sent)) per probe
         RSS \(rss / 1024) MB (peak \(peak / 1024) MB; \(rssBefore / 1024) MB before the prober started)

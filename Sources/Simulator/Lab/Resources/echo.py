@@ -25,6 +25,7 @@ Only addresses inside the test's own namespaces are ever used.
 """
 import argparse
 import asyncio
+import errno
 import json
 import socket
 import sys
@@ -95,6 +96,12 @@ def serve(args):
     asyncio.run(main())
 
 
+def os_error(e):
+    """The error with its errno name (asyncio's connect errors carry no strerror in the text)."""
+    name = errno.errorcode.get(e.errno, "") if e.errno else ""
+    return f"{type(e).__name__}: {name + ' ' if name else ''}{e.strerror or e}"
+
+
 async def one_tcp(item, timeout):
     writer = None
     try:
@@ -108,7 +115,7 @@ async def one_tcp(item, timeout):
     except asyncio.TimeoutError:
         return {"error": "timeout"}
     except OSError as e:
-        return {"error": f"{type(e).__name__}: {e.strerror or e}"}
+        return {"error": os_error(e)}
     finally:
         if writer is not None:
             writer.close()
@@ -127,7 +134,7 @@ async def one_udp(item, timeout):
     except asyncio.TimeoutError:
         return {"error": "timeout"}
     except OSError as e:
-        return {"error": f"{type(e).__name__}: {e.strerror or e}"}
+        return {"error": os_error(e)}
     finally:
         sock.close()
 
