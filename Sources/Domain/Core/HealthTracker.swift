@@ -26,6 +26,11 @@ struct HealthTracker: Sendable {
 
     /// Why the WAN is in its current state, for events and status.
     private(set) var reason = "starting: assumed up until probes say otherwise"
+    /// What the last change of state was decided on (nil until the first change).
+    private(set) var evidence: WANEvidence?
+    /// Probes sent and probes that got no good answer, since start (for metrics).
+    private(set) var probesSent = 0
+    private(set) var probesLost = 0
 
     private var sequence: UInt32 = 0
     private var roundOpen = false
@@ -142,6 +147,7 @@ struct HealthTracker: Sendable {
         var next = Instant(nanoseconds: due.nanoseconds + intervalNanos)
         if next <= now { next = Instant(nanoseconds: now.nanoseconds + intervalNanos) }
         nextRoundAt = next
+        probesSent += targets.count
         return targets.enumerated().map { index, target in
             ProbeRequest(id: ProbeID(interface: interface, target: index, sequence: sequence),
                          target: target, timeout: check.timeout)
@@ -161,6 +167,7 @@ struct HealthTracker: Sendable {
     mutating func setCarrier(_ up: Bool) {
         guard up != carrier else { return }
         carrier = up
+        evidence = WANEvidence(cause: .carrier, detail: "netlink: carrier \(up ? "up" : "down") on \(interface)")
         if !up {
             healthy = false
             goodRounds = 0
@@ -189,8 +196,10 @@ struct HealthTracker: Sendable {
         finishRound(success: sample.answered, detail: sample.description)
     }
 
-    mutating func setMaintenance(_ on: Bool) {
+    /// `evidence`: the command and who asked, kept as the WAN's evidence.
+    mutating func setMaintenance(_ on: Bool, evidence: WANEvidence? = nil) {
         maintenance = on
+        if let evidence { self.evidence = evidence }
     }
 
     // MARK: Rounds
@@ -208,12 +217,15 @@ struct HealthTracker: Sendable {
                 successes += 1
                 windows[index].record(rtt.nanoseconds)
             case .wrongStatus(let status, _):
+                probesLost += 1
                 windows[index].record(nil)
                 failures.append("\(probeTargets[index]): HTTP \(status), expected \(check.expectedStatus)")
             case .timeout:
+                probesLost += 1
                 windows[index].record(nil)
                 failures.append("\(probeTargets[index]): timeout")
             case .failure(let message):
+                probesLost += 1
                 windows[index].record(nil)
                 failures.append("\(probeTargets[index]): \(message)")
             }
@@ -231,6 +243,7 @@ struct HealthTracker: Sendable {
             if !healthy && carrier && goodRounds >= check.thresholdUp {
                 healthy = true
                 reason = "\(goodRounds) consecutive good \(roundNoun)"
+                evidence = roundEvidence("\(goodRounds)/\(check.thresholdUp) good \(roundNoun)", rounds: goodRounds, detail: detail)
             }
         } else {
             failedRounds += 1
@@ -238,9 +251,23 @@ struct HealthTracker: Sendable {
             if healthy && failedRounds >= check.thresholdDown {
                 healthy = false
                 reason = "\(failedRounds) consecutive failed \(roundNoun)" + (detail.isEmpty ? "" : " (\(detail))")
+                evidence = roundEvidence("\(failedRounds)/\(check.thresholdDown) failed \(roundNoun)", rounds: failedRounds, detail: detail)
             }
         }
         evaluateQuality(check)
+    }
+
+    /// The verdict's evidence: the counter, and each target's outcomes over the rounds it counted.
+    private func roundEvidence(_ counter: String, rounds: Int, detail: String) -> WANEvidence {
+        let targets = zip(probeTargets, windows).map { target, window in
+            let recent = window.recent(rounds)
+            return WANEvidence.Target(
+                target: target.description,
+                results: recent.map { $0.map { "reply \(DurationText.milliseconds(.nanoseconds($0)))" } ?? "lost" },
+                rttMs: recent.compactMap { $0.map { Double($0) / 1e6 } })
+        }
+        return WANEvidence(cause: isPassive ? .passive : .probes, counter: counter, targets: targets,
+                           detail: isPassive && !detail.isEmpty ? detail : nil)
     }
 
     /// What a round is, for reasons: a passive round is an interval of real connections, not probes.
@@ -264,7 +291,10 @@ struct HealthTracker: Sendable {
                 if badQualityRounds >= check.thresholdDown {
                     degraded = true
                     goodQualityRounds = 0
-                    if healthy && carrier { reason = problem }
+                    if healthy && carrier {
+                        reason = problem
+                        evidence = WANEvidence(cause: .quality, counter: "\(badQualityRounds)/\(check.thresholdDown) rounds past the limit", detail: problem)
+                    }
                 }
             } else {
                 badQualityRounds = 0
@@ -280,6 +310,7 @@ struct HealthTracker: Sendable {
                     degraded = false
                     badQualityRounds = 0
                     reason = "quality recovered: latency \(latency.map { DurationText.milliseconds(.nanoseconds($0)) } ?? "n/a"), loss \(formatPercent(loss))"
+                    evidence = WANEvidence(cause: .quality, counter: "\(goodQualityRounds)/\(check.thresholdUp) rounds under the recovery limit", detail: reason)
                 }
             } else {
                 goodQualityRounds = 0

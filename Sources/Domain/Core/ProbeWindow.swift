@@ -27,6 +27,16 @@ struct ProbeWindow: Sendable {
         return .some(s == ProbeWindow.lost ? nil : s)
     }
 
+    /// The newest `n` outcomes (at most `count`), oldest first; nil for a lost probe.
+    func recent(_ n: Int) -> [Int64?] {
+        let k = min(max(0, n), count)
+        let capacity = samples.count
+        return (0..<k).map { i in
+            let s = samples[((next - k + i) % capacity + capacity) % capacity]
+            return s == ProbeWindow.lost ? nil : s
+        }
+    }
+
     mutating func record(_ rtt: Int64?) {
         let capacity = samples.count
         let newest = next == 0 ? capacity - 1 : next - 1

@@ -42,10 +42,16 @@ public struct WANStatus: Sendable, Equatable, Codable {
     public var roundsTotal: Int
     public var since: Instant
     public var reason: String
+    /// What the last change of state was decided on.
+    public var evidence: WANEvidence?
+    /// Probes sent since start, and those that got no good answer.
+    public var probesSent: Int
+    public var probesLost: Int
 
     public init(interface: String, state: State, priority: Int, weight: Int, carrier: Bool, latencyMs: Double?,
                 lossPercent: Double, jitterMs: Double?, targets: [TargetStatus], failedRounds: Int, goodRounds: Int,
-                roundsTotal: Int, since: Instant, reason: String) {
+                roundsTotal: Int, since: Instant, reason: String, evidence: WANEvidence? = nil,
+                probesSent: Int = 0, probesLost: Int = 0) {
         self.interface = interface
         self.state = state
         self.priority = priority
@@ -60,5 +66,8 @@ public struct WANStatus: Sendable, Equatable, Codable {
         self.roundsTotal = roundsTotal
         self.since = since
         self.reason = reason
+        self.evidence = evidence
+        self.probesSent = probesSent
+        self.probesLost = probesLost
     }
 }
