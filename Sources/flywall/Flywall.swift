@@ -5,6 +5,7 @@ struct Flywall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flywall",
         abstract: "Multi-WAN failover, load balancing and policy routing.",
-        subcommands: [SimulateCommand.self, ConfigCommand.self, DaemonCommand.self]
+        version: "0.1.0",
+        subcommands: [SimulateCommand.self, ConfigCommand.self, DaemonCommand.self, WanCommand.self]
     )
 }

@@ -127,9 +127,10 @@ public enum APIViews {
                 let check = s.checks[w.interface]
                 let counter: String
                 if let check {
-                    counter = w.failedRounds > 0 || w.state == .up
-                        ? "\(w.failedRounds)/\(check.thresholdDown) failed rounds"
-                        : "\(w.goodRounds)/\(check.thresholdUp) good rounds"
+                    // The counter that moves the WAN next: good rounds while it is down, failed ones otherwise.
+                    counter = w.state == .down && w.carrier
+                        ? "\(w.goodRounds)/\(check.thresholdUp) good rounds"
+                        : "\(w.failedRounds)/\(check.thresholdDown) failed rounds"
                 } else {
                     counter = "no health check"
                 }

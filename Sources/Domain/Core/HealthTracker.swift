@@ -198,6 +198,7 @@ struct HealthTracker: Sendable {
 
     /// `evidence`: the command and who asked, kept as the WAN's evidence.
     mutating func setMaintenance(_ on: Bool, evidence: WANEvidence? = nil) {
+        if maintenance && !on && healthy && carrier { reason = "maintenance ended" }
         maintenance = on
         if let evidence { self.evidence = evidence }
     }
