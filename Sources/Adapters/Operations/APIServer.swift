@@ -265,8 +265,22 @@ struct APIGuard: RouterMiddleware {
         } catch let e as APIRefusal {
             return APIServer.failure(e.status, e.message)
         } catch let e as HTTPError {
+            if e.status == .notFound, let allowed = allowedMethod(request.uri.path) {
+                var r = APIServer.failure(.methodNotAllowed, "\(request.uri.path) takes \(allowed) only")
+                r.headers[.allow] = allowed
+                return r
+            }
             return APIServer.failure(e.status, e.status == .notFound ? "no such endpoint: \(request.method) \(request.uri.path)" : e.status.reasonPhrase)
         }
+    }
+
+    /// The method a known path takes, for 405 answers to the others.
+    func allowedMethod(_ path: String) -> String? {
+        if ["/api/wan/status", "/api/wan/health", "/api/wan/history", "/metrics"].contains(path) { return "GET" }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count == 5, parts[1] == "api", parts[2] == "wan", ["disable", "enable"].contains(parts[4]) { return "POST" }
+        if parts.count == 5, parts[1] == "api", parts[2] == "groups", parts[4] == "failover" { return "POST" }
+        return nil
     }
 
     /// nil when authorized. The token is compared in constant time and never echoed.

@@ -191,12 +191,18 @@ public enum WallClockText {
         return formatter.string(from: Date(timeIntervalSince1970: Double(unixNanoseconds) / 1e9))
     }
 
-    /// Parses RFC 3339 (with or without fractional seconds) into Unix nanoseconds.
+    /// Parses RFC 3339 (with or without fractional seconds) into Unix nanoseconds; nil for text that
+    /// is not one. Times outside 1678...2261 (what nanoseconds in an Int64 hold) are clamped.
     public static func parse(_ text: String) -> Int64? {
+        guard text.count <= 64 else { return nil }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = formatter.date(from: text) { return Int64(d.timeIntervalSince1970 * 1e9) }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text).map { Int64($0.timeIntervalSince1970 * 1e9) }
+        guard let date = formatter.date(from: text) ?? {
+            formatter.formatOptions = [.withInternetDateTime]
+            return formatter.date(from: text)
+        }() else { return nil }
+        let seconds = date.timeIntervalSince1970
+        guard seconds.isFinite else { return nil }
+        return seconds >= 9.2e9 ? .max : seconds <= -9.2e9 ? .min : Int64(seconds * 1e9)
     }
 }
