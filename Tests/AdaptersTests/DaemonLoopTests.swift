@@ -245,9 +245,9 @@ struct DaemonLoopTests {
         rig.start()
         rig.ports.failingApplies.withLock { $0 = 1 }
         try rig.run(until: .seconds(0.99))
-        try rig.handle(.core(.manual(.maintenance(interface: "eth0", enabled: true))), at: .seconds(1))
+        try rig.handle(.core(.manual(.maintenance(interface: "eth0", enabled: true), origin: CommandOrigin(source: "test"))), at: .seconds(1))
         try rig.run(until: .seconds(1.99))
-        try rig.handle(.core(.manual(.maintenance(interface: "eth0", enabled: false))), at: .seconds(2))
+        try rig.handle(.core(.manual(.maintenance(interface: "eth0", enabled: false), origin: CommandOrigin(source: "test"))), at: .seconds(2))
         #expect(rig.ports.trace.suffix(4) == [
             "apply(default=eth1)", "record(wan_up eth0)", "record(failback eth0)", "repair(default=eth0)",
         ])
