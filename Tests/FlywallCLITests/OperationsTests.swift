@@ -74,7 +74,7 @@ struct OperationsTests {
         let d = try DemoDaemon(speed: 1)
         defer { d.stop() }
         let auth = "Authorization: Bearer \(DemoDaemon.token)\r\n"
-        let malformed = try HTTP.request(port: d.port, "POST /api/groups/default/failover HTTP/1.1\r\nHost: x\r\n\(auth)Content-Type: application/json\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{\"interf")
+        let malformed = try HTTP.request(port: d.port, "POST /api/groups/default/failover HTTP/1.1\r\nHost: x\r\n\(auth)Content-Type: application/json\r\nContent-Length: 8\r\nConnection: close\r\n\r\n{\"interf")
         #expect(malformed.hasPrefix("HTTP/1.1 400"), "\(malformed)")
         #expect(malformed.contains(#"{"error":"#))
         let big = String(repeating: "x", count: 70_000)

@@ -136,10 +136,7 @@ public struct APIServer: Service {
             } catch let e as APIRefusal {
                 return APIServer.failure(e.status, e.message)
             }
-            let choice: FailoverRequest
-            do {
-                choice = try APIViews.decoder().decode(FailoverRequest.self, from: Data(buffer: body))
-            } catch {
+            guard let choice = FailoverRequest(Data(buffer: body)) else {
                 return APIServer.failure(.badRequest, "body: expected {\"interface\": \"eth1\"} or {\"auto\": true}")
             }
             return try await command(request, context) { s in
@@ -147,15 +144,9 @@ public struct APIServer: Service {
                 guard let group = s.groups.first(where: { $0.name == name }) else {
                     return .failure(APIRefusal(.notFound, "no uplink group named \(name)"))
                 }
-                switch (choice.interface, choice.auto) {
-                case (let i?, nil), (let i?, false?):
-                    guard group.members.contains(i) else { return .failure(APIRefusal(.unprocessableContent, "\(i) is not a member of \(name)")) }
-                    return .success(.forceActive(group: name, interface: i))
-                case (nil, true?):
-                    return .success(.forceActive(group: name, interface: nil))
-                default:
-                    return .failure(APIRefusal(.badRequest, "body: give exactly one of \"interface\" or \"auto\": true"))
-                }
+                guard let i = choice.interface else { return .success(.forceActive(group: name, interface: nil)) }
+                guard group.members.contains(i) else { return .failure(APIRefusal(.conflict, "\(i) is not a member of \(name)")) }
+                return .success(.forceActive(group: name, interface: i))
             }
         }
 
@@ -178,9 +169,22 @@ public struct APIServer: Service {
         return router
     }
 
-    struct FailoverRequest: Decodable {
+    /// `{"interface": "eth1"}` or `{"auto": true}`, nothing else.
+    struct FailoverRequest {
+        /// nil: `auto`.
         var interface: String?
-        var auto: Bool?
+
+        init?(_ data: Data) {
+            // JSONDecoder keeps JSON's types apart (1 is not true), and a one-key object says which.
+            if let object = try? JSONDecoder().decode([String: String].self, from: data), object.count == 1,
+               let i = object["interface"], !i.isEmpty {
+                interface = i
+            } else if let object = try? JSONDecoder().decode([String: Bool].self, from: data), object == ["auto": true] {
+                interface = nil
+            } else {
+                return nil
+            }
+        }
     }
 
     static func peer(_ address: SocketAddress) -> String {
