@@ -9,6 +9,7 @@ declare -A PC_PACKAGES=(
     [libmnl]="libmnl-dev"
     [libnftnl]="libnftnl-dev"
     [libpcap]="libpcap-dev"
+    [sqlite3]="libsqlite3-dev"
 )
 # command -> Debian package.
 declare -A CMD_PACKAGES=(
@@ -22,8 +23,10 @@ declare -A CMD_PACKAGES=(
     [python3]="python3"
     [dnsmasq]="dnsmasq-base"
     [udhcpc]="udhcpc"
+    # The history store (GRDB) links SQLite.
+    [sqlite3]="sqlite3"
 )
-ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev nftables iproute2 tcpdump conntrack python3 dnsmasq-base udhcpc"
+ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev nftables iproute2 tcpdump conntrack python3 python3-pip dnsmasq-base udhcpc libsqlite3-dev sqlite3"
 
 # nft, ip, tcpdump, conntrack, dnsmasq and udhcpc live in /usr/sbin, which a non-root PATH may lack.
 has_command() {
@@ -44,7 +47,19 @@ else
     missing+=("pkg-config modules (no pkg-config)")
 fi
 
+# Python tools the operations tests run (Tests/FlywallCLITests/OperationsTests.swift): schemathesis
+# checks the API against docs/openapi.yaml, prometheus_client parses GET /metrics.
+install_python_tools() {
+    python3 -c "import schemathesis, prometheus_client" 2>/dev/null && return 0
+    echo "install-deps: pip install schemathesis prometheus_client" >&2
+    python3 -m pip install -q schemathesis prometheus_client >&2 || {
+        echo "install-deps: pip could not install schemathesis prometheus_client" >&2
+        return 1
+    }
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
+    install_python_tools
     exit 0
 fi
 
@@ -78,4 +93,5 @@ if [ "${#still[@]}" -ne 0 ]; then
     echo "install-deps: still missing after install: ${still[*]}" >&2
     exit 1
 fi
+install_python_tools
 echo "install-deps: done" >&2
