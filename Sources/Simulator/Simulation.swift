@@ -40,6 +40,11 @@ public struct Simulation: Sendable {
         return SimulationReport(result: result, expectations: results)
     }
 
+    /// A fault as the timeline shows it: `eth0: blackhole = true, loss = 20%`.
+    public static func describe(_ interface: String, _ change: LinkChange) -> String {
+        Runner.describe(interface, change)
+    }
+
     /// The invented address of the `index`-th WAN (config order) when it has no static one: one /30
     /// per WAN out of 100.64.0.0/10 (shared address space, as a carrier-grade NAT would hand out).
     public static func inventedAddress(wanIndex index: Int) -> (address: CIDR, gateway: IPAddress) {

@@ -39,7 +39,7 @@ final class DemoLinks: ProbeSending, InterfaceWatching, PassiveCapturing, Datapl
             queue.asyncAfter(deadline: at) { [self] in
                 switch fault.action {
                 case .link(let name, let change):
-                    log("demo: at \(DurationText.brief(fault.time)) \(name): \(describe(change))")
+                    log("demo: at \(DurationText.brief(fault.time)) \(Simulation.describe(name, change))")
                     let carrierChanged = lock.withLock { links[name]?.apply(change) ?? false }
                     if carrierChanged, let up = lock.withLock({ links[name]?.state.carrier }) {
                         inputs.push(.core(.carrier(interface: name, up: up)))
@@ -50,17 +50,6 @@ final class DemoLinks: ProbeSending, InterfaceWatching, PassiveCapturing, Datapl
                 }
             }
         }
-    }
-
-    private func describe(_ change: LinkChange) -> String {
-        var parts: [String] = []
-        if let v = change.carrier { parts.append("carrier = \(v)") }
-        if let v = change.blackhole { parts.append("blackhole = \(v)") }
-        if let v = change.loss { parts.append("loss = \(v)%") }
-        if let v = change.latency { parts.append("latency = \(DurationText.brief(v))") }
-        if let v = change.unreachable { parts.append("unreachable = \(v.map(\.description).sorted())") }
-        if let v = change.httpStatus { parts.append("http_status = \(v)") }
-        return parts.joined(separator: ", ")
     }
 
     // MARK: ProbeSending

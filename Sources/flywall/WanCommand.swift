@@ -141,16 +141,19 @@ func reportCommand(_ data: Data, json: Bool) {
     printOut(result.handled ? "\(result.command): done" : "\(result.command): accepted, not yet handled by the core")
 }
 
+/// `POST /api/wan/IFACE/disable|enable`.
+func maintenance(_ interface: String, _ action: String, _ options: APIOptions) async throws {
+    let path = "/api/wan/\(interface.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? interface)/\(action)"
+    reportCommand(try await options.client().post(path, body: nil), json: options.json)
+}
+
 struct WanDisable: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "disable", abstract: "Maintenance: take a WAN out of every group (probes go on).")
     @OptionGroup var options: APIOptions
     @Argument(help: "The WAN interface.") var interface: String
 
-    func run() async throws {
-        let path = "/api/wan/\(interface.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? interface)/disable"
-        reportCommand(try await options.client().post(path, body: nil), json: options.json)
-    }
+    func run() async throws { try await maintenance(interface, "disable", options) }
 }
 
 struct WanEnable: AsyncParsableCommand {
@@ -158,10 +161,7 @@ struct WanEnable: AsyncParsableCommand {
     @OptionGroup var options: APIOptions
     @Argument(help: "The WAN interface.") var interface: String
 
-    func run() async throws {
-        let path = "/api/wan/\(interface.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? interface)/enable"
-        reportCommand(try await options.client().post(path, body: nil), json: options.json)
-    }
+    func run() async throws { try await maintenance(interface, "enable", options) }
 }
 
 struct WanFailover: AsyncParsableCommand {
