@@ -57,7 +57,7 @@ sleep 5
 
 # The lateness histogram's cumulative buckets, as "le count" lines.
 buckets() { "${in_router[@]}" curl -sf http://127.0.0.1:8080/metrics | awk -F'[{}" ]+' '
-  /^flywall_probe_round_lateness_seconds_bucket/ { print $3, $5 }
+  /^flywall_probe_round_lateness_seconds_bucket/ { print $3, $4 }
   /^flywall_probe_round_lateness_seconds_sum/ { print "sum", $2 }
   /^flywall_probe_round_lateness_seconds_count/ { print "count", $2 }'; }
 

@@ -38,7 +38,7 @@ func percent(_ p: Double) -> String { String(format: "%.1f%%", p) }
 /// An RFC 3339 time from the API as local time, ISO 8601 with milliseconds.
 func localTime(_ text: String) -> String {
     guard let ns = WallClockText.parse(text) else { return text }
-    return WallClockText.rfc3339(ns, timeZone: .current)
+    return WallClockText.rfc3339(ns, local: true)
 }
 
 struct WanStatus: AsyncParsableCommand {

@@ -34,19 +34,7 @@ public struct JournalLogHandler: LogHandler {
     }
 
     /// ISO 8601, UTC, milliseconds: `2026-12-01T10:15:00.123Z`.
-    static func timestamp() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var seconds = ts.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ n: Int32, _ width: Int) -> String {
-            let text = String(n)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
-    }
+    static func timestamp() -> String { WallClockText.rfc3339(KernelClock.realtime()) }
 
     static func priority(_ level: Logger.Level) -> Int {
         switch level {

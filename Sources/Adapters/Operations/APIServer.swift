@@ -6,6 +6,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// The HTTP API (docs/api.md, docs/openapi.yaml), a Hummingbird 2 server beside the core loop.
 ///
@@ -69,14 +70,16 @@ public struct APIServer: Service {
         router.add(middleware: APIGuard(token: token))
         let board = board
         let history = history
+        let statusBodies = SnapshotBodies { APIViews.encode(APIViews.status($0, clock: board.clock)) }
+        let healthBodies = SnapshotBodies { APIViews.encode(APIViews.health($0, clock: board.clock)) }
 
         router.get("/api/wan/status") { _, _ -> Response in
             guard let s = board.snapshot else { return APIServer.failure(.serviceUnavailable, "the core has not started yet") }
-            return APIServer.json(APIViews.status(s, clock: board.clock))
+            return APIServer.json(body: statusBodies.body(for: s))
         }
         router.get("/api/wan/health") { _, _ -> Response in
             guard let s = board.snapshot else { return APIServer.failure(.serviceUnavailable, "the core has not started yet") }
-            return APIServer.json(APIViews.health(s, clock: board.clock))
+            return APIServer.json(body: healthBodies.body(for: s))
         }
         router.get("/api/wan/history") { request, _ -> Response in
             let q = request.uri.queryParameters
@@ -219,13 +222,33 @@ public struct APIServer: Service {
     }
 
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+        json(body: ByteBuffer(data: APIViews.encode(value)), status: status)
+    }
+
+    static func json(body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: APIViews.encode(value))))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
     }
 
     static func failure(_ status: HTTPResponse.Status, _ message: String) -> Response {
         json(APIViews.Failure(error: message), status: status)
+    }
+}
+
+/// A response body encoded once per published snapshot: under load every request of the same
+/// 100 ms serves the same bytes instead of encoding them again.
+final class SnapshotBodies: Sendable {
+    private let encode: @Sendable (DaemonSnapshot) -> Data
+    private let last = Mutex<(generation: UInt64, body: ByteBuffer)?>(nil)
+
+    init(_ encode: @escaping @Sendable (DaemonSnapshot) -> Data) { self.encode = encode }
+
+    func body(for snapshot: DaemonSnapshot) -> ByteBuffer {
+        if let cached = last.withLock({ $0 }), cached.generation == snapshot.generation { return cached.body }
+        let body = ByteBuffer(data: encode(snapshot))
+        last.withLock { $0 = (snapshot.generation, body) }
+        return body
     }
 }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Domain
 import Foundation
 
@@ -181,14 +184,27 @@ public enum APIViews {
     }
 }
 
-/// Wall-clock times as text: RFC 3339 in UTC with milliseconds for the API and logs, local time
-/// with its offset for the CLI.
+/// Wall-clock times as text: RFC 3339 in UTC with milliseconds for the API and logs
+/// (`2026-12-01T10:15:00.123Z`), or in local time with its offset for the CLI.
 public enum WallClockText {
-    public static func rfc3339(_ unixNanoseconds: Int64, timeZone: TimeZone = TimeZone(identifier: "UTC")!) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = timeZone
-        return formatter.string(from: Date(timeIntervalSince1970: Double(unixNanoseconds) / 1e9))
+    /// With `gmtime_r`/`localtime_r`: a formatter object per call would cost more than the rest of
+    /// a status response.
+    public static func rfc3339(_ unixNanoseconds: Int64, local: Bool = false) -> String {
+        var seconds = Int(unixNanoseconds.dividedRoundingDown(by: 1_000_000_000))
+        let millis = Int32((unixNanoseconds - Int64(seconds) * 1_000_000_000) / 1_000_000)
+        var t = tm()
+        if local { localtime_r(&seconds, &t) } else { gmtime_r(&seconds, &t) }
+        func pad(_ n: Int32, _ width: Int) -> String {
+            let text = String(n)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        var zone = "Z"
+        if local && t.tm_gmtoff != 0 {
+            let off = Int32(abs(t.tm_gmtoff) / 60)
+            zone = (t.tm_gmtoff < 0 ? "-" : "+") + pad(off / 60, 2) + ":" + pad(off % 60, 2)
+        }
+        return "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T"
+            + "\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(pad(millis, 3))\(zone)"
     }
 
     /// Parses RFC 3339 (with or without fractional seconds) into Unix nanoseconds; nil for text that
@@ -204,5 +220,13 @@ public enum WallClockText {
         let seconds = date.timeIntervalSince1970
         guard seconds.isFinite else { return nil }
         return seconds >= 9.2e9 ? .max : seconds <= -9.2e9 ? .min : Int64(seconds * 1e9)
+    }
+}
+
+extension Int64 {
+    /// Floor division (times before 1970 have a negative remainder).
+    func dividedRoundingDown(by d: Int64) -> Int64 {
+        let q = self / d
+        return (self % d < 0) ? q - 1 : q
     }
 }

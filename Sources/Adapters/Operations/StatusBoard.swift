@@ -102,6 +102,7 @@ public final class StatusBoard: Sendable {
         state.withLock { s in
             s.historyProblem = problem
             s.snapshot?.historyProblem = problem
+            s.snapshot?.generation += 1
         }
     }
 

@@ -205,6 +205,8 @@ struct HealthTracker: Sendable {
 
     // MARK: Rounds
 
+    static let reasonTargets = 8
+
     private mutating func closeRound() {
         guard let check else { return }
         roundOpen = false
@@ -232,7 +234,10 @@ struct HealthTracker: Sendable {
             }
         }
         let success = successes >= min(check.reliability, max(1, probeTargets.count))
-        finishRound(success: success, detail: failures.joined(separator: ", "))
+        // A reason names a few failing targets, so 1,000 targets do not make a 30 KB log line.
+        let named = failures.prefix(HealthTracker.reasonTargets).joined(separator: ", ")
+        let more = failures.count > HealthTracker.reasonTargets ? ", and \(failures.count - HealthTracker.reasonTargets) more" : ""
+        finishRound(success: success, detail: named + more)
     }
 
     private mutating func finishRound(success: Bool, detail: String) {

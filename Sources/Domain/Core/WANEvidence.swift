@@ -53,11 +53,15 @@ public struct WANEvidence: Sendable, Equatable, Codable {
         self.origin = origin
     }
 
+    /// Targets a log line names; the rest are counted (history keeps them all).
+    public static let summaryTargets = 8
+
     /// One line for logs: `3/3 failed probe rounds; 1.1.1.1: lost, lost, lost; ...`.
     public var summary: String {
         var parts: [String] = []
         if let counter { parts.append(counter) }
-        for t in targets { parts.append("\(t.target): \(t.results.joined(separator: ", "))") }
+        for t in targets.prefix(Self.summaryTargets) { parts.append("\(t.target): \(t.results.joined(separator: ", "))") }
+        if targets.count > Self.summaryTargets { parts.append("and \(targets.count - Self.summaryTargets) more targets") }
         if let detail { parts.append(detail) }
         if let command { parts.append("command \"\(command)\"" + (origin.map { " from \($0)" } ?? "")) }
         return parts.joined(separator: "; ")
