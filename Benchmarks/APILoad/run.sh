@@ -73,6 +73,7 @@ report() { # label before after
 }
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+echo "daemon started, phases from $(date -u +%H:%M:%S)"
 buckets > "$dir/b0"; sleep "$seconds"; buckets > "$dir/b1"
 report "without API load (${seconds}s)" "$dir/b0" "$dir/b1"
 "${in_router[@]}" wrk -t2 -c"$connections" -d"${seconds}s" --latency http://127.0.0.1:8080/api/wan/status > "$dir/wrk" &
@@ -83,5 +84,5 @@ buckets > "$dir/b3"
 report "with wrk -t2 -c$connections on /api/wan/status (${seconds}s)" "$dir/b2" "$dir/b3"
 grep -E "Requests/sec|Latency  |  99%|  50%|requests in|Non-2xx|Socket errors" "$dir/wrk"
 "${in_router[@]}" curl -sf http://127.0.0.1:8080/api/wan/health | python3 -c 'import json,sys; h=json.load(sys.stdin); print("max lateness since start (health):", round(h["round_lateness"]["max_ms"], 3), "ms")'
-if grep -q "wan_down" "$dir/log"; then echo "a WAN went down during the run:"; grep wan_down "$dir/log"; fi
+if grep -q "wan_down" "$dir/log"; then echo "a WAN went down (compare with the phases' start):"; grep wan_down "$dir/log" | cut -c1-120; fi
 echo "machine load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

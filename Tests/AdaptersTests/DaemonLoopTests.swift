@@ -149,11 +149,11 @@ struct DaemonLoopTests {
         private var seen = 0
         private var replies: [(at: Instant, id: ProbeID)] = []
 
-        init(_ text: String = DaemonLoopTests.twoWANs) throws {
+        init(_ text: String = DaemonLoopTests.twoWANs, board: StatusBoard? = nil) throws {
             file = ConfigFile(text)
             let file = self.file
             loop = DaemonLoop(config: try file.load(), loadConfig: { try file.load() }, inputs: inputs,
-                              ports: ports.ports, logger: Logger(label: "test"))
+                              ports: ports.ports, board: board, logger: Logger(label: "test"))
         }
 
         func start() {
@@ -304,6 +304,33 @@ struct DaemonLoopTests {
             ProbeBinding(interface: "eth0", index: 0, ipv6: false), ProbeBinding(interface: "eth1", index: 1, ipv6: false),
         ]))
         #expect(rig.ports.calls.last == .removeAll)
+    }
+}
+
+extension DaemonLoopTests {
+    @Test("the board: throttled snapshots, at once after a change; commands counted")
+    func statusBoard() throws {
+        let board = StatusBoard(clock: MonotonicClock())
+        let rig = try Rig(board: board)
+        rig.start()
+        let first = try #require(board.snapshot)
+        #expect(first.status.map(\.interface) == ["eth0", "eth1"])
+        #expect(first.groups.first?.active == ["eth0"])
+        // Probe replies within 100 ms of core time change nothing an operator must see at once;
+        // the next round, a second later, is published.
+        try rig.run(until: .seconds(0.05))
+        #expect(board.snapshot?.generation == first.generation)
+        try rig.run(until: .seconds(1.5))
+        let later = try #require(board.snapshot)
+        #expect(later.generation > first.generation)
+        // A command is published at once, with its count, whatever the throttle.
+        try rig.handle(.core(.manual(.maintenance(interface: "eth0", enabled: true), origin: CommandOrigin(source: "test"))),
+                       at: .seconds(1.51))
+        let after = try #require(board.snapshot)
+        #expect(after.generation > later.generation)
+        #expect(after.commandsHandled == 1)
+        #expect(after.status[0].state == .maintenance)
+        #expect(after.groups.first?.active == ["eth1"])
     }
 }
 

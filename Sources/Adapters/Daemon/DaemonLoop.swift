@@ -146,8 +146,8 @@ public final class DaemonLoop: @unchecked Sendable {
                 ports.probes.send(request)
             case .applyPlan(let plan):
                 publishNow = true
-                let started = clock.realNanoseconds(since: now)
-                defer { board?.metrics.recordApply(nanoseconds: clock.realNanoseconds(since: now) - started) }
+                let started = KernelClock.monotonic()
+                defer { board?.metrics.recordApply(nanoseconds: KernelClock.monotonic() - started) }
                 do {
                     try ports.dataplane.apply(plan)
                 } catch {
@@ -156,8 +156,8 @@ public final class DaemonLoop: @unchecked Sendable {
                 }
             case .repairDataplane(let plan):
                 publishNow = true
-                let started = clock.realNanoseconds(since: now)
-                defer { board?.metrics.recordApply(nanoseconds: clock.realNanoseconds(since: now) - started) }
+                let started = KernelClock.monotonic()
+                defer { board?.metrics.recordApply(nanoseconds: KernelClock.monotonic() - started) }
                 do {
                     try ports.dataplane.repair(plan)
                 } catch {
