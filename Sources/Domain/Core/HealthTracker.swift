@@ -265,7 +265,7 @@ struct HealthTracker: Sendable {
 
     /// The verdict's evidence: the counter, and each target's outcomes over the rounds it counted.
     private func roundEvidence(_ counter: String, rounds: Int, detail: String) -> WANEvidence {
-        let targets = zip(probeTargets, windows).map { target, window in
+        let targets = zip(probeTargets, windows).prefix(WANEvidence.maxTargets).map { target, window in
             let recent = window.recent(rounds)
             return WANEvidence.Target(
                 target: target.description,
@@ -273,6 +273,7 @@ struct HealthTracker: Sendable {
                 rttMs: recent.compactMap { $0.map { Double($0) / 1e6 } })
         }
         return WANEvidence(cause: isPassive ? .passive : .probes, counter: counter, targets: targets,
+                           omittedTargets: max(0, probeTargets.count - targets.count),
                            detail: isPassive && !detail.isEmpty ? detail : nil)
     }
 

@@ -33,21 +33,29 @@ public struct WANEvidence: Sendable, Equatable, Codable {
         }
     }
 
+    /// At most this many targets are kept: a verdict over 1,000 targets must not cost the failover
+    /// path 3,000 strings.
+    public static let maxTargets = 32
+
     public var cause: Cause
     /// The counter that crossed its threshold, e.g. `3/3 failed probe rounds`.
     public var counter: String?
+    /// The first `maxTargets` targets of the check, in config order.
     public var targets: [Target]
+    /// How many more targets the check has beyond `targets`.
+    public var omittedTargets: Int
     /// What else was seen: `netlink: carrier down`, `4/10 connection attempts answered`, ...
     public var detail: String?
     /// For `.manual`: the command as the operator gave it, and who asked.
     public var command: String?
     public var origin: CommandOrigin?
 
-    public init(cause: Cause, counter: String? = nil, targets: [Target] = [], detail: String? = nil,
+    public init(cause: Cause, counter: String? = nil, targets: [Target] = [], omittedTargets: Int = 0, detail: String? = nil,
                 command: String? = nil, origin: CommandOrigin? = nil) {
         self.cause = cause
         self.counter = counter
         self.targets = targets
+        self.omittedTargets = omittedTargets
         self.detail = detail
         self.command = command
         self.origin = origin
@@ -61,7 +69,8 @@ public struct WANEvidence: Sendable, Equatable, Codable {
         var parts: [String] = []
         if let counter { parts.append(counter) }
         for t in targets.prefix(Self.summaryTargets) { parts.append("\(t.target): \(t.results.joined(separator: ", "))") }
-        if targets.count > Self.summaryTargets { parts.append("and \(targets.count - Self.summaryTargets) more targets") }
+        let more = max(0, targets.count - Self.summaryTargets) + omittedTargets
+        if more > 0 { parts.append("and \(more) more targets") }
         if let detail { parts.append(detail) }
         if let command { parts.append("command \"\(command)\"" + (origin.map { " from \($0)" } ?? "")) }
         return parts.joined(separator: "; ")
