@@ -10,6 +10,7 @@ declare -A PC_PACKAGES=(
     [libnftnl]="libnftnl-dev"
     [libpcap]="libpcap-dev"
     [libcurl]="libcurl4-openssl-dev"
+    [sqlite3]="libsqlite3-dev"
 )
 # command -> Debian package.
 declare -A CMD_PACKAGES=(
@@ -25,8 +26,10 @@ declare -A CMD_PACKAGES=(
     [udhcpc]="udhcpc"
     # HTTPS checks in the lab: a test-made CA and server certificate.
     [openssl]="openssl"
+    # The history store (GRDB) links SQLite.
+    [sqlite3]="sqlite3"
 )
-ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev libcurl4-openssl-dev ca-certificates nftables iproute2 tcpdump conntrack python3 dnsmasq-base udhcpc openssl"
+ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev libcurl4-openssl-dev ca-certificates nftables iproute2 tcpdump conntrack python3 python3-pip dnsmasq-base udhcpc openssl libsqlite3-dev sqlite3"
 
 # nft, ip, tcpdump, conntrack, dnsmasq and udhcpc live in /usr/sbin, which a non-root PATH may lack.
 has_command() {
@@ -47,7 +50,19 @@ else
     missing+=("pkg-config modules (no pkg-config)")
 fi
 
+# Python tools the operations tests run (Tests/FlywallCLITests/OperationsTests.swift): schemathesis
+# checks the API against docs/openapi.yaml, prometheus_client parses GET /metrics.
+install_python_tools() {
+    python3 -c "import schemathesis, prometheus_client" 2>/dev/null && return 0
+    echo "install-deps: pip install schemathesis prometheus_client" >&2
+    python3 -m pip install -q schemathesis prometheus_client >&2 || {
+        echo "install-deps: pip could not install schemathesis prometheus_client" >&2
+        return 1
+    }
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
+    install_python_tools
     exit 0
 fi
 
@@ -81,4 +96,5 @@ if [ "${#still[@]}" -ne 0 ]; then
     echo "install-deps: still missing after install: ${still[*]}" >&2
     exit 1
 fi
+install_python_tools
 echo "install-deps: done" >&2

@@ -16,6 +16,7 @@ set -euo pipefail
 steer=false
 [ "${1:-}" = "--steer" ] && steer=true
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source Benchmarks/probe-lab.sh
 swift build -c release --product flywall >/dev/null
 bin=.build/release/flywall
 command -v fping >/dev/null || apt-get install -y -qq fping >/dev/null
@@ -24,26 +25,17 @@ p="fwcost$(printf '%04x' $RANDOM)"
 dir=$(mktemp -d)
 cleanup() {
   [ -n "${pid:-}" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  for n in r i0 i1; do ip netns del "$p$n" 2>/dev/null || true; done
+  probe_lab_down
   rm -rf "$dir"
 }
 trap cleanup EXIT
 
-for n in r i0 i1; do ip netns add "$p$n"; ip -n "$p$n" link set lo up; done
-for i in 0 1; do
-  ip link add "eth$i" netns "${p}r" type veth peer name up0 netns "${p}i$i"
-  ip -n "${p}r" addr add "100.64.$i.2/24" dev "eth$i"; ip -n "${p}r" link set "eth$i" up
-  ip -n "${p}i$i" addr add "100.64.$i.1/24" dev up0; ip -n "${p}i$i" link set up0 up
-done
-ip netns exec "${p}r" sysctl -qw net.ipv4.ip_forward=1
+probe_lab_up
 run_daemon=(ip netns exec "${p}r")
 if $steer; then
   for i in 0 1; do ip netns exec "${p}i$i" sh -c 'echo 2 > /sys/class/net/up0/queues/rx-0/rps_cpus'; done
   run_daemon=(taskset -c 0 ip netns exec "${p}r")
 fi
-# 1,000 probe targets on ISP 0 (198.18.0.0/22), two on ISP 1.
-for k in $(seq 0 999); do echo "address add 198.18.$((k / 250)).$((k % 250 + 1))/32 dev lo"; done | ip -n "${p}i0" -batch -
-ip -n "${p}i1" addr add 198.18.9.1/32 dev lo; ip -n "${p}i1" addr add 198.18.9.2/32 dev lo
 # Echo requests arriving at ISP 0, counted before anything else sees them.
 ip netns exec "${p}i0" nft -f - <<'NFT'
 table inet fwcost {
@@ -97,8 +89,7 @@ measure() { # label config seconds
 { wan eth0 0 1 '    targets = ["198.18.0.1", "198.18.0.2"]'; wan eth1 1 2 '    targets = ["198.18.9.1", "198.18.9.2"]'; } > "$dir/idle.hcl"
 measure "idle 2-WAN daemon (2 targets each, every 5s)" "$dir/idle.hcl" 20
 
-targets=$(for k in $(seq 0 999); do printf '"198.18.%d.%d", ' $((k / 250)) $((k % 250 + 1)); done)
-{ wan eth0 0 1 "    targets  = [${targets%, }]
+{ wan eth0 0 1 "    targets  = [$(probe_lab_targets)]
     interval = \"100ms\"
     timeout  = \"90ms\""; wan eth1 1 2 '    targets = ["198.18.9.1"]'; } > "$dir/many.hcl"
 measure "1,000 targets x 10 probes/s (daemon process)" "$dir/many.hcl" 20

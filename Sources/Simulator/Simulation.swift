@@ -234,6 +234,9 @@ struct Runner {
             break
         case .emit(let event):
             events.append(event)
+        case .commandHandled:
+            // The core's `.log` line beside it already says what came of the command.
+            break
         case .log(let level, let message):
             logs.append(LogRecord(time: now, level: level, message: message))
         case .capturePassive(let interfaces):
@@ -286,7 +289,7 @@ struct Runner {
         case .manual(let command):
             let (interface, text) = Runner.describe(command)
             faults.append(FaultRecord(time: now, interface: interface, description: text))
-            feed(.manual(command))
+            feed(.manual(command, origin: CommandOrigin(source: "scenario")))
         }
     }
 

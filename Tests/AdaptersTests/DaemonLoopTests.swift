@@ -75,7 +75,7 @@ final class RecordingPorts: ProbeSending, InterfaceWatching, PassiveCapturing, D
         return 3
     }
     func removeAll() throws { note(.removeAll) }
-    func record(_ event: WANEvent) { note(.record(event.kind, event.interface ?? event.to.joined(separator: "+"))) }
+    func record(_ event: WANEvent, unixNanoseconds: Int64) { note(.record(event.kind, event.interface ?? event.to.joined(separator: "+"))) }
 
     var ports: DaemonPorts { DaemonPorts(probes: self, interfaces: self, passive: self, dataplane: self, recorder: self) }
 }
@@ -149,11 +149,11 @@ struct DaemonLoopTests {
         private var seen = 0
         private var replies: [(at: Instant, id: ProbeID)] = []
 
-        init(_ text: String = DaemonLoopTests.twoWANs) throws {
+        init(_ text: String = DaemonLoopTests.twoWANs, board: StatusBoard? = nil) throws {
             file = ConfigFile(text)
             let file = self.file
             loop = DaemonLoop(config: try file.load(), loadConfig: { try file.load() }, inputs: inputs,
-                              ports: ports.ports, logger: Logger(label: "test"))
+                              ports: ports.ports, board: board, logger: Logger(label: "test"))
         }
 
         func start() {
@@ -245,9 +245,9 @@ struct DaemonLoopTests {
         rig.start()
         rig.ports.failingApplies.withLock { $0 = 1 }
         try rig.run(until: .seconds(0.99))
-        try rig.handle(.core(.manual(.maintenance(interface: "eth0", enabled: true))), at: .seconds(1))
+        try rig.handle(.core(.manual(.maintenance(interface: "eth0", enabled: true), origin: CommandOrigin(source: "test"))), at: .seconds(1))
         try rig.run(until: .seconds(1.99))
-        try rig.handle(.core(.manual(.maintenance(interface: "eth0", enabled: false))), at: .seconds(2))
+        try rig.handle(.core(.manual(.maintenance(interface: "eth0", enabled: false), origin: CommandOrigin(source: "test"))), at: .seconds(2))
         #expect(rig.ports.trace.suffix(4) == [
             "apply(default=eth1)", "record(wan_up eth0)", "record(failback eth0)", "repair(default=eth0)",
         ])
@@ -304,6 +304,33 @@ struct DaemonLoopTests {
             ProbeBinding(interface: "eth0", index: 0, ipv6: false), ProbeBinding(interface: "eth1", index: 1, ipv6: false),
         ]))
         #expect(rig.ports.calls.last == .removeAll)
+    }
+}
+
+extension DaemonLoopTests {
+    @Test("the board: throttled snapshots, at once after a change; commands counted")
+    func statusBoard() throws {
+        let board = StatusBoard(clock: MonotonicClock())
+        let rig = try Rig(board: board)
+        rig.start()
+        let first = try #require(board.snapshot)
+        #expect(first.status.map(\.interface) == ["eth0", "eth1"])
+        #expect(first.groups.first?.active == ["eth0"])
+        // Probe replies within 100 ms of core time change nothing an operator must see at once;
+        // the next round, a second later, is published.
+        try rig.run(until: .seconds(0.05))
+        #expect(board.snapshot?.generation == first.generation)
+        try rig.run(until: .seconds(1.5))
+        let later = try #require(board.snapshot)
+        #expect(later.generation > first.generation)
+        // A command is published at once, with its count, whatever the throttle.
+        try rig.handle(.core(.manual(.maintenance(interface: "eth0", enabled: true), origin: CommandOrigin(source: "test"))),
+                       at: .seconds(1.51))
+        let after = try #require(board.snapshot)
+        #expect(after.generation > later.generation)
+        #expect(after.commandsHandled == 1)
+        #expect(after.status[0].state == .maintenance)
+        #expect(after.groups.first?.active == ["eth1"])
     }
 }
 

@@ -306,10 +306,10 @@ struct CorePlans {
 
     mutating func plan(usable: Set<String>, forced: [String: String] = [:]) -> ForwardingPlan {
         for wan in config.wans {
-            _ = core.handle(.manual(.maintenance(interface: wan.name, enabled: !usable.contains(wan.name))), at: .zero)
+            _ = core.handle(.manual(.maintenance(interface: wan.name, enabled: !usable.contains(wan.name)), origin: CommandOrigin(source: "test")), at: .zero)
         }
         for group in config.effectiveGroups {
-            _ = core.handle(.manual(.forceActive(group: group.name, interface: forced[group.name])), at: .zero)
+            _ = core.handle(.manual(.forceActive(group: group.name, interface: forced[group.name]), origin: CommandOrigin(source: "test")), at: .zero)
         }
         return core.plan
     }

@@ -14,6 +14,7 @@ struct CoreDriver {
     var deadTargets: Set<IPAddress> = []
     var rtt: [String: Duration] = [:]
     private var pending: [(Instant, ProbeID, ProbeOutcome)] = []
+    var commands: [CommandRecord] = []
 
     init(_ config: FlywallConfig) {
         core = MultiWANStateMachine(config: config)
@@ -36,6 +37,7 @@ struct CoreDriver {
             case .applyPlan, .repairDataplane: plans += 1
             case .log, .configureProbes, .watchInterfaces: break
             case .capturePassive(let names): captured.append(names)
+            case .commandHandled(let record): commands.append(record)
             }
         }
     }

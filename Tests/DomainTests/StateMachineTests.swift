@@ -143,26 +143,26 @@ struct StateMachineTests {
     @Test func maintenanceAndForce() {
         var d = CoreDriver(dualWAN())
         d.run(seconds: 1)
-        d.send(.manual(.maintenance(interface: "eth0", enabled: true)))
+        d.send(.manual(.maintenance(interface: "eth0", enabled: true), origin: CommandOrigin(source: "test")))
         #expect(d.events.map(\.kind) == [.wanDown, .failover])
         #expect(d.events[0].reason == "maintenance")
         // The link still works: its connections may finish, only new ones go elsewhere.
         #expect(d.flushed.isEmpty)
         #expect(d.core.status[0].state == .maintenance)
-        d.send(.manual(.maintenance(interface: "eth0", enabled: false)))
+        d.send(.manual(.maintenance(interface: "eth0", enabled: false), origin: CommandOrigin(source: "test")))
         #expect(d.events.last?.kind == .failback)
-        d.send(.manual(.forceActive(group: "default", interface: "eth1")))
+        d.send(.manual(.forceActive(group: "default", interface: "eth1"), origin: CommandOrigin(source: "test")))
         #expect(d.events.last?.kind == .failover)
         #expect(d.events.last?.reason == "forced to eth1 by operator")
         #expect(d.core.plan.group(named: "default")?.active == ["eth1"])
-        d.send(.manual(.forceActive(group: "default", interface: nil)))
+        d.send(.manual(.forceActive(group: "default", interface: nil), origin: CommandOrigin(source: "test")))
         #expect(d.core.plan.group(named: "default")?.active == ["eth0"])
     }
 
     @Test func aWANDyingWhileInMaintenanceIsFlushedOnce() {
         var d = CoreDriver(dualWAN())
         d.run(seconds: 1)
-        d.send(.manual(.maintenance(interface: "eth0", enabled: true)))
+        d.send(.manual(.maintenance(interface: "eth0", enabled: true), origin: CommandOrigin(source: "test")))
         d.send(.carrier(interface: "eth0", up: false))
         d.send(.carrier(interface: "eth0", up: true))
         d.send(.carrier(interface: "eth0", up: false))

@@ -13,9 +13,10 @@ struct CLI {
 
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    /// Runs the flywall binary, or `executable` (e.g. `/usr/bin/env` to find a tool on PATH).
+    static func run(_ arguments: [String], executable: URL? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable ?? binary
         process.arguments = arguments
         process.currentDirectoryURL = repository
         let out = Pipe(), err = Pipe()

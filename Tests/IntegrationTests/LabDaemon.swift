@@ -35,8 +35,10 @@ final class LabDaemon: @unchecked Sendable {
     private(set) var earlierRuns: [[String]] = []
 
     /// `flywall daemon` and its options; FWLAB_DAEMON_LOG_LEVEL=debug shows more in failure messages.
+    /// The history goes beside the config, so runs never share (or leave) /var/lib/flywall.
     private static func command(_ configPath: String) -> [String] {
-        [binary.path, "daemon", "--config", configPath]
+        [binary.path, "daemon", "--config", configPath,
+         "--state-dir", URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent("state").path]
             + (ProcessInfo.processInfo.environment["FWLAB_DAEMON_LOG_LEVEL"].map { ["--log-level", $0] } ?? [])
     }
 

@@ -17,14 +17,23 @@ public final class DaemonLoop: @unchecked Sendable {
     private let ports: DaemonPorts
     private let clock: MonotonicClock
     private let logger: Logger
+    /// Where the API reads status and metrics from; nil: nobody reads (tests).
+    private let board: StatusBoard?
+    /// Set by effects an operator must see at once (events, plans, commands): the next offer to
+    /// the board publishes regardless of its throttle.
+    private var publishNow = true
+    private var commandsHandled: UInt64 = 0
+    private var maxLateness: Int64 = 0
+    private var lastLateness: Int64 = 0
 
     public init(config: FlywallConfig, loadConfig: @escaping ConfigLoader, inputs: DaemonInputQueue, ports: DaemonPorts,
-                clock: MonotonicClock = MonotonicClock(), logger: Logger) {
+                clock: MonotonicClock = MonotonicClock(), board: StatusBoard? = nil, logger: Logger) {
         self.core = MultiWANStateMachine(config: config)
         self.loadConfig = loadConfig
         self.inputs = inputs
         self.ports = ports
         self.clock = clock
+        self.board = board
         self.logger = logger
     }
 
@@ -38,15 +47,27 @@ public final class DaemonLoop: @unchecked Sendable {
     public func run() throws {
         start(at: clock.now)
         while true {
-            let input = inputs.pop(until: core.nextDeadline.map(clock.absolute))
-            if try !handle(input, at: clock.now) { return }
+            let deadline = core.nextDeadline
+            let input = inputs.pop(until: deadline.map(clock.absolute))
+            let now = clock.now
+            // How late this wake-up is for the deadline (a round's start or timeout): the schedule
+            // an operator can check (`flywall_probe_round_lateness_seconds`).
+            if input == nil, let deadline, let board { noteLateness(clock.realNanoseconds(since: deadline), board) }
+            if try !handle(input, at: now) { return }
         }
+    }
+
+    private func noteLateness(_ nanos: Int64, _ board: StatusBoard) {
+        lastLateness = max(0, nanos)
+        maxLateness = max(maxLateness, lastLateness)
+        board.metrics.recordLateness(nanoseconds: lastLateness)
     }
 
     /// The first tick: the core opens probe paths, watches interfaces, sends the first probes and
     /// programs the first plan.
     public func start(at now: Instant) {
         perform(core.handle(.tick, at: now), at: now)
+        offerSnapshot(at: now)
     }
 
     /// Serves one input (nil: the core's deadline passed). Returns false after `.terminate`.
@@ -59,6 +80,7 @@ public final class DaemonLoop: @unchecked Sendable {
         case nil:
             perform(core.handle(.tick, at: now), at: now)
         case .core(let event):
+            if case .manual = event { commandsHandled += 1 }
             perform(core.handle(event, at: now), at: now)
         case .reload:
             reload(at: now)
@@ -68,8 +90,27 @@ public final class DaemonLoop: @unchecked Sendable {
             return false
         }
         // Deadlines that passed while inputs queued up are served right away.
-        if let d = core.nextDeadline, d <= now { perform(core.handle(.tick, at: now), at: now) }
+        if let d = core.nextDeadline, d <= now {
+            if let board { noteLateness(clock.realNanoseconds(since: d), board) }
+            perform(core.handle(.tick, at: now), at: now)
+        }
+        offerSnapshot(at: now)
         return true
+    }
+
+    /// Publishes the core's view for the API when the board wants one (throttled, or at once after
+    /// a change an operator must see).
+    private func offerSnapshot(at now: Instant) {
+        guard let board, board.wants(at: now, force: publishNow) else { return }
+        publishNow = false
+        let plan = core.plan
+        var checks: [String: HealthCheck] = [:]
+        for wan in core.config.wans { checks[wan.name] = core.config.healthCheck(for: wan.name) }
+        board.publish(DaemonSnapshot(
+            generation: 0, takenAt: now, status: core.status,
+            groups: plan.groups.map { .init(name: $0.name, mode: $0.mode.rawValue, members: $0.members, active: $0.active) },
+            checks: checks, commandsHandled: commandsHandled, maxLatenessNanos: maxLateness,
+            lastLatenessNanos: lastLateness, historyProblem: nil))
     }
 
     /// SIGHUP: a config with any error is rejected whole and the running one stays.
@@ -85,6 +126,7 @@ public final class DaemonLoop: @unchecked Sendable {
             logger.error("reload rejected: \(error); the running configuration stays")
             return
         }
+        publishNow = true
         perform(core.handle(.configReplaced(newConfig), at: now), at: now)
     }
 
@@ -103,6 +145,9 @@ public final class DaemonLoop: @unchecked Sendable {
             case .sendProbe(let request):
                 ports.probes.send(request)
             case .applyPlan(let plan):
+                publishNow = true
+                let started = KernelClock.monotonic()
+                defer { board?.metrics.recordApply(nanoseconds: KernelClock.monotonic() - started) }
                 do {
                     try ports.dataplane.apply(plan)
                 } catch {
@@ -110,6 +155,9 @@ public final class DaemonLoop: @unchecked Sendable {
                     failures.append("applying the plan failed: \(error)")
                 }
             case .repairDataplane(let plan):
+                publishNow = true
+                let started = KernelClock.monotonic()
+                defer { board?.metrics.recordApply(nanoseconds: KernelClock.monotonic() - started) }
                 do {
                     try ports.dataplane.repair(plan)
                 } catch {
@@ -119,6 +167,7 @@ public final class DaemonLoop: @unchecked Sendable {
             case .flushConnections(let uplink):
                 do {
                     let n = try ports.dataplane.flushConnections(uplink: uplink)
+                    board?.metrics.recordFlushed(n)
                     logger.info("\(uplink.name): flushed \(n) tracked connections")
                 } catch {
                     logger.error("\(uplink.name): could not flush connections: \(error)")
@@ -126,8 +175,13 @@ public final class DaemonLoop: @unchecked Sendable {
             case .capturePassive(let interfaces):
                 for error in ports.passive.capture(interfaces: interfaces) { logger.warning("passive health: \(error)") }
             case .emit(let event):
+                publishNow = true
                 logger.notice("\(event.kind.rawValue): \(describe(event))")
-                ports.recorder?.record(event)
+                ports.recorder?.record(event, unixNanoseconds: clock.unixNanoseconds(of: event.time))
+                board?.metrics.recordEvent(event)
+            case .commandHandled(let record):
+                publishNow = true
+                ports.recorder?.record(record, unixNanoseconds: clock.unixNanoseconds(of: record.time))
             case .log(let level, let message):
                 logger.log(level: Logger.Level(level), "\(message)")
             }
@@ -142,12 +196,20 @@ public final class DaemonLoop: @unchecked Sendable {
         names.isEmpty ? "none" : names.joined(separator: ",")
     }
 
+    /// The event's log line. A verdict of the health checks says `health` and its evidence, so
+    /// `journalctl -u flywall | grep -i health` finds every one.
     private func describe(_ event: WANEvent) -> String {
-        switch event.kind {
+        let subject = switch event.kind {
         case .wanDown, .wanUp: "\(event.interface ?? "?") (\(event.reason))"
         case .failover, .failback, .allDown:
             "group \(event.group ?? "?"): \(uplinks(event.from)) -> \(uplinks(event.to)) (\(event.reason))"
         }
+        guard let evidence = event.evidence else { return subject }
+        let label = switch evidence.cause {
+        case .probes, .passive, .quality, .carrier: "health evidence"
+        case .manual, .config: "evidence"
+        }
+        return "\(subject); \(label): \(evidence.summary)"
     }
 }
 

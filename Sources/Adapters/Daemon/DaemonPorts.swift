@@ -51,7 +51,14 @@ public protocol DataplaneApplying: AnyObject, Sendable {
     func removeAll() throws
 }
 
-/// Where WAN events go besides the log: history, notifications (later issues).
+/// Where WAN events and handled commands go besides the log: history, notifications. Called on the
+/// core loop's thread: an implementation hands the record on and never blocks.
 public protocol WANEventRecording: Sendable {
-    func record(_ event: WANEvent)
+    /// `unixNanoseconds`: the wall-clock time of `event.time`.
+    func record(_ event: WANEvent, unixNanoseconds: Int64)
+    func record(_ command: CommandRecord, unixNanoseconds: Int64)
+}
+
+extension WANEventRecording {
+    public func record(_ command: CommandRecord, unixNanoseconds: Int64) {}
 }

@@ -21,7 +21,7 @@ public struct CoreLoopService: Service {
             try await withGracefulShutdownHandler {
                 try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
                     do {
-                        try DedicatedThread.detach(name: "flywall-core") {
+                        try DedicatedThread.detach(name: "flywall-core", timing: true) {
                             done.resume(with: Result { try loop.run() })
                         }
                     } catch {

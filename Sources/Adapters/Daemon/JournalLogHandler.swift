@@ -4,13 +4,19 @@ import Glibc
 import Logging
 
 /// Writes one line per message to stderr with a syslog priority prefix (`<4>`), which journald
-/// turns into the entry's priority; no timestamp, since journald adds its own.
+/// turns into the entry's priority. Under journald (`JOURNAL_STREAM` set) there is no timestamp,
+/// since journald adds its own; elsewhere each line starts with the UTC time to the millisecond
+/// (`2026-12-01T10:15:00.123Z`), after the prefix.
 public struct JournalLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
     private let label: String
+    private let timestamps: Bool
 
-    public init(label: String) { self.label = label }
+    public init(label: String, timestamps: Bool = getenv("JOURNAL_STREAM") == nil) {
+        self.label = label
+        self.timestamps = timestamps
+    }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -21,10 +27,14 @@ public struct JournalLogHandler: LogHandler {
                     source: String, file: String, function: String, line: UInt) {
         let merged = metadata.merging(extra ?? [:]) { $1 }
         let fields = merged.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-        var text = "<\(JournalLogHandler.priority(level))>\(message)\(fields)\n"
+        let time = timestamps ? JournalLogHandler.timestamp() + " " : ""
+        var text = "<\(JournalLogHandler.priority(level))>\(time)\(message)\(fields)\n"
         // One write(2) per line, so lines from several threads never interleave.
         text.withUTF8 { bytes in _ = write(STDERR_FILENO, bytes.baseAddress, bytes.count) }
     }
+
+    /// ISO 8601, UTC, milliseconds: `2026-12-01T10:15:00.123Z`.
+    static func timestamp() -> String { WallClockText.rfc3339(KernelClock.realtime()) }
 
     static func priority(_ level: Logger.Level) -> Int {
         switch level {

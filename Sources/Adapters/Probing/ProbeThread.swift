@@ -17,7 +17,7 @@ final class ProbeThread: Sendable {
         let wakeup = try Wakeup()
         self.wakeup = wakeup
         do {
-            thread = try DedicatedThread.start(name: "flywall-probe") { loop(wakeup) }
+            thread = try DedicatedThread.start(name: "flywall-probe", timing: true) { loop(wakeup) }
         } catch {
             wakeup.close()
             throw error

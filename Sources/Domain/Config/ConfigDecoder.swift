@@ -2,7 +2,8 @@
 /// once as `file:line:col: error: message` (see docs/configuration.md for the language).
 public enum ConfigDecoder {
     /// The blocks a config file may hold at its top level.
-    public static let topLevelBlocks = ["interface", "uplink_group", "policy_route", "ipset", "notifications", "health_check"]
+    public static let topLevelBlocks = ["interface", "uplink_group", "policy_route", "ipset", "notifications", "health_check",
+                                        "api", "history"]
 
     /// ICMP targets of a health check that names none (the LTE example on the spec page): two
     /// independent public resolvers, so one of them failing does not take a WAN down.
@@ -88,6 +89,8 @@ struct ConfigDecoding {
         if let block = top.singleBlock("notifications") {
             config.notifications = decodeNotifications(block)
         }
+        if let block = top.singleBlock("api") { config.api = decodeAPI(block) }
+        if let block = top.singleBlock("history") { config.history = decodeHistory(block) }
         return config
     }
 

@@ -6,6 +6,9 @@ public struct FlywallConfig: Sendable, Equatable {
     public var policyRoutes: [PolicyRoute]
     public var ipsets: [IPSet]
     public var notifications: Notifications
+    /// `api { }` and `history { }` (OperationsConfig.swift).
+    public var api = APISettings()
+    public var history = HistorySettings()
 
     public init(interfaces: [Interface] = [], uplinkGroups: [UplinkGroup] = [], policyRoutes: [PolicyRoute] = [],
                 ipsets: [IPSet] = [], notifications: Notifications = Notifications()) {

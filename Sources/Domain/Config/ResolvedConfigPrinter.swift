@@ -120,7 +120,23 @@ public enum ResolvedConfigPrinter {
             }
             w.close()
         }
+        operations(config, redactSecrets: redactSecrets, &w)
         return w.output
+    }
+
+    /// `api` and `history`; the token shows as "<redacted>" unless asked for.
+    static func operations(_ config: FlywallConfig, redactSecrets: Bool, _ w: inout HCLWriter) {
+        w.blank()
+        w.open("api")
+        var a = [("listen", HCLFormatter.quote(config.api.listen))]
+        if let token = config.api.token { a.append(("token", HCLFormatter.quote(redactSecrets ? "<redacted>" : token))) }
+        w.attributes(a, comments: config.api.token == nil ? ["listen": "no token: every write endpoint is refused"] : [:])
+        w.close()
+        w.blank()
+        w.open("history")
+        w.attributes([("retention", HCLFormatter.quote(DurationText.format(config.history.retention))),
+                      ("max_events", "\(config.history.maxEvents)")])
+        w.close()
     }
 
     static func healthCheck(_ hc: HealthCheck, _ w: inout HCLWriter, builtIn: Bool) {
@@ -262,6 +278,10 @@ public enum ResolvedConfigPrinter {
             ("policy_routes", .array(routes)),
             ("ipsets", .array(ipsets)),
             ("notifications", notifications),
+            ("api", .object([("listen", .string(config.api.listen)),
+                             ("token", config.api.token == nil ? .null : .string("<redacted>"))])),
+            ("history", .object([("retention", .string(DurationText.format(config.history.retention))),
+                                 ("max_events", .number("\(config.history.maxEvents)"))])),
         ]).serialized(scalarArraysOnOneLine: true) + "\n"
     }
 

@@ -10,8 +10,8 @@ public enum CoreEvent: Sendable, Equatable {
     case addressLearned(interface: String, address: CIDR?, gateway: IPAddress?)
     /// A validated config replaces the running one. Health state of unchanged WANs is kept.
     case configReplaced(FlywallConfig)
-    /// An operator's command.
-    case manual(ManualCommand)
+    /// An operator's command, with who asked (kept in history with the command's result).
+    case manual(ManualCommand, origin: CommandOrigin)
     /// What the passive check's capture saw on a WAN named in `.capturePassive`: a connection
     /// attempt leaving it, or an answer arriving. The core's `PassiveSampler` turns these into rounds.
     case passive(interface: String, PassiveObservation)
@@ -131,6 +131,8 @@ public enum CoreEffect: Sendable, Equatable {
     /// or it lost a failback that moves connections).
     case flushConnections(ForwardingPlan.Uplink)
     case emit(WANEvent)
+    /// A manual command was carried out or refused: for history, with who asked.
+    case commandHandled(CommandRecord)
     case log(LogLevel, String)
     /// Capture TCP connection attempts and their answers on exactly these WANs (those whose
     /// effective check is passive, sorted by name) and report them as `.passive` events. Emitted on
@@ -151,10 +153,13 @@ public struct WANEvent: Sendable, Equatable, Codable {
     /// Active uplinks before and after, for failover/failback/all_down.
     public var from: [String]
     public var to: [String]
+    /// The human line: why it happened.
     public var reason: String
+    /// What the decision was made on, as the core counted it.
+    public var evidence: WANEvidence?
 
     public init(time: Instant, kind: WANEventKind, group: String? = nil, interface: String? = nil,
-                from: [String] = [], to: [String] = [], reason: String) {
+                from: [String] = [], to: [String] = [], reason: String, evidence: WANEvidence? = nil) {
         self.time = time
         self.kind = kind
         self.group = group
@@ -162,6 +167,7 @@ public struct WANEvent: Sendable, Equatable, Codable {
         self.from = from
         self.to = to
         self.reason = reason
+        self.evidence = evidence
     }
 
     /// The uplinks this event is "about": the WAN for wan_*, the new active set otherwise.

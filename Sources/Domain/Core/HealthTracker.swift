@@ -38,6 +38,11 @@ struct HealthTracker: Sendable {
 
     /// Why the WAN is in its current state, for events and status.
     private(set) var reason = "starting: assumed up until probes say otherwise"
+    /// What the last change of state was decided on (nil until the first change).
+    private(set) var evidence: WANEvidence?
+    /// Probes sent and probes that got no good answer, since start (for metrics).
+    private(set) var probesSent = 0
+    private(set) var probesLost = 0
 
     private var sequence: UInt32 = 0
     private var roundOpen = false
@@ -195,6 +200,7 @@ struct HealthTracker: Sendable {
         let start = due.advanced(byNanoseconds: cadence) > now ? due : now
         roundStartedAt = start
         nextRoundAt = start.advanced(byNanoseconds: cadence)
+        probesSent += targets.count
         var requests: [ProbeRequest] = []
         requests.reserveCapacity(targets.count)
         for (index, target) in targets.enumerated() {
@@ -222,6 +228,7 @@ struct HealthTracker: Sendable {
     mutating func setCarrier(_ up: Bool, at now: Instant) {
         guard up != carrier else { return }
         carrier = up
+        evidence = WANEvidence(cause: .carrier, detail: "netlink: carrier \(up ? "up" : "down") on \(interface)")
         if !up {
             healthy = false
             goodRounds = 0
@@ -268,11 +275,16 @@ struct HealthTracker: Sendable {
         nextRoundAt = now.advanced(byNanoseconds: cadences.normal)
     }
 
-    mutating func setMaintenance(_ on: Bool) {
+    /// `evidence`: the command and who asked, kept as the WAN's evidence.
+    mutating func setMaintenance(_ on: Bool, evidence: WANEvidence? = nil) {
+        if maintenance && !on && healthy && carrier { reason = "maintenance ended" }
         maintenance = on
+        if let evidence { self.evidence = evidence }
     }
 
     // MARK: Rounds
+
+    static let reasonTargets = 8
 
     private mutating func closeRound() {
         guard let check else { return }
@@ -287,18 +299,24 @@ struct HealthTracker: Sendable {
                 successes += 1
                 windows[index].record(rtt.nanoseconds)
             case .wrongStatus(let status, _):
+                probesLost += 1
                 windows[index].record(nil)
                 failures.append("\(probeTargets[index]): HTTP \(status), expected \(check.expectedStatus)")
             case .timeout:
+                probesLost += 1
                 windows[index].record(nil)
                 failures.append("\(probeTargets[index]): timeout")
             case .failure(let message):
+                probesLost += 1
                 windows[index].record(nil)
                 failures.append("\(probeTargets[index]): \(message)")
             }
         }
         let success = successes >= min(check.reliability, max(1, probeTargets.count))
-        finishRound(success: success, detail: failures.joined(separator: ", "), probed: true)
+        // A reason names a few failing targets, so 1,000 targets do not make a 30 KB log line.
+        let named = failures.prefix(HealthTracker.reasonTargets).joined(separator: ", ")
+        let more = failures.count > HealthTracker.reasonTargets ? ", and \(failures.count - HealthTracker.reasonTargets) more" : ""
+        finishRound(success: success, detail: named + more, probed: true)
     }
 
     /// `probed`: the round was active probes (for a passive check: its recovery probes).
@@ -316,6 +334,7 @@ struct HealthTracker: Sendable {
                     nextRoundAt = nil
                     if probed { reason = "recovery probes: \(goodRounds) consecutive good probe rounds" }
                 }
+                evidence = roundEvidence("\(goodRounds)/\(check.thresholdUp) good \(roundNoun)", rounds: goodRounds, detail: detail)
             }
         } else {
             failedRounds += 1
@@ -323,10 +342,25 @@ struct HealthTracker: Sendable {
             if healthy && failedRounds >= check.thresholdDown {
                 healthy = false
                 reason = "\(failedRounds) consecutive failed \(roundNoun)" + (detail.isEmpty ? "" : " (\(detail))")
+                evidence = roundEvidence("\(failedRounds)/\(check.thresholdDown) failed \(roundNoun)", rounds: failedRounds, detail: detail)
             }
         }
         evaluateQuality(check)
         reschedule()
+    }
+
+    /// The verdict's evidence: the counter, and each target's outcomes over the rounds it counted.
+    private func roundEvidence(_ counter: String, rounds: Int, detail: String) -> WANEvidence {
+        let targets = zip(probeTargets, windows).prefix(WANEvidence.maxTargets).map { target, window in
+            let recent = window.recent(rounds)
+            return WANEvidence.Target(
+                target: target.description,
+                results: recent.map { $0.map { "reply \(DurationText.milliseconds(.nanoseconds($0)))" } ?? "lost" },
+                rttMs: recent.compactMap { $0.map { Double($0) / 1e6 } })
+        }
+        return WANEvidence(cause: isPassive ? .passive : .probes, counter: counter, targets: targets,
+                           omittedTargets: max(0, probeTargets.count - targets.count),
+                           detail: isPassive && !detail.isEmpty ? detail : nil)
     }
 
     /// What a round is, for reasons: a passive round is an interval of real connections, not probes.
@@ -352,7 +386,10 @@ struct HealthTracker: Sendable {
                 if badQualityRounds >= check.thresholdDown {
                     degraded = true
                     goodQualityRounds = 0
-                    if healthy && carrier { reason = problem }
+                    if healthy && carrier {
+                        reason = problem
+                        evidence = WANEvidence(cause: .quality, counter: "\(badQualityRounds)/\(check.thresholdDown) rounds past the limit", detail: problem)
+                    }
                 }
             } else {
                 badQualityRounds = 0
@@ -368,6 +405,7 @@ struct HealthTracker: Sendable {
                     degraded = false
                     badQualityRounds = 0
                     reason = "quality recovered: latency \(latency.map { DurationText.milliseconds(.nanoseconds($0)) } ?? "n/a"), loss \(formatPercent(loss))"
+                    evidence = WANEvidence(cause: .quality, counter: "\(goodQualityRounds)/\(check.thresholdUp) rounds under the recovery limit", detail: reason)
                 }
             } else {
                 goodQualityRounds = 0

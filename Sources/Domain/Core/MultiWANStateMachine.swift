@@ -18,6 +18,8 @@ public struct MultiWANStateMachine: Sendable {
     /// config wins over these; see `gateway(of:)`.
     private var learnedGateways: [String: IPAddress] = [:]
     private var forced: [String: String] = [:]
+    /// The command behind each group's last force or release, for its failover event's evidence.
+    private var forceEvidence: [String: WANEvidence] = [:]
     private var selections: [String: GroupSelector.Selection] = [:]
     /// Usability as last reported in events, to turn state changes into wan_up/wan_down once.
     private var reportedUsable: [String: Bool] = [:]
@@ -139,8 +141,8 @@ public struct MultiWANStateMachine: Sendable {
             dirty = true
             // Membership changed by the operator is not a failover: adopt the new selections silently.
             for group in groups { selections[group.name] = nil }
-        case .manual(let command):
-            effects.append(contentsOf: apply(command))
+        case .manual(let command, let origin):
+            effects.append(contentsOf: apply(command, origin: origin, at: now))
             dirty = true
         }
         if dirty && started { reconcile(at: now, into: &effects) }
@@ -201,7 +203,8 @@ public struct MultiWANStateMachine: Sendable {
                 carrier: t.carrier, latencyMs: t.meanLatency.map { Double($0) / 1e6 }, lossPercent: t.lossPercent,
                 jitterMs: t.meanJitter.map { Double($0) / 1e6 }, targets: targets, failedRounds: t.failedRounds,
                 goodRounds: t.goodRounds, roundsTotal: t.roundsTotal, since: since[t.interface] ?? .zero,
-                reason: t.maintenance ? "maintenance" : t.reason, probeBytes: t.probeBytes, standby: t.standby)
+                reason: t.maintenance ? "maintenance" : t.reason, evidence: t.evidence,
+                probesSent: t.probesSent, probesLost: t.probesLost, probeBytes: t.probeBytes, standby: t.standby)
         }
     }
 
@@ -215,27 +218,36 @@ public struct MultiWANStateMachine: Sendable {
 
     // MARK: Commands and config
 
-    private mutating func apply(_ command: ManualCommand) -> [CoreEffect] {
+    /// Carries out an operator's command; the log line and the history record say what came of it.
+    private mutating func apply(_ command: ManualCommand, origin: CommandOrigin, at now: Instant) -> [CoreEffect] {
+        let (accepted, level, result) = carryOut(command, evidence: WANEvidence(cause: .manual, command: command.text, origin: origin))
+        return [.log(level, result),
+                .commandHandled(CommandRecord(time: now, command: command.text, origin: origin, accepted: accepted, result: result))]
+    }
+
+    private mutating func carryOut(_ command: ManualCommand, evidence: WANEvidence) -> (Bool, LogLevel, String) {
         switch command {
         case .maintenance(let interface, let enabled):
             guard let i = trackerIndex[interface] else {
-                return [.log(.warning, "maintenance: no WAN named \(interface)")]
+                return (false, .warning, "maintenance: no WAN named \(interface)")
             }
-            trackers[i].setMaintenance(enabled)
-            return [.log(.notice, "\(interface): maintenance \(enabled ? "on" : "off")")]
+            trackers[i].setMaintenance(enabled, evidence: evidence)
+            return (true, .notice, "\(interface): maintenance \(enabled ? "on" : "off")")
         case .forceActive(let group, let interface):
             guard let g = groups.first(where: { $0.name == group }) else {
-                return [.log(.warning, "force: no uplink group named \(group)")]
+                return (false, .warning, "force: no uplink group named \(group)")
             }
             if let interface {
                 guard g.members.contains(where: { $0.interface == interface }) else {
-                    return [.log(.warning, "force: \(interface) is not a member of \(group)")]
+                    return (false, .warning, "force: \(interface) is not a member of \(group)")
                 }
                 forced[group] = interface
-                return [.log(.notice, "\(group): forced to \(interface)")]
+                forceEvidence[group] = evidence
+                return (true, .notice, "\(group): forced to \(interface)")
             }
             forced[group] = nil
-            return [.log(.notice, "\(group): force released")]
+            forceEvidence[group] = evidence
+            return (true, .notice, "\(group): force released")
         }
     }
 
@@ -310,7 +322,8 @@ public struct MultiWANStateMachine: Sendable {
             guard reported != usable else { continue }
             since[t.interface] = now
             let reason = t.maintenance ? "maintenance" : t.reason
-            effects.append(.emit(WANEvent(time: now, kind: usable ? .wanUp : .wanDown, interface: t.interface, reason: reason)))
+            effects.append(.emit(WANEvent(time: now, kind: usable ? .wanUp : .wanDown, interface: t.interface, reason: reason,
+                                          evidence: t.evidence)))
         }
 
         var flushes: [String] = []
@@ -352,6 +365,10 @@ public struct MultiWANStateMachine: Sendable {
         trackerIndex[interface].map { trackers[$0].usable } ?? false
     }
 
+    private func evidenceFor(_ interface: String?) -> WANEvidence? {
+        interface.flatMap { trackerIndex[$0] }.flatMap { trackers[$0].evidence }
+    }
+
     private func reasonFor(_ interface: String) -> String {
         guard let i = trackerIndex[interface] else { return "removed" }
         return trackers[i].maintenance ? "maintenance" : trackers[i].reason
@@ -365,13 +382,14 @@ public struct MultiWANStateMachine: Sendable {
             let fallback = group.allDown == .lastActive ? "new connections keep using \(from.joined(separator: ", "))"
                                                          : "new connections refused"
             return WANEvent(time: now, kind: .allDown, group: group.name, from: from, to: [],
-                            reason: "all uplinks down (\(causes)); \(fallback)")
+                            reason: "all uplinks down (\(causes)); \(fallback)", evidence: evidenceFor(from.last))
         }
         let lost = from.filter { !to.contains($0) }
         let gained = to.filter { !from.contains($0) }
         let lostDead = lost.filter { !isUsable($0) }
         let kind: WANEventKind
         let reason: String
+        var evidence = evidenceFor(lostDead.first ?? gained.first)
         if from.isEmpty {
             let best = group.members.map(\.priority).min()
             let preferred = group.members.filter { $0.priority == best }.map(\.interface)
@@ -383,14 +401,16 @@ public struct MultiWANStateMachine: Sendable {
         } else if forced[group.name] != nil && to == [forced[group.name]!] {
             kind = .failover
             reason = "forced to \(to[0]) by operator"
+            evidence = forceEvidence[group.name]
         } else if !gained.isEmpty {
             kind = .failback
             reason = gained.map { "\($0) up: \(reasonFor($0))" }.joined(separator: "; ")
         } else {
             kind = .failover
             reason = "force released"
+            evidence = forceEvidence[group.name]
         }
-        return WANEvent(time: now, kind: kind, group: group.name, from: from, to: to, reason: reason)
+        return WANEvent(time: now, kind: kind, group: group.name, from: from, to: to, reason: reason, evidence: evidence)
     }
 
     private func makePlan() -> ForwardingPlan {

@@ -33,6 +33,16 @@ struct ProbeWindow: Sendable {
     /// window's running sums cannot overflow whatever a prober reports.
     static let longestRTT: Int64 = 3_600_000_000_000
 
+    /// The newest `n` outcomes (at most `count`), oldest first; nil for a lost probe.
+    func recent(_ n: Int) -> [Int64?] {
+        let k = min(max(0, n), count)
+        let capacity = samples.count
+        return (0..<k).map { i in
+            let s = samples[((next - k + i) % capacity + capacity) % capacity]
+            return s == ProbeWindow.lost ? nil : s
+        }
+    }
+
     mutating func record(_ reported: Int64?) {
         let rtt = reported.map { min(max($0, 0), ProbeWindow.longestRTT) }
         let capacity = samples.count

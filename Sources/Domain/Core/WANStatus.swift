@@ -42,6 +42,12 @@ public struct WANStatus: Sendable, Equatable, Codable {
     public var roundsTotal: Int
     public var since: Instant
     public var reason: String
+    /// What the last change of state was decided on.
+    public var evidence: WANEvidence?
+    /// Probes sent since start, and those that got no good answer.
+    public var probesSent: Int
+    public var probesLost: Int
+
     /// IP bytes that health probes and their answers used on this WAN since the daemon started
     /// (`ProbeTarget.estimatedBytes`): what monitoring costs on a metered link.
     public var probeBytes: Int64
@@ -50,7 +56,8 @@ public struct WANStatus: Sendable, Equatable, Codable {
 
     public init(interface: String, state: State, priority: Int, weight: Int, carrier: Bool, latencyMs: Double?,
                 lossPercent: Double, jitterMs: Double?, targets: [TargetStatus], failedRounds: Int, goodRounds: Int,
-                roundsTotal: Int, since: Instant, reason: String, probeBytes: Int64 = 0, standby: Bool = false) {
+                roundsTotal: Int, since: Instant, reason: String, evidence: WANEvidence? = nil,
+                probesSent: Int = 0, probesLost: Int = 0, probeBytes: Int64 = 0, standby: Bool = false) {
         self.interface = interface
         self.state = state
         self.priority = priority
@@ -65,6 +72,9 @@ public struct WANStatus: Sendable, Equatable, Codable {
         self.roundsTotal = roundsTotal
         self.since = since
         self.reason = reason
+        self.evidence = evidence
+        self.probesSent = probesSent
+        self.probesLost = probesLost
         self.probeBytes = probeBytes
         self.standby = standby
     }

@@ -1,8 +1,9 @@
 /// Durations as text: parsed as configs write them, and formatted in the few styles Flywall prints.
 ///
 /// Configs write a sequence of number+unit pairs such as "500ms", "5s", "2m", "1h", "1h30m",
-/// "1.5s". Units: ns, us (or µs), ms, s, m, h. Every duration Flywall prints goes through one of
-/// the formatters here, so configs, messages, logs and reports agree and stay byte-stable:
+/// "1.5s". Units: ns, us (or µs), ms, s, m, h, d (days: history retention). Every duration
+/// Flywall prints goes through one of the formatters here, so configs, messages, logs and reports
+/// agree and stay byte-stable:
 ///
 /// - `format`: config syntax, exact ("1h30m", "1s500ms"): the resolved config, error messages.
 /// - `brief`: one unit, as a person writes it ("90s", "1.5s", "400ms"): the simulator's fault lines.
@@ -15,7 +16,7 @@ public enum DurationText {
 
     static let units: [(String, Int64)] = [
         ("ns", 1), ("us", 1_000), ("µs", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000),
-        ("m", 60_000_000_000), ("h", 3_600_000_000_000),
+        ("m", 60_000_000_000), ("h", 3_600_000_000_000), ("d", 86_400_000_000_000),
     ]
 
     /// Every unit `parse` takes, for hints (`µs` is accepted as `us`).

@@ -1,0 +1,110 @@
+import Domain
+import Synchronization
+
+/// What the API serves about the running core: an immutable copy the core loop publishes, so a
+/// read never touches the core or waits for the loop.
+public struct DaemonSnapshot: Sendable {
+    /// One uplink group as the plan has it now.
+    public struct Group: Sendable, Equatable {
+        public var name: String
+        public var mode: String
+        public var members: [String]
+        public var active: [String]
+    }
+
+    /// Increases with every publication.
+    public var generation: UInt64
+    public var takenAt: Instant
+    public var status: [WANStatus]
+    public var groups: [Group]
+    /// Each WAN's effective health check (nil: none).
+    public var checks: [String: HealthCheck]
+    /// Manual commands the loop has handled since start (see `StatusBoard.submit`).
+    public var commandsHandled: UInt64
+    /// Worst lateness of a deadline wake-up (a probe round's start or timeout) since start, real
+    /// nanoseconds; and the last one.
+    public var maxLatenessNanos: Int64
+    public var lastLatenessNanos: Int64
+    /// Whether the history store is writing, and if not, why.
+    public var historyProblem: String?
+
+    public var wanNames: [String] { status.map(\.interface) }
+}
+
+/// The lock-protected box between the core loop (writer) and the API (readers), and the daemon's
+/// metrics.
+///
+/// The loop offers a snapshot after every input; the board takes one at most every `period` of core
+/// time, or at once after a state change or a command (`force`), so 1,000 targets at 10 Hz do not
+/// rebuild it 10,000 times a second and an operator still sees a failover the moment it happens.
+public final class StatusBoard: Sendable {
+    public static let defaultPeriod: Duration = .milliseconds(100)
+    public let metrics: DaemonMetrics
+    /// Maps the core's instants to wall-clock time for responses.
+    public let clock: MonotonicClock
+    private let periodNanos: Int64
+    private let state: Mutex<State>
+
+    private struct State {
+        var snapshot: DaemonSnapshot?
+        var commandsSubmitted: UInt64 = 0
+        var historyProblem: String?
+    }
+
+    public init(clock: MonotonicClock, metrics: DaemonMetrics = DaemonMetrics(), period: Duration = StatusBoard.defaultPeriod) {
+        self.clock = clock
+        self.metrics = metrics
+        self.periodNanos = period.nanoseconds
+        self.state = Mutex(State())
+    }
+
+    public var snapshot: DaemonSnapshot? { state.withLock { $0.snapshot } }
+
+    /// Whether a snapshot taken at `now` would be published (cheap: the loop asks before building one).
+    public func wants(at now: Instant, force: Bool) -> Bool {
+        force || state.withLock { s in s.snapshot.map { now.nanoseconds - $0.takenAt.nanoseconds >= periodNanos } ?? true }
+    }
+
+    /// Called by the core loop only.
+    public func publish(_ snapshot: DaemonSnapshot) {
+        state.withLock { s in
+            var snapshot = snapshot
+            snapshot.generation = (s.snapshot?.generation ?? 0) + 1
+            snapshot.historyProblem = s.historyProblem
+            s.snapshot = snapshot
+        }
+    }
+
+    /// Pushes a manual command into the loop and returns its ticket: the command has been handled
+    /// once `commandsHandled` reaches it. Every manual input goes through here so the count agrees.
+    public func submit(_ command: ManualCommand, origin: CommandOrigin, into inputs: DaemonInputQueue) -> UInt64 {
+        state.withLock { s in
+            s.commandsSubmitted += 1
+            inputs.push(.core(.manual(command, origin: origin)))
+            return s.commandsSubmitted
+        }
+    }
+
+    /// Waits (without blocking a thread) until the loop has handled the command with this ticket;
+    /// false after `timeout`.
+    public func waitHandled(_ ticket: UInt64, timeout: Duration = .seconds(2)) async -> Bool {
+        let clock = ContinuousClock()
+        let end = clock.now + timeout
+        while clock.now < end {
+            if let s = snapshot, s.commandsHandled >= ticket { return true }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        return false
+    }
+
+    /// The history writer reports here when it cannot write (nil: writing again).
+    public func setHistoryProblem(_ problem: String?) {
+        state.withLock { s in
+            s.historyProblem = problem
+            s.snapshot?.historyProblem = problem
+            s.snapshot?.generation += 1
+        }
+    }
+
+    public var historyProblem: String? { state.withLock { $0.historyProblem } }
+}
