@@ -441,9 +441,9 @@ struct ConfigDefaultsTests {
         #expect(try DurationText.parse(DurationText.format(d)).get() == d)
     }
 
-    @Test(arguments: [("5x", "unknown unit \"x\" (use ns, us, ms, s, m or h)"), ("5", "missing unit (e.g. \"5s\"; units: ns, us, ms, s, m, h)"),
+    @Test(arguments: [("5x", "unknown unit \"x\" (use ns, us, ms, s, m, h or d)"), ("5", "missing unit (e.g. \"5s\"; units: ns, us, ms, s, m, h, d)"),
                       ("", "empty (write e.g. \"5s\")"), ("s", "expected a number before \"s\""),
-                      ("-5s", "must not be negative"), ("1h3", "missing unit (e.g. \"1h3s\"; units: ns, us, ms, s, m, h)")])
+                      ("-5s", "must not be negative"), ("1h3", "missing unit (e.g. \"1h3s\"; units: ns, us, ms, s, m, h, d)")])
     func badDurations(_ text: String, _ message: String) {
         guard case .failure(let problem) = DurationText.parse(text) else {
             Issue.record("\(text) parsed")
@@ -556,7 +556,7 @@ struct ConfigErrorTests {
           member "eth0" {}
         }
         """) == [
-            "4:16: interval: invalid duration \"5x\": unknown unit \"x\" (use ns, us, ms, s, m or h)",
+            "4:16: interval: invalid duration \"5x\": unknown unit \"x\" (use ns, us, ms, s, m, h or d)",
             "5:16: timeout: expected a duration string such as \"2s\", got the number 2",
             "9:20: sticky_timeout: must be greater than 0, got \"0s\"",
         ])
@@ -943,7 +943,7 @@ struct ConfigErrorTests {
         } catch {
             #expect(error.description == """
             multi.hcl:2:18: error: weight: must be at least 1, got 0
-            multi.hcl:3:29: error: interval: invalid duration "5x": unknown unit "x" (use ns, us, ms, s, m or h)
+            multi.hcl:3:29: error: interval: invalid duration "5x": unknown unit "x" (use ns, us, ms, s, m, h or d)
             multi.hcl:6:10: error: member "eth9": no interface named "eth9"; did you mean "eth0"?
             """)
         }

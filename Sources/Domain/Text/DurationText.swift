@@ -20,7 +20,7 @@ public enum DurationText {
     ]
 
     /// Every unit `parse` takes, for hints (`µs` is accepted as `us`).
-    static let unitList = "ns, us, ms, s, m, h"
+    static let unitList = "ns, us, ms, s, m, h, d"
     static let tooLarge = "too large, at most 2562047h (about 292 years)"
 
     public static func parse(_ text: String) -> Result<Duration, Problem> {
@@ -62,7 +62,7 @@ public enum DurationText {
                 return .failure(Problem(message: "missing unit (e.g. \"\(text)s\"; units: \(unitList))"))
             }
             guard let scale = units.first(where: { $0.0 == unit })?.1 else {
-                return .failure(Problem(message: "unknown unit \"\(unit)\" (use ns, us, ms, s, m or h)"))
+                return .failure(Problem(message: "unknown unit \"\(unit)\" (use ns, us, ms, s, m, h or d)"))
             }
             let (w, o1) = whole.multipliedReportingOverflow(by: scale)
             var fractionalNanos: Int64 = 0
