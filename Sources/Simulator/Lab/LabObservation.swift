@@ -58,10 +58,18 @@ struct LabObservation: Sendable {
         latency = LatencyAccuracy(echoes: echoes, origin: origin, history: linkHistory)
     }
 
-    /// `<5>wan_down: eth0 (reason)`, `<5>failover: group default: eth0 -> eth1 (reason)`.
+    /// `<5>wan_down: eth0 (reason)`, `<5>failover: group default: eth0 -> eth1 (reason)`, with
+    /// the timestamp the daemon writes when not under journald (`<5>2026-12-01T10:15:00.123Z ...`)
+    /// and the evidence it appends (`...; health evidence: 2/2 failed probe rounds ...`).
     static func event(_ line: String, at time: Instant) -> WANEvent? {
         guard line.hasPrefix("<"), let close = line.firstIndex(of: ">") else { return nil }
-        let text = line[line.index(after: close)...]
+        var text = line[line.index(after: close)...]
+        if let space = text.firstIndex(of: " "), text.first?.isNumber == true, text[..<space].hasSuffix("Z") {
+            text = text[text.index(after: space)...]
+        }
+        for marker in ["; health evidence: ", "; evidence: "] {
+            if let cut = text.firstRange(of: marker) { text = text[..<cut.lowerBound] }
+        }
         guard let colon = text.firstIndex(of: ":"), let kind = WANEventKind(rawValue: String(text[..<colon])) else { return nil }
         var rest = text[text.index(after: colon)...].drop { $0 == " " }
         var reason = ""
