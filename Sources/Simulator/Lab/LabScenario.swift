@@ -40,11 +40,16 @@ public struct LabScenario: Sendable {
         } else {
             scale = 1
         }
-        let body = DurationScaling(scale: scale).scaled(try HCLParser.parse(source, file: file))
+        // A WAN with only the built-in default check gets it written out, so that its timings
+        // scale with the rest of the scenario.
+        let defaulted = Set(original.config.interfaces.filter(\.healthCheckIsBuiltInDefault).map(\.name))
+        let body = DurationScaling(scale: scale).scaled(
+            LabScenario.spellingOutDefaultChecks(try HCLParser.parse(source, file: file), for: defaulted))
         let scaledLoad: (String) throws -> String = { path in
             let text = try loadFile(path)
             guard scale != 1 else { return text }
-            return HCLFormatter.format(DurationScaling(scale: scale).scaled(try HCLParser.parse(text, file: path)))
+            return HCLFormatter.format(DurationScaling(scale: scale).scaled(
+                LabScenario.spellingOutDefaultChecks(try HCLParser.parse(text, file: path), for: defaulted)))
         }
         var scenario: Scenario
         do {
@@ -81,6 +86,20 @@ public struct LabScenario: Sendable {
         }
         items += body.items.filter { if case .block(let b) = $0 { configBlocks.contains(b.type) } else { false } }
         return HCLBody(items: items)
+    }
+
+    /// Adds the built-in default check's timings as an explicit `health_check` block to each named
+    /// interface block that has none (its targets stay the default ones).
+    static func spellingOutDefaultChecks(_ body: HCLBody, for names: Set<String>) -> HCLBody {
+        let d = HealthCheck.builtInDefault
+        let text = "health_check {\n  interval = \"\(DurationText.format(d.interval))\"\n  timeout = \"\(DurationText.format(d.timeout))\"\n}\n"
+        guard !names.isEmpty, let check = (try? HCLParser.parse(text, file: "<lab>"))?.blocks.first else { return body }
+        return HCLBody(items: body.items.map { item in
+            guard case .block(var b) = item, b.type == "interface", let name = b.labels.first?.value,
+                  names.contains(name), !b.body.blocks.contains(where: { $0.type == "health_check" }) else { return item }
+            b.body.items.append(.block(check))
+            return .block(b)
+        })
     }
 
     /// The lab's router has its LAN on `lan0`: declared as the LAN unless the config has it.
