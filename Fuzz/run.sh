@@ -36,7 +36,7 @@ echo "fuzz: building Domain, Simulator and ${#targets[@]} targets"
 swiftc "${flags[@]}" -module-name Domain -emit-module -emit-module-path "$build/Domain.swiftmodule" \
     -emit-library -static -o "$build/libDomain.a" $(find Sources/Domain -name '*.swift' | sort) 2>&1 | quiet
 swiftc "${flags[@]}" -module-name Simulator -I "$build" -emit-module -emit-module-path "$build/Simulator.swiftmodule" \
-    -emit-library -static -o "$build/libSimulator.a" $(find Sources/Simulator -name '*.swift' | sort) \
+    -emit-library -static -o "$build/libSimulator.a" $(find Sources/Simulator -path Sources/Simulator/Lab -prune -o -name '*.swift' -print | sort) \
     "$build/PackageResources.swift" 2>&1 | quiet
 for target in "${targets[@]}"; do
     swiftc "${flags[@]}" -I "$build" "Fuzz/Targets/$target.swift" Fuzz/Targets/FuzzFiles.swift \
