@@ -46,7 +46,18 @@ public final class KernelDataplane: DataplaneApplying, @unchecked Sendable {
             return
         }
         let result = try program(compiled, try compiled.routes(for: plan))
-        logger.info("dataplane repaired: \(result)")
+        // A repair follows a link or address coming back: neighbour entries left unresolved
+        // while it had no carrier would hold the first packets (the first probe round) for up
+        // to the kernel's 1 s retry (UnresolvedNeighbours.swift).
+        // Not a failure of the plan: the routes are in place, so it is logged, not retried.
+        var reset = ""
+        do {
+            let n = try routing.resetUnresolvedNeighbours(on: Set(plan.uplinks.map(\.name)))
+            if n > 0 { reset = ", \(n) unresolved neighbour entries reset" }
+        } catch {
+            logger.warning("dataplane: could not reset unresolved neighbour entries: \(error)")
+        }
+        logger.info("dataplane repaired: \(result)\(reset)")
     }
 
     /// First plan or a new layout. `replaceRuleset` deletes a table left by an earlier (crashed)

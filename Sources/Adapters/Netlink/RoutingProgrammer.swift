@@ -97,6 +97,13 @@ public final class RoutingProgrammer: Sendable {
         try state.withLock { session throws(RoutingError) in try session.apply(rules: [], routes: [], families: [AF_INET, AF_INET6]) }
     }
 
+    /// Deletes the neighbour entries of `interfaces` that are unresolved (INCOMPLETE or FAILED), so
+    /// the next packet to them resolves at once; returns how many. See `RoutingSession.resetUnresolvedNeighbours`.
+    @discardableResult
+    public func resetUnresolvedNeighbours(on interfaces: Set<String>) throws(SystemError) -> Int {
+        try state.withLock { session throws(SystemError) in try session.resetUnresolvedNeighbours(on: interfaces) }
+    }
+
     /// Reads Flywall's rules and tables back from the kernel.
     public func snapshot() throws(SystemError) -> RoutingSnapshot {
         try state.withLock { session throws(SystemError) in try session.snapshot() }
@@ -154,8 +161,8 @@ private struct KernelRule {
 
 /// The rtnetlink socket and the interface index cache, used under the programmer's lock.
 final class RoutingSession {
-    private let socket: NetlinkSession
-    private var interfaceIndex: [String: Int32] = [:]
+    let socket: NetlinkSession
+    private(set) var interfaceIndex: [String: Int32] = [:]
     private static let resolveOperation = "resolve interface"
 
     init() throws(SystemError) {
@@ -432,7 +439,7 @@ final class RoutingSession {
         do { return try body() } catch where family != AF_INET && error.errno == .addressFamilyNotSupported { return nil }
     }
 
-    private func refreshInterfaces() throws(SystemError) {
+    func refreshInterfaces() throws(SystemError) {
         var names: [String: Int32] = [:]
         try socket.dump(operation: "RTM_GETLINK", reset: { names.removeAll() }, build: { message in
             message.type = UInt16(RTM_GETLINK)
