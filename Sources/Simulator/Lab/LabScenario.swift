@@ -43,13 +43,13 @@ public struct LabScenario: Sendable {
         // A WAN with only the built-in default check gets it written out, so that its timings
         // scale with the rest of the scenario.
         let defaulted = Set(original.config.interfaces.filter(\.healthCheckIsBuiltInDefault).map(\.name))
-        let body = DurationScaling(scale: scale).scaled(
-            LabScenario.spellingOutDefaultChecks(try HCLParser.parse(source, file: file), for: defaulted))
+        let body = DurationScaling(scale: scale).scaled(LabScenario.spellingOutDefaultTimeouts(
+            LabScenario.spellingOutDefaultChecks(try HCLParser.parse(source, file: file), for: defaulted)))
         let scaledLoad: (String) throws -> String = { path in
             let text = try loadFile(path)
             guard scale != 1 else { return text }
-            return HCLFormatter.format(DurationScaling(scale: scale).scaled(
-                LabScenario.spellingOutDefaultChecks(try HCLParser.parse(text, file: path), for: defaulted)))
+            return HCLFormatter.format(DurationScaling(scale: scale).scaled(LabScenario.spellingOutDefaultTimeouts(
+                LabScenario.spellingOutDefaultChecks(try HCLParser.parse(text, file: path), for: defaulted))))
         }
         var scenario: Scenario
         do {
@@ -98,6 +98,28 @@ public struct LabScenario: Sendable {
             guard case .block(var b) = item, b.type == "interface", let name = b.labels.first?.value,
                   names.contains(name), !b.body.blocks.contains(where: { $0.type == "health_check" }) else { return item }
             b.body.items.append(.block(check))
+            return .block(b)
+        })
+    }
+
+    /// Writes out the default `timeout` of every `health_check` block that has none: it is
+    /// min(2s, the check's cadences), and the fixed 2s would not scale (with `interval = "5s"`
+    /// scaled to 500ms the daemon would wait 500ms for a probe instead of 200ms).
+    static func spellingOutDefaultTimeouts(_ body: HCLBody) -> HCLBody {
+        HCLBody(items: body.items.map { item in
+            guard case .block(var b) = item else { return item }
+            b.body = spellingOutDefaultTimeouts(b.body)
+            guard b.type == "health_check", !b.body.attributes.contains(where: { $0.name == "timeout" }) else { return .block(b) }
+            var cadences: [String: Duration] = [:]
+            for a in b.body.attributes where ["interval", "failure_interval", "recovery_interval", "standby_interval"].contains(a.name) {
+                guard case .string(let text) = a.value.kind, case .success(let d) = DurationText.parse(text) else { continue }
+                cadences[a.name] = d
+            }
+            let interval = cadences["interval"] ?? HealthCheck.builtInDefault.interval
+            let timeout = min(.seconds(2), cadences.values.reduce(interval, min))
+            b.body.items.append(.attribute(HCLAttribute(
+                name: "timeout", location: b.location,
+                value: HCLExpression(.string(DurationText.format(timeout)), at: b.location))))
             return .block(b)
         })
     }
