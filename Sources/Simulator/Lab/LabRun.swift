@@ -85,7 +85,10 @@ public enum LabRun {
         let configPath = topology.directory.appendingPathComponent("flywall.hcl").path
         try lab.daemonConfig.write(toFile: configPath, atomically: true, encoding: .utf8)
         let spawned = LabClock.now()
-        let daemon = try topology.spawn("flywall daemon", in: topology.router, [options.daemonBinary, "daemon", "--config", configPath])
+        // Its own history store: never the host's /var/lib/flywall, nor another run's.
+        let stateDirectory = topology.directory.appendingPathComponent("state").path
+        let daemon = try topology.spawn("flywall daemon", in: topology.router,
+                                        [options.daemonBinary, "daemon", "--config", configPath, "--state-dir", stateDirectory])
         guard daemon.waitUntil(seconds: 20, { $0.contains("dataplane ready") }) else {
             throw LabFailure("the daemon did not report `dataplane ready` within 20s (exit status \(daemon.exitStatus.map(String.init) ?? "none")):\n"
                 + daemon.lines.suffix(30).joined(separator: "\n"))
@@ -105,11 +108,20 @@ public enum LabRun {
         // A fault "at 30s" is in place before the probe round of 30s, as in the simulator, and
         // after the round before it was answered: see `start(of:)`.
         var lead = Duration.milliseconds(60)
+        // Operator commands: one HTTP request on the router's loopback, answered once the daemon's
+        // loop has handled it (a few ms); started this early, the longest so far.
+        var commandLead = Duration.milliseconds(10)
+        let api = lab.apiToken.flatMap { token in
+            splitListenAddress(scenario.config.api.listen).map {
+                LabAPIClient(namespace: topology.router, host: $0.host, port: UInt16(clamping: $0.port), token: token)
+            }
+        }
 
         var faults: [FaultRecord] = []
-        var notes = ["time 0 is the daemon's first probe round, \(LabReport.signed(origin - ready)) from its `dataplane ready`"]
+        let notes = ["time 0 is the daemon's first probe round, \(LabReport.signed(origin - ready)) from its `dataplane ready`"]
         for fault in scenario.faults where fault.time <= scenario.duration {
-            let start = Self.start(of: fault, scenario: scenario, links: links, wans: plan.layout.wans.map(\.name), lead: lead)
+            let start = Self.start(of: fault, scenario: scenario, links: links, wans: plan.layout.wans.map(\.name),
+                                   lead: fault.action.isManual ? commandLead : lead)
             guard LabClock.sleep(until: origin + start, cancelled: cancelled) else {
                 throw LabFailure("interrupted")
             }
@@ -123,13 +135,21 @@ public enum LabRun {
                 linkHistory.append((at, index, links.states[index]))
                 faults.append(FaultRecord(time: Instant(at), interface: name, description: Simulation.describe(name, change)))
             case .manual(let command):
-                // The daemon takes operator commands through its API (a later issue); until then
-                // the lab cannot give them, and says so.
                 let (interface, text) = Simulation.describe(command)
-                faults.append(FaultRecord(time: Instant(LabClock.now() - origin), interface: interface,
-                                          description: "\(text) (not given: the daemon has no command API yet)"))
-                let note = "operator commands are not given to the real daemon yet; expectations that depend on them fail"
-                if !notes.contains(note) { notes.append(note) }
+                let began = LabClock.now()
+                var outcome: String
+                if let api {
+                    do {
+                        let answer = try api.give(command)
+                        outcome = answer.status == 200 ? "API 200" : "API \(answer.status): \(answer.body.prefix(200))"
+                    } catch {
+                        outcome = "not given: \(error)"
+                    }
+                } else {
+                    outcome = "not given: the config's api block has no token"
+                }
+                commandLead = max(commandLead, LabClock.now() - began)
+                faults.append(FaultRecord(time: Instant(LabClock.now() - origin), interface: interface, description: "\(text) (\(outcome))"))
             }
         }
         guard LabClock.sleep(until: origin + scenario.duration, cancelled: cancelled) else { throw LabFailure("interrupted") }
@@ -197,4 +217,8 @@ public enum LabRun {
 
 extension Instant {
     init(_ d: Duration) { self.init(nanoseconds: d.nanoseconds) }
+}
+
+extension TimedFault.Action {
+    var isManual: Bool { if case .manual = self { true } else { false } }
 }

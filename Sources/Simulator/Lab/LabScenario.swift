@@ -19,6 +19,10 @@ public struct LabScenario: Sendable {
     /// The config the daemon is started with (HCL): the scenario's config blocks, scaled, plus
     /// the LAN interface `lan0` when the scenario names none.
     public var daemonConfig: String
+    /// The bearer token of the daemon's API, for the scenario's operator commands: the config's
+    /// own, else one made up per load and added as `api { token }`; nil when the config has an
+    /// `api` block without one (the daemon then refuses every command). Never printed.
+    var apiToken: String?
 
     /// The smallest scale accepted: below it, intervals would fall under a millisecond.
     public static let minimumScale = 0.001
@@ -65,8 +69,20 @@ public struct LabScenario: Sendable {
         scenario.labDuration = original.labDuration
         for i in scenario.traffic.indices { scenario.traffic[i].rate = original.traffic[i].rate / scale }
         let config = try configBody(body, file: file, loadFile: scaledLoad)
-        return LabScenario(original: original, scenario: scenario, scale: scale,
-                           daemonConfig: daemonConfig(config, scenario.config))
+        var text = daemonConfig(config, scenario.config)
+        var token = scenario.config.api.token
+        if token == nil && !config.blocks.contains(where: { $0.type == "api" }) {
+            var random = SystemRandomNumberGenerator()
+            let made = (0..<2).map { _ in
+                let hex = String(random.next() as UInt64, radix: 16)
+                return String(repeating: "0", count: 16 - hex.count) + hex
+            }.joined()
+            text += "\n# Added by `flywall lab`: the token it gives operator commands with.\napi {\n  token = \"\(made)\"\n}\n"
+            token = made
+        }
+        var lab = LabScenario(original: original, scenario: scenario, scale: scale, daemonConfig: text)
+        lab.apiToken = token
+        return lab
     }
 
     /// The referenced config file's items, then the inline config blocks (as `ScenarioDecoder` does).

@@ -247,6 +247,10 @@ def respond(args):
         s.bind((t, 0))
         senders[t] = s
     listener = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    # The delay counts from the kernel's receive stamp (CLOCK_REALTIME, as time.time()), so the
+    # time this process takes to wake up is not added to it.
+    SO_TIMESTAMPNS = 35
+    listener.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     due = []
     lock = threading.Condition()
 
@@ -280,7 +284,12 @@ def respond(args):
     print("ready", flush=True)
     n = 0
     while True:
-        data, (peer, _) = listener.recvfrom(65535)
+        data, ancillary, _, (peer, _) = listener.recvmsg(65535, 64)
+        received = time.time()
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
+                seconds, nanoseconds = struct.unpack("qq", value[:16])
+                received = seconds + nanoseconds / 1e9
         ihl = (data[0] & 0x0f) * 4
         dst = socket.inet_ntoa(data[16:20])
         icmp = data[ihl:]
@@ -290,7 +299,7 @@ def respond(args):
         delay = state["latency"] + random.random() * state["jitter"]
         n += 1
         with lock:
-            heapq.heappush(due, (time.time() + delay, n, dst, peer, reply))
+            heapq.heappush(due, (received + delay, n, dst, peer, reply))
             lock.notify()
 
 
