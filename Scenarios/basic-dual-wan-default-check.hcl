@@ -13,6 +13,7 @@
 scenario "basic-dual-wan-default-check" {
   description = "The spec's Basic Dual-WAN (no health_check): the built-in default check fails over a black-holed primary at 42s and back at 65s."
   duration    = "90s"
+  lab_duration = "9s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 3
   config      = "configs/basic-dual-wan.hcl"
 }

@@ -11,6 +11,7 @@
 scenario "reliability-k-of-three" {
   description = "2-of-3 survives one dead target and falls at two; 1-of-3 survives two and falls at three."
   duration    = "110s"
+  lab_duration = "11s"   # flywall lab runs it 10x shorter (docs/lab.md)
   seed        = 11
 }
 

@@ -231,4 +231,27 @@ struct NetlinkRoutingProgrammerTests {
         #expect(try foreignState(spaces) == foreignBefore)
         #expect(try programmer.removeAll().isEmpty)
     }
+
+    @Test("resetUnresolvedNeighbours deletes INCOMPLETE and FAILED entries of the given links only")
+    func resetUnresolvedNeighbours() throws {
+        let spaces = try makeRouter()
+        defer { spaces.remove() }
+        // What packets sent while wan0 had no carrier leave behind, next to entries that stay.
+        try spaces.ip("router", "neigh add 10.1.0.7 dev wan0 nud incomplete")
+        try spaces.ip("router", "neigh add 10.1.0.8 dev wan0 nud failed")
+        try spaces.ip("router", "-6 neigh add fd00::7 dev wan0 nud incomplete")
+        try spaces.ip("router", "neigh add 10.1.0.9 dev wan0 lladdr 02:00:00:00:00:09 nud stale")
+        try spaces.ip("router", "neigh add 10.1.0.10 dev wan0 lladdr 02:00:00:00:00:0a nud permanent")
+        try spaces.ip("router", "neigh add 10.2.0.7 dev wan1 nud incomplete")
+        func entries(_ device: String) throws -> [String] {
+            (try spaces.ip("router", "neigh show dev \(device)") + (try spaces.ip("router", "-6 neigh show dev \(device)")))
+                .split(separator: "\n").map { String($0.split(separator: " ")[0]) }.sorted()
+        }
+        let programmer = try NetworkNamespace.run(named: spaces.name("router")) { try RoutingProgrammer() }
+        #expect(try programmer.resetUnresolvedNeighbours(on: ["wan0", "nosuch0"]) == 3)
+        #expect(try entries("wan0") == ["10.1.0.10", "10.1.0.9"])
+        #expect(try entries("wan1") == ["10.2.0.7"])
+        #expect(try programmer.resetUnresolvedNeighbours(on: ["wan0"]) == 0)
+        #expect(try programmer.resetUnresolvedNeighbours(on: []) == 0)
+    }
 }
