@@ -84,6 +84,8 @@ public enum LabRun {
 
         let configPath = topology.directory.appendingPathComponent("flywall.hcl").path
         try lab.daemonConfig.write(toFile: configPath, atomically: true, encoding: .utf8)
+        // It holds the API token.
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: configPath)
         let spawned = LabClock.now()
         // Its own history store: never the host's /var/lib/flywall, nor another run's.
         let stateDirectory = topology.directory.appendingPathComponent("state").path
@@ -179,7 +181,8 @@ public enum LabRun {
     /// nft, tens of ms, over 100 ms on a loaded machine). Probe rounds of the WAN lie on its
     /// interval grid from time 0: the fault must be in place by the first round at or after its
     /// time (`next`), and must not land before the round before that (`prev`) was answered.
-    /// Within that, it aims at its own time, moving earlier only as far as `next` needs. Carrier
+    /// Within that, it aims at its own time, moving earlier only as far as `next` needs, and at
+    /// the latest halfway from `prev`'s answer to `next`. Carrier
     /// changes act at once (netlink tells the daemon), so they start `lead` early, no more.
     static func start(of fault: TimedFault, scenario: Scenario, links: LabLinks, wans: [String], lead: Duration) -> Duration {
         let t = fault.time
@@ -193,7 +196,10 @@ public enum LabRun {
         let prev = next - check.interval
         let state = links.states[index]
         let earliest = prev + state.latency + state.jitter + .milliseconds(5)
-        let latest = next - .milliseconds(10) - lead * 2
+        // At the latest halfway between: one slow command (200 ms when the machine is loaded)
+        // must not miss the round. Landing early changes no verdict: the ISP-side captures see
+        // packets before the fault rules, and the rules act on requests, not on replies.
+        let latest = min(next - .milliseconds(10) - lead * 2, earliest + (next - earliest) / 2)
         return max(earliest, min(t - lead, latest))
     }
 
