@@ -48,7 +48,7 @@ public final class KernelDataplane: DataplaneApplying, @unchecked Sendable {
         let result = try program(compiled, try compiled.routes(for: plan))
         // A repair follows a link or address coming back: neighbour entries left unresolved
         // while it had no carrier would hold the first packets (the first probe round) for up
-        // to the kernel's 1 s retry (UnresolvedNeighbours.swift).
+        // to the kernel's 1 s retry (RoutingProgrammer.swift, "Unresolved neighbours").
         // Not a failure of the plan: the routes are in place, so it is logged, not retried.
         var reset = ""
         do {
