@@ -443,7 +443,9 @@ struct ConfigDefaultsTests {
 
     @Test(arguments: [("5x", "unknown unit \"x\" (use ns, us, ms, s, m, h or d)"), ("5", "missing unit (e.g. \"5s\"; units: ns, us, ms, s, m, h, d)"),
                       ("", "empty (write e.g. \"5s\")"), ("s", "expected a number before \"s\""),
-                      ("-5s", "must not be negative"), ("1h3", "missing unit (e.g. \"1h3s\"; units: ns, us, ms, s, m, h, d)")])
+                      ("-5s", "must not be negative"), ("1h3", "missing unit (e.g. \"1h3s\"; units: ns, us, ms, s, m, h, d)"),
+                      // Found by the scenario-decoder fuzzer: a trailing "." once read past the end.
+                      ("5s.", "expected digits after \".\""), (".", "expected digits after \".\"")])
     func badDurations(_ text: String, _ message: String) {
         guard case .failure(let problem) = DurationText.parse(text) else {
             Issue.record("\(text) parsed")
