@@ -1,0 +1,156 @@
+import Domain
+
+/// One point of a WAN's quality chart: its latency, loss and state after a probe round.
+///
+/// 16 bytes: a ring of 720 of them is 11.5 KB per WAN.
+public struct RoundSample: Sendable, Equatable {
+    /// Core time of the first round (or state change) the sample holds: a merge never moves it,
+    /// so a client that re-reads from its WANs' oldest last sample sees every update.
+    public var time: Instant
+    /// The window's mean RTT, milliseconds; NaN when nothing answered in the window.
+    public var latencyMs: Float
+    /// The window's loss in hundredths of a percent (0...10,000).
+    public var lossCentipercent: UInt16
+    public var state: WANStatus.State
+
+    public var lossPercent: Double { Double(lossCentipercent) / 100 }
+    public var latency: Double? { latencyMs.isNaN ? nil : Double(latencyMs) }
+}
+
+/// A fixed-size ring of one WAN's samples, oldest first when read.
+///
+/// Rounds that fall into the same `resolution` slot of core time share one sample (the latest
+/// latency, the highest loss, the worst state), so a WAN probed ten times a second still fills
+/// only `capacity` samples per `capacity × resolution` of history.
+struct SampleRing {
+    private(set) var capacity: Int
+    private(set) var resolutionNanos: Int64
+    private var storage: [RoundSample] = []
+    /// Index of the oldest sample once the ring is full.
+    private var head = 0
+
+    init(capacity: Int, resolutionNanos: Int64) {
+        self.capacity = capacity
+        self.resolutionNanos = resolutionNanos
+        storage.reserveCapacity(capacity)
+    }
+
+    var count: Int { storage.count }
+    var last: RoundSample? { storage.isEmpty ? nil : storage[(head + storage.count - 1) % storage.count] }
+
+    mutating func record(_ sample: RoundSample) {
+        if let last, slot(last.time) == slot(sample.time) {
+            let i = (head + storage.count - 1) % storage.count
+            storage[i] = RoundSample(
+                time: last.time, latencyMs: sample.latencyMs,
+                lossCentipercent: max(last.lossCentipercent, sample.lossCentipercent),
+                state: Self.severity(sample.state) >= Self.severity(last.state) ? sample.state : last.state)
+        } else if storage.count < capacity {
+            storage.append(sample)
+        } else {
+            storage[head] = sample
+            head = (head + 1) % capacity
+        }
+    }
+
+    /// The samples at or after `since`, oldest first, copied (the reader never shares the
+    /// ring's storage, so the next `record` never copies it).
+    func samples(since: Instant?) -> [RoundSample] {
+        var out: [RoundSample] = []
+        let n = storage.count
+        for k in 0..<n {
+            let s = storage[(head + k) % n]
+            if let since, s.time < since { continue }
+            out.append(s)
+        }
+        return out
+    }
+
+    /// A ring of another size with the newest samples of this one.
+    func resized(capacity: Int, resolutionNanos: Int64) -> SampleRing {
+        var ring = SampleRing(capacity: capacity, resolutionNanos: resolutionNanos)
+        for s in samples(since: nil).suffix(capacity) { ring.record(s) }
+        return ring
+    }
+
+    private func slot(_ t: Instant) -> Int64 { t.nanoseconds / resolutionNanos }
+
+    /// Which state a merged sample shows: the one an operator must not miss.
+    static func severity(_ s: WANStatus.State) -> Int {
+        switch s {
+        case .up: 0
+        case .degraded: 1
+        case .maintenance: 2
+        case .down: 3
+        }
+    }
+}
+
+/// The per-round samples of every WAN for the dashboard's charts: a bounded ring each, fed from
+/// the snapshots the core loop publishes (no second data path), read by `GET /api/wan/samples`.
+///
+/// Up to `fullWANs` WANs each keep `fullCapacity` samples at `resolution` (720 × 5 s: the last
+/// hour, one sample per round at the spec's 5 s interval). Beyond that the total stays at
+/// `budget` samples: each ring gets `budget / WANs` (at least `minCapacity`), each sample a
+/// proportionally wider slot, so every ring still spans the hour. Memory: 16 bytes a sample,
+/// 11.5 KB a WAN, 737 KB for 64 WANs, and at most 16 × 16 bytes a WAN beyond 2,880 WANs.
+public struct RoundSamples: Sendable {
+    public static let fullCapacity = 720
+    public static let resolution: Duration = .seconds(5)
+    public static let fullWANs = 64
+    public static let budget = fullCapacity * fullWANs
+    public static let minCapacity = 16
+
+    private var rings: [String: SampleRing] = [:]
+    /// Each WAN's `roundsTotal` when last sampled: a sample is taken when a round ended since, or
+    /// the state changed without one (carrier, maintenance).
+    private var rounds: [String: Int] = [:]
+    /// The WANs of the last status, in order: a change (a reload) drops the rings of WANs gone.
+    private var names: [String] = []
+
+    public init() {}
+
+    /// The ring size and slot width for `wans` WANs.
+    public static func shape(forWANs wans: Int) -> (capacity: Int, resolutionNanos: Int64) {
+        let capacity = wans <= fullWANs ? fullCapacity : max(minCapacity, budget / wans)
+        let span = Int64(fullCapacity) * resolution.nanoseconds
+        return (capacity, span / Int64(capacity))
+    }
+
+    /// Takes what changed in a published status. Cheap: one comparison per WAN, an append or an
+    /// in-place merge for those that had a round. WANs gone from the config lose their ring.
+    public mutating func record(_ status: [WANStatus], at now: Instant) {
+        let shape = Self.shape(forWANs: status.count)
+        if !status.lazy.map(\.interface).elementsEqual(names) {
+            names = status.map(\.interface)
+            let kept = Set(names)
+            rings = rings.filter { kept.contains($0.key) }
+            rounds = rounds.filter { kept.contains($0.key) }
+        }
+        for wan in status {
+            let name = wan.interface
+            if rings[name]?.capacity != shape.capacity {
+                rings[name] = rings[name]?.resized(capacity: shape.capacity, resolutionNanos: shape.resolutionNanos)
+                    ?? SampleRing(capacity: shape.capacity, resolutionNanos: shape.resolutionNanos)
+            }
+            if wan.roundsTotal != rounds[name] || rings[name]?.last?.state != wan.state {
+                // In place: the ring's storage is never copied.
+                rings[name]!.record(Self.sample(wan, at: now))
+                rounds[name] = wan.roundsTotal
+            }
+        }
+    }
+
+    /// Each WAN's samples at or after `since` (all: nil), oldest first, in the order of `names`.
+    public func samples(for names: [String], since: Instant?) -> [(interface: String, samples: [RoundSample])] {
+        names.map { ($0, rings[$0]?.samples(since: since) ?? []) }
+    }
+
+    public var sampleCount: Int { rings.values.reduce(0) { $0 + $1.count } }
+
+    static func sample(_ wan: WANStatus, at now: Instant) -> RoundSample {
+        let latency = wan.latencyMs.flatMap { $0.isFinite ? Float(min(max($0, 0), 1e9)) : nil } ?? .nan
+        let loss = wan.lossPercent.isFinite ? min(max(wan.lossPercent, 0), 100) : 100
+        return RoundSample(time: now, latencyMs: latency, lossCentipercent: UInt16((loss * 100).rounded()), state: wan.state)
+    }
+}
