@@ -8,6 +8,7 @@ STEPS is a JSON list, run in order on one page load (the page is never reloaded)
     {"until": "JS expression", "timeout": 20}   wait until it is truthy (checked every 100 ms)
     {"eval": "JS expression", "name": "before"} its value (JSON) goes into the result under name
     {"type": "text", "into": "#css-selector"}   focus the element and type the text
+    {"sleep": 2}                                wait that many seconds
     {"screenshot": "file.png"}                  the whole page as PNG
 Prints one JSON object: the named values, and "errors": every uncaught exception, console error
 and Content-Security-Policy violation the page reported. Exit 1 (with a message on stderr) when a
@@ -48,7 +49,7 @@ class Browser:
             "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-sync",
             "--disable-background-networking", "--disable-component-update", "--disable-default-apps",
             "--disable-domain-reliability", "--disable-client-side-phishing-detection", "--no-pings",
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]",
             "--proxy-server=http://127.0.0.1:9", "about:blank",
         ]
         if os.geteuid() == 0:
@@ -150,6 +151,8 @@ def run(url, steps):
             elif "type" in step:
                 browser.evaluate("document.querySelector(%s).focus()" % json.dumps(step["into"]))
                 browser.send("Input.insertText", {"text": step["type"]})
+            elif "sleep" in step:
+                time.sleep(min(float(step["sleep"]), 60))
             elif "screenshot" in step:
                 browser.screenshot(step["screenshot"])
             else:

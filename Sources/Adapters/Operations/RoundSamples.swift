@@ -133,7 +133,11 @@ public struct RoundSamples: Sendable {
                 rings[name] = rings[name]?.resized(capacity: shape.capacity, resolutionNanos: shape.resolutionNanos)
                     ?? SampleRing(capacity: shape.capacity, resolutionNanos: shape.resolutionNanos)
             }
-            if wan.roundsTotal != rounds[name] || rings[name]?.last?.state != wan.state {
+            // Before the first round there is nothing to draw; after it, a state change without
+            // a round (carrier, maintenance) is a sample too.
+            let hadRound = wan.roundsTotal != (rounds[name] ?? 0)
+            let changed = rings[name]?.last.map { $0.state != wan.state } ?? false
+            if hadRound || changed {
                 // In place: the ring's storage is never copied.
                 rings[name]!.record(Self.sample(wan, at: now))
                 rounds[name] = wan.roundsTotal
