@@ -70,6 +70,8 @@ struct DashboardTests {
         #expect(failovers?.allSatisfy { $0["kind"] as? String == "failover" } == true)
         let bad = try Response(HTTP.request(port: d.port, "GET /api/wan/history?kind=outage HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
         #expect(bad.status == 400 && bad.body.contains("kind: expected one of"))
+        let cli = try d.cli(["wan", "history", "--kind", "failover"]).stdout
+        #expect(cli.contains("failover  default  eth0 → eth1") && !cli.contains("wan_down"), "\(cli)")
     }
 
     /// The whole page in a real browser, on one load: the WANs before the fault, the failover as

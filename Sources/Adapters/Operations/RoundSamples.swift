@@ -37,6 +37,7 @@ struct SampleRing {
 
     var count: Int { storage.count }
     var last: RoundSample? { storage.isEmpty ? nil : storage[(head + storage.count - 1) % storage.count] }
+    var lastState: WANStatus.State? { last?.state }
 
     mutating func record(_ sample: RoundSample) {
         if let last, slot(last.time) == slot(sample.time) {
@@ -54,16 +55,20 @@ struct SampleRing {
     }
 
     /// The samples at or after `since`, oldest first, copied (the reader never shares the
-    /// ring's storage, so the next `record` never copies it).
+    /// ring's storage, so the next `record` never copies it). Walks back from the newest, so a
+    /// read of the last few rounds costs those few.
     func samples(since: Instant?) -> [RoundSample] {
-        var out: [RoundSample] = []
         let n = storage.count
-        for k in 0..<n {
-            let s = storage[(head + k) % n]
-            if let since, s.time < since { continue }
-            out.append(s)
+        var first = 0
+        if let since {
+            first = n
+            while first > 0, storage[(head + first - 1) % n].time >= since { first -= 1 }
         }
-        return out
+        if first == n { return [] }
+        // One contiguous run of storage, or two when the wanted part wraps around its end.
+        let start = (head + first) % n, count = n - first
+        if start + count <= n { return Array(storage[start..<(start + count)]) }
+        return Array(storage[start..<n]) + storage[0..<(start + count - n)]
     }
 
     /// A ring of another size with the newest samples of this one.
@@ -101,12 +106,13 @@ public struct RoundSamples: Sendable {
     public static let budget = fullCapacity * fullWANs
     public static let minCapacity = 16
 
-    private var rings: [String: SampleRing] = [:]
+    /// One ring and one round count per WAN, in the order of the last status (a WAN's index).
+    private var names: [String] = []
+    private var index: [String: Int] = [:]
+    private var rings: [SampleRing] = []
     /// Each WAN's `roundsTotal` when last sampled: a sample is taken when a round ended since, or
     /// the state changed without one (carrier, maintenance).
-    private var rounds: [String: Int] = [:]
-    /// The WANs of the last status, in order: a change (a reload) drops the rings of WANs gone.
-    private var names: [String] = []
+    private var rounds: [Int] = []
 
     public init() {}
 
@@ -120,37 +126,44 @@ public struct RoundSamples: Sendable {
     /// Takes what changed in a published status. Cheap: one comparison per WAN, an append or an
     /// in-place merge for those that had a round. WANs gone from the config lose their ring.
     public mutating func record(_ status: [WANStatus], at now: Instant) {
-        let shape = Self.shape(forWANs: status.count)
-        if !status.lazy.map(\.interface).elementsEqual(names) {
-            names = status.map(\.interface)
-            let kept = Set(names)
-            rings = rings.filter { kept.contains($0.key) }
-            rounds = rounds.filter { kept.contains($0.key) }
-        }
-        for wan in status {
-            let name = wan.interface
-            if rings[name]?.capacity != shape.capacity {
-                rings[name] = rings[name]?.resized(capacity: shape.capacity, resolutionNanos: shape.resolutionNanos)
-                    ?? SampleRing(capacity: shape.capacity, resolutionNanos: shape.resolutionNanos)
-            }
+        if !status.lazy.map(\.interface).elementsEqual(names) { rearrange(for: status.map(\.interface)) }
+        for i in status.indices {
             // Before the first round there is nothing to draw; after it, a state change without
-            // a round (carrier, maintenance) is a sample too.
-            let hadRound = wan.roundsTotal != (rounds[name] ?? 0)
-            let changed = rings[name]?.last.map { $0.state != wan.state } ?? false
+            // a round (carrier, maintenance) is a sample too. (Fields read in place: a copy of
+            // the whole status would cost more than the rest.)
+            let hadRound = status[i].roundsTotal != rounds[i]
+            let changed = rings[i].lastState.map { $0 != status[i].state } ?? false
             if hadRound || changed {
-                // In place: the ring's storage is never copied.
-                rings[name]!.record(Self.sample(wan, at: now))
-                rounds[name] = wan.roundsTotal
+                rings[i].record(Self.sample(status[i], at: now))
+                rounds[i] = status[i].roundsTotal
             }
         }
     }
 
-    /// Each WAN's samples at or after `since` (all: nil), oldest first, in the order of `names`.
-    public func samples(for names: [String], since: Instant?) -> [(interface: String, samples: [RoundSample])] {
-        names.map { ($0, rings[$0]?.samples(since: since) ?? []) }
+    /// After a reload: rings follow their WANs to new places, WANs gone lose theirs, and every
+    /// ring takes the size the new count of WANs gives it.
+    private mutating func rearrange(for newNames: [String]) {
+        let shape = Self.shape(forWANs: newNames.count)
+        var old: [String: (SampleRing, Int)] = [:]
+        for (i, name) in names.enumerated() { old[name] = (rings[i], rounds[i]) }
+        names = newNames
+        index = Dictionary(newNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        rings = []
+        rounds = []
+        for name in newNames {
+            let (ring, count) = old[name] ?? (SampleRing(capacity: shape.capacity, resolutionNanos: shape.resolutionNanos), 0)
+            rings.append(ring.capacity == shape.capacity ? ring
+                         : ring.resized(capacity: shape.capacity, resolutionNanos: shape.resolutionNanos))
+            rounds.append(count)
+        }
     }
 
-    public var sampleCount: Int { rings.values.reduce(0) { $0 + $1.count } }
+    /// Each WAN's samples at or after `since` (all: nil), oldest first, in the order of `wans`.
+    public func samples(for wans: [String], since: Instant?) -> [(interface: String, samples: [RoundSample])] {
+        wans.map { name in (name, index[name].map { rings[$0].samples(since: since) } ?? []) }
+    }
+
+    public var sampleCount: Int { rings.reduce(0) { $0 + $1.count } }
 
     static func sample(_ wan: WANStatus, at now: Instant) -> RoundSample {
         let latency = wan.latencyMs.flatMap { $0.isFinite ? Float(min(max($0, 0), 1e9)) : nil } ?? .nan
