@@ -14,6 +14,7 @@ Prints one JSON object: the named values, and "errors": every uncaught exception
 and Content-Security-Policy violation the page reported. Exit 1 (with a message on stderr) when a
 step times out or throws. Chromium may reach loopback only: every other host is unresolvable and
 every other address goes to a dead proxy, so it never talks to the network (updates, metrics).
+CHROMIUM_LOG=FILE keeps Chromium's own messages (otherwise discarded).
 """
 import base64
 import json
