@@ -84,6 +84,12 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            // The web dashboard (docs/dashboard.md), built into the binary.
+            resources: [
+                .embedInCode("Operations/Dashboard/index.html"),
+                .embedInCode("Operations/Dashboard/dashboard.js"),
+                .embedInCode("Operations/Dashboard/dashboard.css"),
             ]
         ),
         .executableTarget(

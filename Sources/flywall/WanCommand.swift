@@ -67,11 +67,14 @@ struct WanHistory: AsyncParsableCommand {
     var limit: Int = 50
     @Option(help: "Only events about this WAN.")
     var interface: String?
+    @Option(help: "Only events of this kind: wan_down, wan_up, failover, failback, all_down or command.")
+    var kind: String?
 
     func run() async throws {
         var query = [URLQueryItem(name: "limit", value: "\(limit)")]
         if let since { query.append(URLQueryItem(name: "since", value: since)) }
         if let interface { query.append(URLQueryItem(name: "interface", value: interface)) }
+        if let kind { query.append(URLQueryItem(name: "kind", value: kind)) }
         let (history, data) = try await options.client().get("/api/wan/history", query: query, as: APIViews.History.self)
         if options.json { return printOut(String(decoding: data, as: UTF8.self)) }
         if history.events.isEmpty { return printOut("no events") }

@@ -130,8 +130,9 @@ public final class HistoryStore: Sendable {
     }
 
     /// Entries newest first: at most `limit`, at or after `since` (Unix ns), about `interface`
-    /// (as the WAN, or in from/to) when given.
-    public func entries(since: Int64? = nil, limit: Int = 100, interface: String? = nil) async throws -> [HistoryEntry] {
+    /// (as the WAN, or in from/to) and of `kind` (`failover`, `command`...) when given.
+    public func entries(since: Int64? = nil, limit: Int = 100, interface: String? = nil,
+                        kind: String? = nil) async throws -> [HistoryEntry] {
         let limit = min(max(1, limit), HistoryStore.maxLimit)
         do {
             return try await pool.read { db in
@@ -145,6 +146,10 @@ public final class HistoryStore: Sendable {
                     sql += " AND (interface = ? OR instr(',' || from_uplinks || ',', ?) > 0 OR instr(',' || to_uplinks || ',', ?) > 0)"
                     let delimited = "," + interface + ","
                     arguments += [interface, delimited, delimited]
+                }
+                if let kind {
+                    sql += " AND kind = ?"
+                    arguments += [kind]
                 }
                 sql += " ORDER BY id DESC LIMIT ?"
                 arguments += [limit]
