@@ -14,25 +14,43 @@ struct DashboardTests {
     @Test func thePageIsServedWithoutTheTokenAndHoldsNone() throws {
         let d = try DemoDaemon(speed: 20)
         defer { d.stop() }
-        let page = try Response(HTTP.request(port: d.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+        let page = try Response(HTTP.request(port: d.port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
         #expect(page.status == 200)
         #expect(page.header("content-type") == "text/html; charset=utf-8")
         #expect(page.header("content-security-policy")?.contains("script-src 'self'") == true)
         #expect(page.header("x-frame-options") == "DENY")
         #expect(page.body.contains("<script src=\"dashboard.js\" defer></script>"))
         for path in ["/dashboard.js", "/dashboard.css"] {
-            let r = try Response(HTTP.request(port: d.port, "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+            let r = try Response(HTTP.request(port: d.port, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
             #expect(r.status == 200, "\(path)")
             #expect(!r.body.contains(DemoDaemon.token), "\(path) must not hold the token")
         }
         #expect(!page.body.contains(DemoDaemon.token))
-        let post = try Response(HTTP.request(port: d.port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+        let post = try Response(HTTP.request(port: d.port, "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
         #expect(post.status == 401, "a write to the page's path still needs the token")
-        let wrongMethod = try Response(HTTP.request(port: d.port, "POST /dashboard.js HTTP/1.1\r\nHost: x\r\n\(Self.auth)Content-Length: 0\r\nConnection: close\r\n\r\n"))
+        let wrongMethod = try Response(HTTP.request(port: d.port, "POST /dashboard.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\(Self.auth)Content-Length: 0\r\nConnection: close\r\n\r\n"))
         #expect(wrongMethod.status == 405 && wrongMethod.header("allow") == "GET")
     }
 
     static let auth = "Authorization: Bearer \(DemoDaemon.token)\r\n"
+
+    /// DNS rebinding: a page that points its own name at 127.0.0.1 makes the browser read from
+    /// loopback under that name. Such reads need the token; loopback by number or `localhost` do not.
+    @Test func loopbackReadsUnderAForeignHostNameNeedTheToken() throws {
+        let d = try DemoDaemon(speed: 20)
+        defer { d.stop() }
+        func status(_ host: String, _ extra: String = "") throws -> Int {
+            try Response(HTTP.request(port: d.port, "GET /api/wan/status HTTP/1.1\r\nHost: \(host)\r\n\(extra)Connection: close\r\n\r\n")).status
+        }
+        #expect(try status("rebind.example:\(d.port)") == 401)
+        #expect(try status("127.0.0.1.rebind.example") == 401)
+        #expect(try status("rebind.example", Self.auth) == 200)
+        #expect(try status("127.0.0.1:\(d.port)") == 200)
+        #expect(try status("localhost:\(d.port)") == 200)
+        #expect(try status("[::1]:\(d.port)") == 200)
+        // The page itself holds no data and still loads; the data it asks for is what is guarded.
+        #expect(try Response(HTTP.request(port: d.port, "GET / HTTP/1.1\r\nHost: rebind.example\r\nConnection: close\r\n\r\n")).status == 200)
+    }
 
     @Test func samplesAndHistoryFiltersAnswerAndRefuseBadInput() throws {
         let d = try DemoDaemon(speed: 20)
@@ -61,14 +79,14 @@ struct DashboardTests {
         #expect(recentTimes.count < times.count)
 
         for (query, status) in [("?interface=eth9", 404), ("?since=yesterday", 400)] {
-            let r = try Response(HTTP.request(port: d.port, "GET /api/wan/samples\(query) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+            let r = try Response(HTTP.request(port: d.port, "GET /api/wan/samples\(query) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
             #expect(r.status == status, "\(query): \(r.body)")
             #expect(r.body.hasPrefix(#"{"error":"#))
         }
         let failovers = try json(d, "/api/wan/history?kind=failover")["events"] as? [[String: Any]]
         #expect(failovers?.isEmpty == false)
         #expect(failovers?.allSatisfy { $0["kind"] as? String == "failover" } == true)
-        let bad = try Response(HTTP.request(port: d.port, "GET /api/wan/history?kind=outage HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+        let bad = try Response(HTTP.request(port: d.port, "GET /api/wan/history?kind=outage HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
         #expect(bad.status == 400 && bad.body.contains("kind: expected one of"))
         let cli = try d.cli(["wan", "history", "--kind", "failover"]).stdout
         #expect(cli.contains("failover  default  eth0 → eth1") && !cli.contains("wan_down"), "\(cli)")
@@ -93,7 +111,8 @@ struct DashboardTests {
            facts: Object.fromEntries([...\(card("eth1")).querySelectorAll('dd')].map(dd => [dd.dataset.fact, dd.textContent])) })
         """
         let steps: [[String: Any]] = [
-            ["until": "\(card("eth0"))?.dataset.state === 'UP' && \(card("eth1"))?.dataset.state === 'UP' && \(group)?.dataset.active === 'eth0'", "timeout": 20],
+            // UP holds from the start (assumed up); a latency shows once the first round is in.
+            ["until": "\(card("eth0"))?.dataset.state === 'UP' && \(card("eth1"))?.dataset.state === 'UP' && \(group)?.dataset.active === 'eth0' && \(card("eth1")).querySelector('dd[data-fact=\"latency\"]')?.textContent.endsWith(' ms')", "timeout": 20],
             ["eval": snapshot, "name": "before"],
             ["until": "\(card("eth0")).dataset.state === 'DOWN' && \(group).dataset.active === 'eth1' && document.querySelector('#history li[data-kind=\"failover\"]')", "timeout": 30],
             // A round more, so the charts hold samples from after the fault too.
@@ -147,7 +166,7 @@ struct DashboardTests {
     static func quoted(_ s: String) -> String { "'" + s + "'" }
 
     func json(_ d: DemoDaemon, _ path: String) throws -> [String: Any] {
-        let r = try Response(HTTP.request(port: d.port, "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+        let r = try Response(HTTP.request(port: d.port, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
         #expect(r.status == 200, "\(path): \(r.body)")
         return try #require(try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any], "\(path): \(r.body)")
     }

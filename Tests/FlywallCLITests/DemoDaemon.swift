@@ -42,7 +42,7 @@ final class DemoDaemon {
         process = p
         // Up when the API answers.
         for _ in 0..<200 {
-            if let r = try? HTTP.request(port: port, "GET /api/wan/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            if let r = try? HTTP.request(port: port, "GET /api/wan/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
                r.hasPrefix("HTTP/1.1 200") { return }
             usleep(50_000)
         }

@@ -299,7 +299,8 @@ public struct APIRequestContext: RequestContext, RemoteAddressRequestContext {
 
 /// Every request passes here first: bodies over the limit are refused by their declared length,
 /// writes need the bearer token (401 without, 403 wrong or none configured), reads need it from
-/// anywhere but loopback. Unknown paths and failures get JSON errors too.
+/// anywhere but loopback, and on loopback unless the request names loopback (127.x.x.x, [::1] or
+/// localhost). Unknown paths and failures get JSON errors too.
 struct APIGuard: RouterMiddleware {
     typealias Context = APIRequestContext
     let token: String?
@@ -312,7 +313,8 @@ struct APIGuard: RouterMiddleware {
         // The dashboard's files hold no data (a browser cannot add a header to a page load): every
         // value the page shows comes from the API under the rules below.
         let isPage = !isWrite && Dashboard.files[request.uri.path] != nil
-        if isWrite || !(isLoopback(context.remoteAddress) || isPage) {
+        let tokenFreeRead = isPage || (isLoopback(context.remoteAddress) && namesLoopbackLiterally(request.head.authority))
+        if isWrite || !tokenFreeRead {
             if let refusal = authorize(request.headers[.authorization]) { return refusal }
         }
         do {
@@ -351,6 +353,23 @@ struct APIGuard: RouterMiddleware {
         var diff = given.count == expected.count ? 0 : 1
         for i in 0..<min(given.count, expected.count) { diff |= Int(given[i] ^ expected[i]) }
         return diff == 0 ? nil : APIServer.failure(.forbidden, "wrong token")
+    }
+
+    /// A token-free loopback read must also have been addressed to loopback by its number or as
+    /// `localhost`. A web page the operator visits can point its own host name at 127.0.0.1 (DNS
+    /// rebinding) and so make the browser read from loopback; its requests then carry that name.
+    func namesLoopbackLiterally(_ authority: String?) -> Bool {
+        guard let authority, !authority.isEmpty else { return true }  // HTTP/1.0 without Host: no browser
+        var host = Substring(authority.lowercased())
+        if host.hasPrefix("[") {
+            guard let end = host.firstIndex(of: "]") else { return false }
+            host = host[host.index(after: host.startIndex)..<end]
+            return host == "::1" || host.hasPrefix("::ffff:127.")
+        }
+        if let colon = host.lastIndex(of: ":") { host = host[..<colon] }
+        if host == "localhost" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
     }
 
     func isLoopback(_ address: SocketAddress?) -> Bool {
