@@ -251,5 +251,10 @@ extension IPAddress {
     }
 
     /// `AF_INET` or `AF_INET6`.
-    var family: UInt8 { isV4 ? UInt8(AF_INET) : UInt8(AF_INET6) }
+    var netlinkFamily: UInt8 { family.netlinkFamily }
+}
+
+extension IPFamily {
+    /// `AF_INET` or `AF_INET6`.
+    var netlinkFamily: UInt8 { self == .ipv4 ? UInt8(AF_INET) : UInt8(AF_INET6) }
 }
