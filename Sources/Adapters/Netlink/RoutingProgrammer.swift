@@ -158,6 +158,9 @@ private struct KernelRule {
 final class RoutingSession {
     private let socket: NetlinkSession
     private var interfaceIndex: [String: Int32] = [:]
+    /// The families the kernel answered for in the last full read: route replaces skip the others
+    /// (a kernel booted without IPv6 would refuse every IPv6 route of every failover).
+    private var supportedFamilies: Set<IPFamily> = Set(IPFamily.allCases)
     private static let resolveOperation = "resolve interface"
 
     init() throws(SystemError) {
@@ -182,6 +185,7 @@ final class RoutingSession {
         } catch {
             throw RoutingError(failures: [.init(change: "read rules and routes", error: error)], changes: RoutingChanges())
         }
+        if families.count == IPFamily.allCases.count { supportedFamilies = supported }
 
         var failures: [RoutingError.Failure] = []
         let batch = NetlinkBatch(capacity: 16 * 1024)
@@ -228,6 +232,7 @@ final class RoutingSession {
     // MARK: replaceRoutes
 
     func replaceRoutes(_ routes: [TableRoute]) throws(RoutingError) -> RoutingChanges {
+        let routes = routes.filter { supportedFamilies.contains($0.family) }
         var failures: [RoutingError.Failure] = []
         let batch = NetlinkBatch(capacity: max(4096, routes.count * 64))
         var pending: [PendingChange] = []
