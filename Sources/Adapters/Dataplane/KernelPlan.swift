@@ -249,6 +249,7 @@ public struct KernelPlan: Sendable, Equatable {
         var routes: [TableRoute] = []
         func via(_ name: String) throws(KernelPlanError) -> TableRoute.Kind {
             guard let u = plan.uplink(named: name) else { throw .init(.unknownUplink(name)) }
+            // The core puts IPv6 next hops in `ipv6Gateway` only; one here would make an IPv4 route invalid.
             return .via(gateway: u.gateway.flatMap { $0.isV4 ? $0 : nil }, device: u.name)
         }
         for u in uplinks {

@@ -249,9 +249,6 @@ extension IPAddress {
             return withUnsafeBytes(of: (high.bigEndian, low.bigEndian), body)
         }
     }
-
-    /// `AF_INET` or `AF_INET6`.
-    var netlinkFamily: UInt8 { family.netlinkFamily }
 }
 
 extension IPFamily {
