@@ -951,6 +951,40 @@ struct ConfigErrorTests {
         }
     }
 
+    /// `gateway6`: the static IPv6 next hop of a dual-stack WAN; it must be IPv6 and not repeat
+    /// an IPv6 `gateway`.
+    @Test func ipv6Gateway() throws {
+        let config = try ConfigDecoder.load(source: """
+        interface "eth0" {
+          address  = "192.0.2.2/24"
+          gateway  = "192.0.2.1"
+          gateway6 = "fe80::1"
+          wan {}
+        }
+        """, file: file)
+        #expect(config.interface(named: "eth0")?.gateway == IPAddress("192.0.2.1"))
+        #expect(config.interface(named: "eth0")?.gateway6 == IPAddress("fe80::1"))
+        #expect(problems("""
+        interface "eth0" {
+          gateway6 = "192.0.2.1"
+          wan {}
+        }
+        interface "eth1" {
+          gateway  = "fe80::1"
+          gateway6 = "fe80::2"
+          wan {}
+        }
+        interface "eth2" {
+          gateway6 = "fe80::zz"
+          wan {}
+        }
+        """) == [
+            "2:14: gateway6: \"192.0.2.1\" is not an IPv6 address (e.g. \"fe80::1\")",
+            "7:3: gateway6: gateway fe80::1 is already IPv6; give the IPv6 next hop once",
+            "11:14: gateway6: \"fe80::zz\" is not an IPv6 address (e.g. \"fe80::1\")",
+        ])
+    }
+
     @Test func miscellaneousConsistencyRules() {
         #expect(problems("""
         interface "eth0" {

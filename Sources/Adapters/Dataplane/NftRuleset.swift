@@ -26,10 +26,10 @@ public struct NftRuleset: Sendable, Equatable {
     public var ruleCount: Int { chains.reduce(0) { $0 + $1.rules.count } }
 }
 
-/// An address family of a match or a named set.
-public enum NftFamily: Sendable, Hashable, CaseIterable {
-    case ipv4, ipv6
+/// The address family of a match or set: the core's `IPFamily`.
+public typealias NftFamily = IPFamily
 
+extension IPFamily {
     /// The payload protocol keyword, `ip` or `ip6`.
     var keyword: String { self == .ipv4 ? "ip" : "ip6" }
 

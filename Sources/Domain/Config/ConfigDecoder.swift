@@ -38,7 +38,7 @@ public enum ConfigDecoder {
 struct ConfigDecoding {
     let sink: DiagnosticSink
 
-    static let interfaceAttributes = ["zone", "dhcp", "address", "gateway"]
+    static let interfaceAttributes = ["zone", "dhcp", "address", "gateway", "gateway6"]
     static let interfaceBlocks = ["wan", "pppoe", "health_check"]
     static let wanAttributes = ["priority", "weight", "bandwidth"]
     static let healthCheckAttributes = ["type", "targets", "url", "expected_status", "ca_file", "interval", "timeout",
@@ -156,6 +156,16 @@ struct ConfigDecoding {
                     }
                 } else {
                     sink.error(a.value.location, "gateway: \"\(text)\" is not an IP address")
+                }
+            }
+            if let a = r.attribute("gateway6"), let text = HCLValue.string(a.value, "gateway6", sink) {
+                if let ip = IPAddress(text), !ip.isV4 {
+                    interface.gateway6 = ip
+                    if let g = interface.gateway, !g.isV4 {
+                        sink.error(a.location, "gateway6: gateway \(g) is already IPv6; give the IPv6 next hop once")
+                    }
+                } else {
+                    sink.error(a.value.location, "gateway6: \"\(text)\" is not an IPv6 address (e.g. \"fe80::1\")")
                 }
             }
             if let block = r.singleBlock("pppoe") {

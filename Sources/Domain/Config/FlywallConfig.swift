@@ -85,8 +85,12 @@ public struct Interface: Sendable, Equatable {
     public var dhcp: Bool
     /// Static address with prefix, e.g. `203.0.113.2/30`.
     public var address: CIDR?
-    /// Static next hop for the uplink's routing table.
+    /// Static next hop for the uplink's routing tables, of its own family (an IPv6 one serves as
+    /// `gateway6` when that is not given).
     public var gateway: IPAddress?
+    /// Static IPv6 next hop (often the ISP router's link-local address), for a dual-stack WAN
+    /// whose `gateway` is IPv4; without one, the IPv6 default route the system learned counts.
+    public var gateway6: IPAddress?
     public var wan: WANSettings?
     public var pppoe: PPPoE?
     /// Interface-level health check (the spec's LTE example): applies where a member has none.

@@ -26,6 +26,7 @@ public enum ResolvedConfigPrinter {
             attributes.append(("dhcp", "\(i.dhcp)"))
             if let a = i.address { attributes.append(("address", HCLFormatter.quote("\(a.address)/\(a.prefixLength)"))) }
             if let g = i.gateway { attributes.append(("gateway", HCLFormatter.quote(g.description))) }
+            if let g = i.gateway6 { attributes.append(("gateway6", HCLFormatter.quote(g.description))) }
             w.attributes(attributes)
             if let p = i.pppoe {
                 w.open("pppoe")
@@ -213,13 +214,15 @@ public enum ResolvedConfigPrinter {
             return .object(o)
         }
         let checks = config.effectiveHealthChecks
+        func address(_ ip: IPAddress?) -> JSONValue { ip.map { .string($0.description) } ?? .null }
         let interfaces: [JSONValue] = config.interfaces.map { i in
             .object([
                 ("name", .string(i.name)),
                 ("zone", i.zone.map(JSONValue.string) ?? .null),
                 ("dhcp", .bool(i.dhcp)),
                 ("address", i.address.map { .string("\($0.address)/\($0.prefixLength)") } ?? .null),
-                ("gateway", i.gateway.map { .string($0.description) } ?? .null),
+                ("gateway", address(i.gateway)),
+                ("gateway6", address(i.gateway6)),
                 ("wan", i.wan.map { wan in
                     .object([("priority", .int(wan.priority)), ("weight", .int(wan.weight)),
                              ("bandwidth_bps", wan.bandwidthBitsPerSecond.map { .double(Double($0)) } ?? .null)])

@@ -7,7 +7,11 @@ public enum CoreEvent: Sendable, Equatable {
     /// Netlink saw the interface's carrier (lower layer) come or go.
     case carrier(interface: String, up: Bool)
     /// An address and/or next hop was learned for a WAN (static config, DHCP client, netlink).
+    /// A gateway of the IPv6 family here is taken as the WAN's IPv6 next hop.
     case addressLearned(interface: String, address: CIDR?, gateway: IPAddress?)
+    /// The next hop of the WAN's IPv6 default route in the main table (router advertisements, a
+    /// DHCPv6 client, the operator), nil when it went away. A static `gateway6` wins over it.
+    case ipv6GatewayLearned(interface: String, gateway: IPAddress?)
     /// A validated config replaces the running one. Health state of unchanged WANs is kept.
     case configReplaced(FlywallConfig)
     /// An operator's command, with who asked (kept in history with the command's result).

@@ -30,12 +30,19 @@ public struct ForwardingPlan: Sendable, Equatable {
         public var index: Int
         /// Usable for new connections (healthy, carrier, not in maintenance).
         public var usable: Bool
+        /// The IPv4 next hop (nil: the route goes straight out of the device).
         public var gateway: IPAddress?
-        public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil) {
+        /// The IPv6 next hop, usually the link-local address of the router that advertised the
+        /// default route. Nil: the uplink carries no IPv6 of its own; IPv6 flows the plan gives it
+        /// leave by the system's main table instead (the dataplane throws them there), as they did
+        /// before Flywall.
+        public var ipv6Gateway: IPAddress?
+        public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil, ipv6Gateway: IPAddress? = nil) {
             self.name = name
             self.index = index
             self.usable = usable
             self.gateway = gateway
+            self.ipv6Gateway = ipv6Gateway
         }
     }
 

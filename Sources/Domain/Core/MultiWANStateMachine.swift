@@ -17,6 +17,8 @@ public struct MultiWANStateMachine: Sendable {
     /// Next hops learned from the system (DHCP client routes, netlink). A static `gateway` in the
     /// config wins over these; see `gateway(of:)`.
     private var learnedGateways: [String: IPAddress] = [:]
+    /// IPv6 next hops learned from the system (router advertisements); a static one wins.
+    private var learnedIPv6Gateways: [String: IPAddress] = [:]
     private var forced: [String: String] = [:]
     /// The command behind each group's last force or release, for its failover event's evidence.
     private var forceEvidence: [String: WANEvidence] = [:]
@@ -119,11 +121,17 @@ public struct MultiWANStateMachine: Sendable {
             // An address that comes back may also bring back a link whose routes the kernel deleted.
             needsRepair = true
             dirty = true
-            if learnedGateways[interface] != gateway {
+            if let gateway, !gateway.isV4 {
+                learnIPv6Gateway(gateway, of: interface, into: &effects)
+            } else if learnedGateways[interface] != gateway {
                 // nil: the system withdrew its route (lease lost); a static gateway is unaffected.
                 learnedGateways[interface] = gateway
                 effects.append(.log(.info, "\(interface): gateway \(gateway.map { "\($0)" } ?? "withdrawn")"))
             }
+        case .ipv6GatewayLearned(let interface, let gateway):
+            guard trackerIndex[interface] != nil else { return [] }
+            // Only routes change: the next plan replaces them.
+            if gateway.map({ !$0.isV4 }) ?? true { learnIPv6Gateway(gateway, of: interface, into: &effects) }
         case .dataplaneFailed:
             // The shell has logged its words; the next plan goes out as a repair.
             needsRepair = true
@@ -148,6 +156,13 @@ public struct MultiWANStateMachine: Sendable {
         if dirty && started { reconcile(at: now, into: &effects) }
         if started && !standbyCandidates.isEmpty { updateStandby(at: now) }
         return effects
+    }
+
+    private mutating func learnIPv6Gateway(_ gateway: IPAddress?, of interface: String, into effects: inout [CoreEffect]) {
+        guard learnedIPv6Gateways[interface] != gateway else { return }
+        learnedIPv6Gateways[interface] = gateway
+        dirty = true
+        effects.append(.log(.info, "\(interface): IPv6 gateway \(gateway.map { "\($0)" } ?? "withdrawn")"))
     }
 
     // MARK: Standby
@@ -358,7 +373,13 @@ public struct MultiWANStateMachine: Sendable {
     }
 
     private func gateway(of interface: String) -> IPAddress? {
-        config.interface(named: interface)?.gateway ?? learnedGateways[interface]
+        config.interface(named: interface)?.gateway.flatMap { $0.isV4 ? $0 : nil } ?? learnedGateways[interface]
+    }
+
+    /// `gateway6`, else a static IPv6 `gateway`, else the advertised one.
+    private func ipv6Gateway(of interface: String) -> IPAddress? {
+        let settings = config.interface(named: interface)
+        return settings?.gateway6 ?? settings?.gateway.flatMap { $0.isV4 ? nil : $0 } ?? learnedIPv6Gateways[interface]
     }
 
     private func isUsable(_ interface: String) -> Bool {
@@ -416,7 +437,7 @@ public struct MultiWANStateMachine: Sendable {
     private func makePlan() -> ForwardingPlan {
         let uplinks = trackers.map { t in
             ForwardingPlan.Uplink(name: t.interface, index: uplinkIndex[t.interface] ?? 0, usable: t.usable,
-                                  gateway: gateway(of: t.interface))
+                                  gateway: gateway(of: t.interface), ipv6Gateway: ipv6Gateway(of: t.interface))
         }
         let planGroups = groups.map { g in
             let s = selections[g.name] ?? GroupSelector.Selection(active: [], buckets: [])
