@@ -117,6 +117,8 @@ public struct KernelPlan: Sendable, Equatable {
     public struct Uplink: Sendable, Equatable {
         public var name: String
         public var index: Int
+        /// The kernel interface (a PPPoE WAN's session device): what rules and routes name.
+        public var device: String
     }
 
     public struct Group: Sendable, Equatable {
@@ -168,7 +170,7 @@ public struct KernelPlan: Sendable, Equatable {
             guard (0..<DataplaneMarks.maxUplinks).contains(u.index) else { throw .init(.tooManyUplinks(u.index + 1)) }
             guard seen.insert(u.index).inserted else { throw .init(.duplicateUplinkIndex(u.index)) }
         }
-        uplinks = plan.uplinks.map { Uplink(name: $0.name, index: $0.index) }
+        uplinks = plan.uplinks.map { Uplink(name: $0.name, index: $0.index, device: $0.device) }
 
         var groups: [Group] = []
         var nextSlot = 0, nextSticky = 0
@@ -218,7 +220,9 @@ public struct KernelPlan: Sendable, Equatable {
         guard plan.uplinks.count == uplinks.count, plan.groups.count == groups.count,
               plan.policies.count == policies.count, plan.ipsets == ipsets,
               plan.defaultGroup.flatMap({ d in groups.first { $0.name == d }?.index }) == defaultGroup else { return false }
-        for (u, k) in zip(plan.uplinks, uplinks) where u.name != k.name || u.index != k.index { return false }
+        for (u, k) in zip(plan.uplinks, uplinks) where u.name != k.name || u.index != k.index || u.device != k.device {
+            return false
+        }
         for (g, k) in zip(plan.groups, groups) {
             guard g.name == k.name, g.sticky == k.sticky, g.slots == k.slots, g.stickyTimeout == k.stickyTimeout else {
                 return false
@@ -235,7 +239,7 @@ public struct KernelPlan: Sendable, Equatable {
         var routes: [TableRoute] = []
         func via(_ name: String) throws(KernelPlanError) -> TableRoute.Kind {
             guard let u = plan.uplink(named: name) else { throw .init(.unknownUplink(name)) }
-            return .via(gateway: u.gateway, device: u.name)
+            return .via(gateway: u.gateway, device: u.device)
         }
         for u in uplinks {
             routes.append(TableRoute(table: DataplaneTables.pin(uplink: u.index), kind: try via(u.name)))

@@ -30,12 +30,16 @@ public struct ForwardingPlan: Sendable, Equatable {
         public var index: Int
         /// Usable for new connections (healthy, carrier, not in maintenance).
         public var usable: Bool
+        /// Nil for a point-to-point link (a PPPoE session): routes go `dev` only.
         public var gateway: IPAddress?
-        public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil) {
+        /// The kernel interface its traffic leaves by: the WAN's own, or its PPPoE session's.
+        public var device: String
+        public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil, device: String? = nil) {
             self.name = name
             self.index = index
             self.usable = usable
             self.gateway = gateway
+            self.device = device ?? name
         }
     }
 
