@@ -57,9 +57,14 @@ struct PPPoESessionTests {
         #expect(eth1(d).reason == "PPPoE session starting")
         // No probe path on a ppp interface that does not exist yet.
         #expect(d.probeBindings.last?.map(\.interface) == ["eth0"])
+        #expect(d.core.plan.uplink(named: "eth1")?.deviceExists == false)
+        d.answering["eth1"] = false
         d.run(seconds: 3)
         #expect(d.core.plan.groups[0].active == ["eth0"])
         #expect(d.events.isEmpty, "a WAN that never had its session is not news: \(d.events)")
+        // Its rounds fail (no probe path), but the reason stays the session's.
+        #expect(eth1(d).failedRounds >= 2)
+        #expect(eth1(d).reason == "PPPoE session starting")
     }
 
     @Test func restartTimesFollowTheScheduleExactly() throws {
@@ -86,6 +91,7 @@ struct PPPoESessionTests {
         #expect(d.core.plan.groups[0].active == ["eth1"])
         let uplink = try #require(d.core.plan.uplink(named: "eth1"))
         #expect(uplink.device == "ppp-eth1")
+        #expect(uplink.deviceExists)
         #expect(uplink.gateway == nil)
         #expect(d.probeBindings.last?.first { $0.interface == "eth1" }?.device == "ppp-eth1")
         // A carrier event under the WAN's own name is not the session's link.

@@ -239,6 +239,9 @@ public struct KernelPlan: Sendable, Equatable {
         var routes: [TableRoute] = []
         func via(_ name: String) throws(KernelPlanError) -> TableRoute.Kind {
             guard let u = plan.uplink(named: name) else { throw .init(.unknownUplink(name)) }
+            // A route through a device that does not exist cannot be programmed; the core sends a
+            // repair when the device comes (a PPPoE session's link).
+            guard u.deviceExists else { return .unreachable }
             return .via(gateway: u.gateway, device: u.device)
         }
         for u in uplinks {

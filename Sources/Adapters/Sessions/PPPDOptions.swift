@@ -47,9 +47,16 @@ public enum PPPDOptions {
         return out + "\""
     }
 
-    /// Creates `directory` (mode 0700, owned by us) if needed and makes sure nobody else can enter it.
+    /// Creates `directory` (mode 0700, owned by us; its parent, the state dir, too if missing) and
+    /// makes sure nobody else can enter it.
     public static func prepareDirectory(_ directory: String) throws(SystemError) {
-        if mkdir(directory, 0o700) != 0 && Glibc.errno != EEXIST {
+        var created = mkdir(directory, 0o700) == 0
+        if !created && Glibc.errno == ENOENT, let slash = directory.lastIndex(of: "/"), slash != directory.startIndex {
+            let parent = String(directory[..<slash])
+            if mkdir(parent, 0o755) != 0 && Glibc.errno != EEXIST { throw .lastErrno("mkdir", on: parent) }
+            created = mkdir(directory, 0o700) == 0
+        }
+        if !created && Glibc.errno != EEXIST {
             throw .lastErrno("mkdir", on: directory)
         }
         var info = stat()

@@ -34,12 +34,17 @@ public struct ForwardingPlan: Sendable, Equatable {
         public var gateway: IPAddress?
         /// The kernel interface its traffic leaves by: the WAN's own, or its PPPoE session's.
         public var device: String
-        public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil, device: String? = nil) {
+        /// False while the device cannot exist: a PPPoE session's interface before its link is up.
+        /// Nothing can leave by it, so the dataplane routes its tables nowhere until it returns.
+        public var deviceExists: Bool
+        public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil, device: String? = nil,
+                    deviceExists: Bool = true) {
             self.name = name
             self.index = index
             self.usable = usable
             self.gateway = gateway
             self.device = device ?? name
+            self.deviceExists = deviceExists
         }
     }
 

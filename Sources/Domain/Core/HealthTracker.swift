@@ -353,7 +353,10 @@ struct HealthTracker: Sendable {
         } else {
             failedRounds += 1
             goodRounds = 0
-            if healthy && failedRounds >= check.thresholdDown {
+            // Without a link (a PPPoE WAN before its first session) the link is why it is down:
+            // rounds that fail for it do not replace that reason, and its first link is trusted
+            // as any WAN's is at start.
+            if healthy && carrier && failedRounds >= check.thresholdDown {
                 healthy = false
                 reason = "\(failedRounds) consecutive failed \(roundNoun)" + (detail.isEmpty ? "" : " (\(detail))")
                 evidence = roundEvidence("\(failedRounds)/\(check.thresholdDown) failed \(roundNoun)", rounds: failedRounds, detail: detail)

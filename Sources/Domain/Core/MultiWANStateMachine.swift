@@ -466,7 +466,8 @@ public struct MultiWANStateMachine: Sendable {
     private func makePlan() -> ForwardingPlan {
         let uplinks = trackers.map { t in
             ForwardingPlan.Uplink(name: t.interface, index: uplinkIndex[t.interface] ?? 0, usable: t.usable,
-                                  gateway: gateway(of: t.interface), device: config.interface(named: t.interface)?.device)
+                                  gateway: gateway(of: t.interface), device: config.interface(named: t.interface)?.device,
+                                  deviceExists: sessions.isLinkUp(t.interface))
         }
         let planGroups = groups.map { g in
             let s = selections[g.name] ?? GroupSelector.Selection(active: [], buckets: [])
