@@ -32,7 +32,6 @@ public enum PPPDOptions {
         mru 1492
         lcp-echo-interval 5
         lcp-echo-failure 3
-        maxfail 1
 
         """
     }
