@@ -89,6 +89,28 @@ import Testing
         #expect(ends.all.isEmpty, "a session that was asked to stop is not reported as ended")
     }
 
+    @Test func aLineStoppedAndStartedAgainRunsTheNewSessionOnceTheOldOneHasEnded() throws {
+        let dir = Self.directory()
+        let ends = Ends()
+        let supervisor = try PPPDSupervisor(directory: dir, pppd: try Self.sleeper(in: dir), onEnded: ends.add)
+        supervisor.start(Self.session)
+        let first = try String(contentsOfFile: dir + "/lo.pid", encoding: .utf8)
+        var changed = Self.session
+        changed.credentials.password = "new-one"
+        // A reload that changed the line: stop, then start with the new password at once.
+        supervisor.stop(interface: "lo")
+        supervisor.start(changed)
+        var second = first
+        for _ in 0..<150 where second == first {
+            usleep(20_000)
+            second = (try? String(contentsOfFile: dir + "/lo.pid", encoding: .utf8)) ?? first
+        }
+        #expect(second != first, "the changed session was not started")
+        #expect(try String(contentsOfFile: dir + "/lo.options", encoding: .utf8).contains("password \"new-one\""))
+        supervisor.stopAll()
+        #expect(ends.all.isEmpty)
+    }
+
     @Test func realPPPDFailsForLackOfKernelSupportAndItsEndIsReported() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/pppd") else {
             Issue.record("/usr/sbin/pppd is missing: scripts/install-deps.sh installs Debian's ppp")

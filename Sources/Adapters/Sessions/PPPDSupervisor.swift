@@ -24,6 +24,8 @@ public final class PPPDSupervisor: Sendable {
     private struct Run: Sendable {
         var pid: pid_t
         var stopping = false
+        /// Started once this run, asked to stop, has ended (a reload changed the line).
+        var next: PPPoESessionSpec?
     }
 
     /// The root-only directory (0700) of the options files and pid files.
@@ -51,7 +53,12 @@ public final class PPPDSupervisor: Sendable {
     /// Starts pppd for the line unless one runs for it already. A failure to start is reported
     /// through `onEnded` like any other end, so the core's backoff applies to it too.
     public func start(_ session: PPPoESessionSpec) {
-        guard runs.withLock({ $0[session.interface] == nil }) else { return }
+        let free = runs.withLock { runs -> Bool in
+            guard runs[session.interface] != nil else { return true }
+            if runs[session.interface]!.stopping { runs[session.interface]!.next = session }
+            return false
+        }
+        guard free else { return }
         let options = optionsPath(session.interface)
         do throws(SystemError) {
             try PPPDOptions.write(session, to: options)
@@ -88,6 +95,7 @@ public final class PPPDSupervisor: Sendable {
 
     /// Stops every pppd and waits up to `grace` for them to end (then SIGKILL): graceful shutdown.
     public func stopAll(grace: Duration = .seconds(3)) {
+        runs.withLock { runs in for key in runs.keys { runs[key]?.next = nil } }
         for interface in running { stop(interface: interface) }
         let deadline = ContinuousClock.now + grace
         while !runs.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline { usleep(10_000) }
@@ -154,8 +162,11 @@ public final class PPPDSupervisor: Sendable {
         while waitpid(pid, &status, 0) == -1 && Glibc.errno == EINTR {}
         unlink(optionsPath(interface))
         unlink(pidPath(interface))
-        let stopping = runs.withLock { $0.removeValue(forKey: interface)?.stopping ?? false }
-        guard !stopping else { return }
+        let run = runs.withLock { $0.removeValue(forKey: interface) }
+        guard run?.stopping != true else {
+            if let next = run?.next { start(next) }
+            return
+        }
         let signal = status & 0x7f
         let exit: SessionExit.Status = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
         onEnded(interface, SessionExit(exit, lastMessage: last.line))
