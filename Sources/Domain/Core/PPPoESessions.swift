@@ -120,10 +120,17 @@ struct PPPoESessions: Sendable {
         }
     }
 
-    var earliestRestart: Instant? { lines.values.compactMap(\.restartAt).min() }
+    /// Asked after every event (`nextDeadline`): a config without PPPoE pays one check.
+    var earliestRestart: Instant? {
+        guard !lines.isEmpty else { return nil }
+        var earliest: Instant?
+        for line in lines.values { if let at = line.restartAt, earliest.map({ at < $0 }) ?? true { earliest = at } }
+        return earliest
+    }
 
     /// Starts every line that is not running and is due (all of them on the first call).
     mutating func startDue(at now: Instant) -> [PPPoESessionSpec] {
+        guard !lines.isEmpty else { return [] }
         var started: [PPPoESessionSpec] = []
         for name in lines.keys.sorted() {
             guard var line = lines[name], !line.running else { continue }
