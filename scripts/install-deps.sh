@@ -30,8 +30,10 @@ declare -A CMD_PACKAGES=(
     [sqlite3]="sqlite3"
     # The dashboard's browser test (Tests/FlywallCLITests/DashboardTests.swift): headless Chromium.
     [chromium]="chromium"
+    # PPPoE sessions: Debian's pppd with its rp-pppoe plugin (the daemon supervises it).
+    [pppd]="ppp"
 )
-ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev libcurl4-openssl-dev ca-certificates nftables iproute2 tcpdump conntrack python3 python3-pip dnsmasq-base udhcpc openssl libsqlite3-dev sqlite3 chromium"
+ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev libcurl4-openssl-dev ca-certificates nftables iproute2 tcpdump conntrack python3 python3-pip dnsmasq-base udhcpc openssl libsqlite3-dev sqlite3 chromium ppp"
 
 # nft, ip, tcpdump, conntrack, dnsmasq and udhcpc live in /usr/sbin, which a non-root PATH may lack.
 has_command() {

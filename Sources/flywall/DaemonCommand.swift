@@ -39,6 +39,9 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "Directory of the history store.")
     var stateDir: String = "/var/lib/flywall"
 
+    @Option(help: "The pppd that runs PPPoE sessions (Debian's ppp package, with its rp-pppoe plugin).")
+    var pppd: String = "/usr/sbin/pppd"
+
     @Option(help: "Lowest log level shown: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -134,6 +137,7 @@ struct DaemonCommand: AsyncParsableCommand {
         let dataplane: KernelDataplane
         let links: LinkMonitor
         let passive: PassiveHealthMonitor
+        let sessions: PPPDSupervisor
         do {
             probes = try KernelProbes(inputs: inputs)
             dataplane = try KernelDataplane(logger: logger)
@@ -144,6 +148,10 @@ struct DaemonCommand: AsyncParsableCommand {
             passive = try PassiveHealthMonitor(onObservation: { interface, observation in
                 inputs.push(.core(.passive(interface: interface, observation)))
             }, onError: { error in logger.warning("passive health: \(error)") })
+            // PPPoE lines: pppd's options files (with the password) in a root-only directory.
+            sessions = try PPPDSupervisor(directory: stateDir + "/pppoe", pppd: pppd) { interface, exit in
+                inputs.push(.core(.sessionEnded(interface: interface, exit)))
+            }
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
@@ -152,8 +160,10 @@ struct DaemonCommand: AsyncParsableCommand {
         logger.notice("flywall starting: \(initial.wans.count) WANs (\(initial.wans.map(\.name).joined(separator: ", "))), config \(path)")
         return Edges(
             config: initial, load: load,
-            ports: DaemonPorts(probes: probes, interfaces: links, passive: passive, dataplane: dataplane),
+            ports: DaemonPorts(probes: probes, interfaces: links, passive: passive, dataplane: dataplane,
+                               sessions: sessions),
             sources: [
+                .init(service: InputSourceService("PPPoE sessions") { sessions.stopAll() }),
                 .init(service: InputSourceService("probes") { probes.shutdown() }),
                 .init(service: InputSourceService("link monitor") { links.stop() }),
                 .init(service: InputSourceService("passive capture") { passive.shutdown() }),

@@ -85,7 +85,8 @@ public final class DaemonLoop: @unchecked Sendable {
         case .reload:
             reload(at: now)
         case .terminate:
-            logger.notice("terminating: removing Flywall's nftables table, ip rules and routes")
+            logger.notice("terminating: stopping PPPoE sessions, removing Flywall's nftables table, ip rules and routes")
+            ports.sessions.stopAll()
             try ports.dataplane.removeAll()
             return false
         }
@@ -184,6 +185,10 @@ public final class DaemonLoop: @unchecked Sendable {
                 ports.recorder?.record(record, unixNanoseconds: clock.unixNanoseconds(of: record.time))
             case .log(let level, let message):
                 logger.log(level: Logger.Level(level), "\(message)")
+            case .startSession(let session):
+                ports.sessions.start(session)
+            case .stopSession(let interface):
+                ports.sessions.stop(interface: interface)
             }
         }
         // After the batch, so the core hears of it once whatever failed.

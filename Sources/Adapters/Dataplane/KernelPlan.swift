@@ -119,6 +119,8 @@ public struct KernelPlan: Sendable, Equatable {
     public struct Uplink: Sendable, Equatable {
         public var name: String
         public var index: Int
+        /// The kernel interface (a PPPoE WAN's session device): what rules and routes name.
+        public var device: String
     }
 
     public struct Group: Sendable, Equatable {
@@ -170,7 +172,7 @@ public struct KernelPlan: Sendable, Equatable {
             guard (0..<DataplaneMarks.maxUplinks).contains(u.index) else { throw .init(.tooManyUplinks(u.index + 1)) }
             guard seen.insert(u.index).inserted else { throw .init(.duplicateUplinkIndex(u.index)) }
         }
-        uplinks = plan.uplinks.map { Uplink(name: $0.name, index: $0.index) }
+        uplinks = plan.uplinks.map { Uplink(name: $0.name, index: $0.index, device: $0.device) }
 
         var groups: [Group] = []
         var nextSlot = 0, nextSticky = 0
@@ -220,7 +222,9 @@ public struct KernelPlan: Sendable, Equatable {
         guard plan.uplinks.count == uplinks.count, plan.groups.count == groups.count,
               plan.policies.count == policies.count, plan.ipsets == ipsets,
               plan.defaultGroup.flatMap({ d in groups.first { $0.name == d }?.index }) == defaultGroup else { return false }
-        for (u, k) in zip(plan.uplinks, uplinks) where u.name != k.name || u.index != k.index { return false }
+        for (u, k) in zip(plan.uplinks, uplinks) where u.name != k.name || u.index != k.index || u.device != k.device {
+            return false
+        }
         for (g, k) in zip(plan.groups, groups) {
             guard g.name == k.name, g.sticky == k.sticky, g.slots == k.slots, g.stickyTimeout == k.stickyTimeout else {
                 return false
@@ -239,7 +243,9 @@ public struct KernelPlan: Sendable, Equatable {
         let ipv4 = try ipv4Routes(for: plan)
         let ipv6 = ipv4.map { route -> TableRoute in
             guard case .via(_, let device) = route.kind else { return TableRoute(table: route.table, kind: route.kind, family: .ipv6) }
-            let kind: TableRoute.Kind = plan.uplink(named: device)?.ipv6Gateway.map { .via(gateway: $0, device: device) } ?? .throw
+            // Routes name the device (a PPPoE WAN's is its session's, not the WAN's name).
+            let uplink = plan.uplinks.first { $0.device == device }
+            let kind: TableRoute.Kind = uplink?.ipv6Gateway.map { .via(gateway: $0, device: device) } ?? .throw
             return TableRoute(table: route.table, kind: kind, family: .ipv6)
         }
         return RouteSet(routes: ipv4 + ipv6)
@@ -249,8 +255,11 @@ public struct KernelPlan: Sendable, Equatable {
         var routes: [TableRoute] = []
         func via(_ name: String) throws(KernelPlanError) -> TableRoute.Kind {
             guard let u = plan.uplink(named: name) else { throw .init(.unknownUplink(name)) }
+            // A route through a device that does not exist cannot be programmed; the core sends a
+            // repair when the device comes (a PPPoE session's link).
+            guard u.deviceExists else { return .unreachable }
             // The core puts IPv6 next hops in `ipv6Gateway` only; one here would make an IPv4 route invalid.
-            return .via(gateway: u.gateway.flatMap { $0.isV4 ? $0 : nil }, device: u.name)
+            return .via(gateway: u.gateway.flatMap { $0.isV4 ? $0 : nil }, device: u.device)
         }
         for u in uplinks {
             routes.append(TableRoute(table: DataplaneTables.pin(uplink: u.index), kind: try via(u.name)))

@@ -170,6 +170,9 @@ struct ConfigDecoding {
             }
             if let block = r.singleBlock("pppoe") {
                 interface.pppoe = decodePPPoE(block)
+                if let label, label.value.utf8.count > PPPoE.maxEthernetNameLength {
+                    sink.error(block.location, "pppoe: interface name \"\(label.value)\" is too long for a PPPoE line: its session interface \"\(PPPoE.sessionDevice(for: label.value))\" must fit 15 characters (at most \(PPPoE.maxEthernetNameLength) here)")
+                }
                 if interface.dhcp || r.has("address") {
                     sink.error(block.location, "pppoe: a PPPoE interface gets its address from the PPP session; remove dhcp/address")
                 }
@@ -237,7 +240,15 @@ struct ConfigDecoding {
         let r = BodyReader(block.body, context: "pppoe", attributes: ["username", "password"], sink: sink)
         r.require("username", at: block.location, example: "\"user@isp.example\"")
         r.require("password", at: block.location, example: "\"secret\"")
-        return PPPoE(username: r.string("username") ?? "", password: r.string("password") ?? "")
+        let username = r.attribute("username").flatMap { a in HCLValue.string(a.value, "username", sink).map { ($0, a) } }
+        let password = r.attribute("password").flatMap { a in HCLValue.string(a.value, "password", sink).map { ($0, a) } }
+        // pppd reads both from the options file Flywall writes: one line each, within its limits.
+        // The message never quotes the password.
+        for (name, value) in [("username", username), ("password", password)] {
+            guard let (text, a) = value else { continue }
+            if let problem = PPPoE.credentialProblem(text) { sink.error(a.value.location, "\(name): \(problem)") }
+        }
+        return PPPoE(username: username?.0 ?? "", password: password?.0 ?? "")
     }
 
     // MARK: health_check

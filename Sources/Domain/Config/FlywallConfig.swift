@@ -104,6 +104,10 @@ public struct Interface: Sendable, Equatable {
     /// without a `wan` block.
     public var isWANZone: Bool { zone?.uppercased() == "WAN" }
 
+    /// The kernel interface that carries this WAN's traffic: its own name, or for a PPPoE WAN the
+    /// session's `ppp` interface (`PPPoE.sessionDevice(for:)`), which probes, routes and rules use.
+    public var device: String { pppoe == nil ? name : PPPoE.sessionDevice(for: name) }
+
     public init(name: String, zone: String? = nil, dhcp: Bool = false, address: CIDR? = nil, gateway: IPAddress? = nil,
                 wan: WANSettings? = nil, pppoe: PPPoE? = nil, healthCheck: HealthCheck? = nil, location: SourceLocation? = nil) {
         self.name = name
@@ -133,12 +137,36 @@ public struct WANSettings: Sendable, Equatable {
     }
 }
 
-public struct PPPoE: Sendable, Equatable {
+/// A PPPoE session Flywall runs on the interface (its Ethernet device). The password is a secret:
+/// `description` never shows it.
+public struct PPPoE: Sendable, Equatable, CustomStringConvertible {
     public var username: String
     public var password: String
     public init(username: String, password: String) {
         self.username = username
         self.password = password
+    }
+
+    /// The session's `ppp` interface on `ethernet`: `ppp-` and the Ethernet name, so it is
+    /// predictable (pppd's `ifname`) and names which line it belongs to.
+    public static func sessionDevice(for ethernet: String) -> String { sessionDevicePrefix + ethernet }
+    public static let sessionDevicePrefix = "ppp-"
+    /// Longest Ethernet name whose session name still fits the kernel's 15 characters.
+    public static let maxEthernetNameLength = 15 - sessionDevicePrefix.count
+
+    public var description: String { "PPPoE(username: \(username), password: ********)" }
+
+    /// pppd's limit for names and secrets (MAXNAMELEN, MAXSECRETLEN) less its terminating byte.
+    public static let maxCredentialBytes = 255
+
+    /// Why a username or password cannot be handed to pppd, nil when it can.
+    public static func credentialProblem(_ text: String) -> String? {
+        if text.isEmpty { return "must not be empty" }
+        if text.utf8.count > maxCredentialBytes { return "must be at most \(maxCredentialBytes) bytes" }
+        if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return "must not contain control characters (newlines, tabs)"
+        }
+        return nil
     }
 }
 

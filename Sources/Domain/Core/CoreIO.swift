@@ -22,6 +22,9 @@ public enum CoreEvent: Sendable, Equatable {
     /// The dataplane could not carry out an `.applyPlan` or `.repairDataplane` (with its words):
     /// the kernel may now hold part of a plan, so the next programming repairs it whole.
     case dataplaneFailed(String)
+    /// The pppd run started by `.startSession` for this PPPoE WAN ended (or could not start).
+    /// Whether its link is up comes as `.carrier` on the session's device, like any other link.
+    case sessionEnded(interface: String, SessionExit)
 }
 
 public enum ManualCommand: Sendable, Equatable {
@@ -108,11 +111,14 @@ public struct ProbeBinding: Sendable, Equatable, Hashable {
     public var ipv6: Bool
     /// The CA file its `https` check trusts instead of the system store (`ca_file`).
     public var caFile: String?
-    public init(interface: String, index: Int, ipv6: Bool, caFile: String? = nil) {
+    /// The kernel interface the sockets bind to: the WAN's own, or its PPPoE session's `ppp` device.
+    public var device: String
+    public init(interface: String, index: Int, ipv6: Bool, caFile: String? = nil, device: String? = nil) {
         self.interface = interface
         self.index = index
         self.ipv6 = ipv6
         self.caFile = caFile
+        self.device = device ?? interface
     }
 }
 
@@ -120,8 +126,9 @@ public struct ProbeBinding: Sendable, Equatable, Hashable {
 public enum CoreEffect: Sendable, Equatable {
     /// Open exactly these probe paths (closing any others) before the probes that follow use them.
     case configureProbes([ProbeBinding])
-    /// Follow carrier, addresses and default routes of exactly these interfaces; newly watched ones
-    /// are reported (`.carrier`, `.addressLearned`) as they are now.
+    /// Follow carrier, addresses and default routes of exactly these interfaces (kernel names: a
+    /// PPPoE WAN's session device); newly watched ones are reported (`.carrier`, `.addressLearned`)
+    /// as they are now.
     case watchInterfaces([String])
     case sendProbe(ProbeRequest)
     /// The whole dataplane answer; the adapter makes the kernel agree with `plan.route`, changing
@@ -142,6 +149,11 @@ public enum CoreEffect: Sendable, Equatable {
     /// effective check is passive, sorted by name) and report them as `.passive` events. Emitted on
     /// the first tick (also when empty) and whenever a config replacement changes the set.
     case capturePassive(interfaces: [String])
+    /// Run pppd for this PPPoE line until `.stopSession` or until it ends by itself (then the shell
+    /// reports `.sessionEnded`; the core decides when to start it again).
+    case startSession(PPPoESessionSpec)
+    /// Stop the pppd of this PPPoE WAN (removed or changed by a reload); no `.sessionEnded` follows.
+    case stopSession(interface: String)
 }
 
 public enum LogLevel: String, Sendable, Equatable { case debug, info, notice, warning, error }

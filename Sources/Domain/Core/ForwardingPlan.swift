@@ -30,19 +30,28 @@ public struct ForwardingPlan: Sendable, Equatable {
         public var index: Int
         /// Usable for new connections (healthy, carrier, not in maintenance).
         public var usable: Bool
-        /// The IPv4 next hop (nil: the route goes straight out of the device).
+        /// The IPv4 next hop (nil: the route goes straight out of the device, as for a
+        /// point-to-point link such as a PPPoE session).
         public var gateway: IPAddress?
         /// The IPv6 next hop, usually the link-local address of the router that advertised the
         /// default route. Nil: the uplink carries no IPv6 of its own; IPv6 flows the plan gives it
         /// leave by the system's main table instead (the dataplane throws them there), as they did
         /// before Flywall.
         public var ipv6Gateway: IPAddress?
-        public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil, ipv6Gateway: IPAddress? = nil) {
+        /// The kernel interface its traffic leaves by: the WAN's own, or its PPPoE session's.
+        public var device: String
+        /// False while the device cannot exist: a PPPoE session's interface before its link is up.
+        /// Nothing can leave by it, so the dataplane routes its tables nowhere until it returns.
+        public var deviceExists: Bool
+        public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil, ipv6Gateway: IPAddress? = nil,
+                    device: String? = nil, deviceExists: Bool = true) {
             self.name = name
             self.index = index
             self.usable = usable
             self.gateway = gateway
             self.ipv6Gateway = ipv6Gateway
+            self.device = device ?? name
+            self.deviceExists = deviceExists
         }
     }
 

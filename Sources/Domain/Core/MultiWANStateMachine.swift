@@ -42,6 +42,11 @@ public struct MultiWANStateMachine: Sendable {
     /// Trackers whose check has a `standby_interval`: only these are judged for standby, so a
     /// config without one pays nothing per event.
     private var standbyCandidates: [Int] = []
+    /// Kernel interface name -> tracker: what netlink and captures report is the device, which for
+    /// a PPPoE WAN is its session's `ppp` interface, not the WAN's name.
+    private var deviceTracker: [String: Int] = [:]
+    /// The PPPoE lines the core runs pppd for, with their restart schedule.
+    private var sessions: PPPoESessions
 
     public init(config: FlywallConfig) {
         self.config = config
@@ -50,13 +55,16 @@ public struct MultiWANStateMachine: Sendable {
         self.trackers = []
         self.trackerIndex = [:]
         self.uplinkIndex = [:]
+        self.sessions = PPPoESessions(config: config)
         installTrackers(for: config, at: .zero)
         predictSlots()
     }
 
     /// The earliest time the core wants a `.tick`.
     public var nextDeadline: Instant? {
-        earliestDeadline == .max ? nil : Instant(nanoseconds: earliestDeadline)
+        let restart = sessions.earliestRestart?.nanoseconds ?? .max
+        let earliest = min(earliestDeadline, restart)
+        return earliest == .max ? nil : Instant(nanoseconds: earliest)
     }
 
     /// Each tracker's next deadline (Int64.max: none), and their minimum, kept up to date because
@@ -90,6 +98,7 @@ public struct MultiWANStateMachine: Sendable {
                     since[trackers[i].interface] = now
                 }
             }
+            startDueSessions(at: now, into: &effects)
             for i in trackers.indices where deadlines[i] <= now.nanoseconds {
                 let wasUsable = trackers[i].usable
                 for request in trackers[i].tick(at: now) { effects.append(.sendProbe(request)) }
@@ -102,22 +111,28 @@ public struct MultiWANStateMachine: Sendable {
             trackers[i].record(id, outcome)
             refreshDeadline(i, now: now)
             if trackers[i].usable != wasUsable { dirty = true }
-        case .passive(let interface, let observation):
-            guard let i = trackerIndex[interface] else { return [] }
+        case .passive(let device, let observation):
+            guard let i = deviceTracker[device] else { return [] }
             let wasUsable = trackers[i].usable
             trackers[i].observe(observation, at: now)
             refreshDeadline(i, now: now)
             if trackers[i].usable != wasUsable { dirty = true }
-        case .carrier(let interface, let up):
-            guard let i = trackerIndex[interface] else { return [] }
+        case .carrier(let device, let up):
+            guard let i = deviceTracker[device] else { return [] }
+            let interface = trackers[i].interface
             trackers[i].setCarrier(up, at: now)
             refreshDeadline(i, now: now)
-            effects.append(.log(up ? .info : .warning, "\(interface): carrier \(up ? "up" : "down")"))
+            effects.append(.log(up ? .info : .warning, "\(interface): carrier \(up ? "up" : "down")"
+                                + (device == interface ? "" : " on \(device)")))
+            // A session's link that came or went changes its probe path: sockets bound to a ppp
+            // interface that was deleted and made again would be bound to the old one.
+            if sessions.setLink(interface, up: up) && started { effects.append(.configureProbes(probeBindings())) }
             // Routes through the link were deleted by the kernel when it went down.
             if up { needsRepair = true }
             dirty = true
-        case .addressLearned(let interface, _, let gateway):
-            guard trackerIndex[interface] != nil else { return [] }
+        case .addressLearned(let device, _, let gateway):
+            guard let i = deviceTracker[device] else { return [] }
+            let interface = trackers[i].interface
             // An address that comes back may also bring back a link whose routes the kernel deleted.
             needsRepair = true
             dirty = true
@@ -132,6 +147,14 @@ public struct MultiWANStateMachine: Sendable {
             guard trackerIndex[interface] != nil else { return [] }
             // Only routes change: the next plan replaces them.
             if gateway.map({ !$0.isV4 }) ?? true { learnIPv6Gateway(gateway, of: interface, into: &effects) }
+        case .sessionEnded(let interface, let exit):
+            guard let i = trackerIndex[interface], let delay = sessions.ended(interface, at: now) else { return [] }
+            let reason = "PPPoE session down: \(exit.reason)"
+            trackers[i].sessionEnded(reason, at: now)
+            refreshDeadline(i, now: now)
+            effects.append(.log(.warning, "\(interface): \(reason); restarting in \(DurationText.format(delay))"))
+            if sessions.setLink(interface, up: false) && started { effects.append(.configureProbes(probeBindings())) }
+            dirty = true
         case .dataplaneFailed:
             // The shell has logged its words; the next plan goes out as a repair.
             needsRepair = true
@@ -139,9 +162,17 @@ public struct MultiWANStateMachine: Sendable {
             guard newConfig != config else {
                 return [.log(.info, "reload: configuration unchanged")]
             }
+            let stopped = sessions.replace(with: newConfig)
+            for interface in stopped {
+                effects.append(.log(.info, "\(interface): stopping its PPPoE session (removed or changed)"))
+                effects.append(.stopSession(interface: interface))
+            }
             replaceConfig(newConfig, at: now)
             effects.append(.log(.notice, "configuration reloaded: \(newConfig.wans.count) WANs, \(groups.count) groups"))
-            if started { appendEdgeConfiguration(to: &effects) }
+            if started {
+                appendEdgeConfiguration(to: &effects)
+                startDueSessions(at: now, into: &effects)
+            }
             for i in trackers.indices {
                 trackers[i].start(at: now)
                 refreshDeadline(i, now: now)
@@ -197,7 +228,7 @@ public struct MultiWANStateMachine: Sendable {
         let names = trackers.filter(\.isPassive).map(\.interface).sorted()
         guard names != capturedPassive else { return }
         capturedPassive = names
-        effects.append(.capturePassive(interfaces: names))
+        effects.append(.capturePassive(interfaces: names.map { config.interface(named: $0)?.device ?? $0 }))
     }
 
     // MARK: Status
@@ -272,10 +303,14 @@ public struct MultiWANStateMachine: Sendable {
         trackers = []
         trackerIndex = [:]
         deadlines = []
+        deviceTracker = [:]
         let checks = config.effectiveHealthChecks
         for wan in config.wans {
             var tracker = kept[wan.name] ?? HealthTracker(interface: wan.name, check: checks[wan.name])
+            // A PPPoE WAN has no link until its session brings one (also one that just became PPPoE).
+            if wan.pppoe != nil && !sessions.isLinkUp(wan.name) && tracker.carrier { tracker.awaitSession() }
             tracker.replaceCheck(checks[wan.name], at: now)
+            deviceTracker[wan.device] = trackers.count
             trackerIndex[wan.name] = trackers.count
             trackers.append(tracker)
             deadlines.append(tracker.nextDeadline?.nanoseconds ?? .max)
@@ -304,15 +339,30 @@ public struct MultiWANStateMachine: Sendable {
     /// interfaces whose links and addresses matter, and the passive captures. On start and after
     /// every config change.
     private mutating func appendEdgeConfiguration(to effects: inout [CoreEffect]) {
+        effects.append(.configureProbes(probeBindings()))
+        effects.append(.watchInterfaces(config.wans.map(\.device)))
+        announcePassiveCaptures(into: &effects)
+    }
+
+    /// Probe paths of every WAN whose device exists: a PPPoE WAN's only while its session's link is
+    /// up (its probes meanwhile get no answer, and the WAN is down for its session anyway).
+    private func probeBindings() -> [ProbeBinding] {
         let checks = config.effectiveHealthChecks
-        let bindings = config.wans.map { wan in
+        return config.wans.filter { sessions.isLinkUp($0.name) }.map { wan in
             let check = checks[wan.name]
             return ProbeBinding(interface: wan.name, index: uplinkIndex[wan.name] ?? 0,
-                                ipv6: check?.targets.contains { !$0.isV4 } ?? false, caFile: check?.caFile)
+                                ipv6: check?.targets.contains { !$0.isV4 } ?? false, caFile: check?.caFile,
+                                device: wan.device)
         }
-        effects.append(.configureProbes(bindings))
-        effects.append(.watchInterfaces(config.wans.map(\.name)))
-        announcePassiveCaptures(into: &effects)
+    }
+
+    /// Starts pppd for every PPPoE line that is due: all of them at start, then each at the end of
+    /// its backoff (`SessionBackoff`).
+    private mutating func startDueSessions(at now: Instant, into effects: inout [CoreEffect]) {
+        for spec in sessions.startDue(at: now) {
+            effects.append(.log(.info, "\(spec.interface): starting its PPPoE session (pppd, interface \(spec.device))"))
+            effects.append(.startSession(spec))
+        }
     }
 
     // MARK: Reconcile
@@ -437,7 +487,9 @@ public struct MultiWANStateMachine: Sendable {
     private func makePlan() -> ForwardingPlan {
         let uplinks = trackers.map { t in
             ForwardingPlan.Uplink(name: t.interface, index: uplinkIndex[t.interface] ?? 0, usable: t.usable,
-                                  gateway: gateway(of: t.interface), ipv6Gateway: ipv6Gateway(of: t.interface))
+                                  gateway: gateway(of: t.interface), ipv6Gateway: ipv6Gateway(of: t.interface),
+                                  device: config.interface(named: t.interface)?.device,
+                                  deviceExists: sessions.isLinkUp(t.interface))
         }
         let planGroups = groups.map { g in
             let s = selections[g.name] ?? GroupSelector.Selection(active: [], buckets: [])
