@@ -3,7 +3,7 @@
 public enum ConfigDecoder {
     /// The blocks a config file may hold at its top level.
     public static let topLevelBlocks = ["interface", "uplink_group", "policy_route", "ipset", "notifications", "health_check",
-                                        "api", "history"]
+                                        "api", "history", "ha"]
 
     /// ICMP targets of a health check that names none (the LTE example on the spec page): two
     /// independent public resolvers, so one of them failing does not take a WAN down.
@@ -40,7 +40,7 @@ struct ConfigDecoding {
 
     static let interfaceAttributes = ["zone", "dhcp", "address", "gateway"]
     static let interfaceBlocks = ["wan", "pppoe", "health_check"]
-    static let wanAttributes = ["priority", "weight", "bandwidth"]
+    static let wanAttributes = ["priority", "weight", "bandwidth", "nat_address"]
     static let healthCheckAttributes = ["type", "targets", "url", "expected_status", "ca_file", "interval", "timeout",
                                         "failure_interval", "recovery_interval", "standby_interval",
                                         "threshold_down", "threshold_up", "reliability", "window",
@@ -91,6 +91,7 @@ struct ConfigDecoding {
         }
         if let block = top.singleBlock("api") { config.api = decodeAPI(block) }
         if let block = top.singleBlock("history") { config.history = decodeHistory(block) }
+        if let block = top.singleBlock("ha") { config.ha = decodeHA(block) }
         return config
     }
 
@@ -200,6 +201,13 @@ struct ConfigDecoding {
                 }
             } else {
                 sink.error(a.value.location, "bandwidth: expected a string such as \"100Mbps\", got \(a.value.kindDescription)")
+            }
+        }
+        if let a = r.attribute("nat_address"), let text = HCLValue.string(a.value, "nat_address", sink) {
+            if case .v4 = IPAddress(text) {
+                wan.natAddress = IPAddress(text)
+            } else {
+                sink.error(a.value.location, "nat_address: \"\(text.prefix(64))\" is not an IPv4 address (IPv6 is not translated)")
             }
         }
         return wan

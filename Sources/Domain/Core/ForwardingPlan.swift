@@ -31,11 +31,14 @@ public struct ForwardingPlan: Sendable, Equatable {
         /// Usable for new connections (healthy, carrier, not in maintenance).
         public var usable: Bool
         public var gateway: IPAddress?
-        public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil) {
+        /// `wan { nat_address }`: what LAN connections leaving here are translated to (nil: masquerade).
+        public var natAddress: IPAddress?
+        public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil, natAddress: IPAddress? = nil) {
             self.name = name
             self.index = index
             self.usable = usable
             self.gateway = gateway
+            self.natAddress = natAddress
         }
     }
 

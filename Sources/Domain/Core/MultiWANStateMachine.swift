@@ -40,6 +40,9 @@ public struct MultiWANStateMachine: Sendable {
     /// Trackers whose check has a `standby_interval`: only these are judged for standby, so a
     /// config without one pays nothing per event.
     private var standbyCandidates: [Int] = []
+    /// This router's role in its HA pair; nil when standalone (no `ha` block). A pair member is a
+    /// backup until keepalived says otherwise: before that it does not hold the virtual addresses.
+    public private(set) var role: HARole?
 
     public init(config: FlywallConfig) {
         self.config = config
@@ -48,6 +51,7 @@ public struct MultiWANStateMachine: Sendable {
         self.trackers = []
         self.trackerIndex = [:]
         self.uplinkIndex = [:]
+        self.role = config.ha == nil ? nil : .backup
         installTrackers(for: config, at: .zero)
         predictSlots()
     }
@@ -131,7 +135,12 @@ public struct MultiWANStateMachine: Sendable {
             guard newConfig != config else {
                 return [.log(.info, "reload: configuration unchanged")]
             }
+            if newConfig.ha != config.ha {
+                effects.append(.log(.warning, "reload: the ha block changed; the role file is read from the one at start until a restart"))
+            }
             replaceConfig(newConfig, at: now)
+            // Joining or leaving a pair: a new member waits for keepalived's word as a backup.
+            if (newConfig.ha == nil) != (role == nil) { role = newConfig.ha == nil ? nil : .backup }
             effects.append(.log(.notice, "configuration reloaded: \(newConfig.wans.count) WANs, \(groups.count) groups"))
             if started { appendEdgeConfiguration(to: &effects) }
             for i in trackers.indices {
@@ -144,10 +153,27 @@ public struct MultiWANStateMachine: Sendable {
         case .manual(let command, let origin):
             effects.append(contentsOf: apply(command, origin: origin, at: now))
             dirty = true
+        case .roleChanged(let newRole):
+            changeRole(to: newRole, into: &effects)
         }
         if dirty && started { reconcile(at: now, into: &effects) }
         if started && !standbyCandidates.isEmpty { updateStandby(at: now) }
         return effects
+    }
+
+    // MARK: HA role
+
+    /// A backup's kernel holds no LAN connections of its own (conntrackd keeps the master's in its
+    /// external cache), so it flushes nothing. Becoming master, it now owns the connections
+    /// conntrackd just committed: those pinned to an uplink that is dead here are dead, and go.
+    private mutating func changeRole(to newRole: HARole, into effects: inout [CoreEffect]) {
+        guard let old = role, old != newRole else { return }
+        role = newRole
+        effects.append(.log(.notice, "ha: role \(newRole.rawValue) (was \(old.rawValue))"))
+        guard newRole == .master, planApplied else { return }
+        for t in trackers where !(t.healthy && t.carrier) {
+            if let uplink = plan.uplink(named: t.interface) { effects.append(.flushConnections(uplink)) }
+        }
     }
 
     // MARK: Standby
@@ -352,7 +378,7 @@ public struct MultiWANStateMachine: Sendable {
             effects.append(.applyPlan(newPlan))
         }
         var flushed = Set<String>()
-        for interface in died + flushes where flushed.insert(interface).inserted {
+        for interface in died + flushes where role != .backup && flushed.insert(interface).inserted {
             if let uplink = newPlan.uplink(named: interface) { effects.append(.flushConnections(uplink)) }
         }
     }
@@ -416,7 +442,8 @@ public struct MultiWANStateMachine: Sendable {
     private func makePlan() -> ForwardingPlan {
         let uplinks = trackers.map { t in
             ForwardingPlan.Uplink(name: t.interface, index: uplinkIndex[t.interface] ?? 0, usable: t.usable,
-                                  gateway: gateway(of: t.interface))
+                                  gateway: gateway(of: t.interface),
+                                  natAddress: config.interface(named: t.interface)?.wan?.natAddress)
         }
         let planGroups = groups.map { g in
             let s = selections[g.name] ?? GroupSelector.Selection(active: [], buckets: [])
