@@ -167,6 +167,11 @@ struct ConfigDecoding {
             }
             if let block = r.singleBlock("wan") {
                 interface.wan = decodeWAN(block)
+                // The router's own traffic is told from the LAN's by its source in this network.
+                if interface.wan?.natAddress != nil, interface.address?.address.isV4 != true,
+                   let a = BodyReader.attributeLocation(block.body, "nat_address") {
+                    sink.error(a, "nat_address: needs a static IPv4 address on interface \"\(interface.name)\" (address = \"...\"): the router's own traffic keeps its own address")
+                }
             } else if interface.pppoe != nil {
                 interface.wan = WANSettings()   // a PPPoE interface is an uplink even without `wan {}`
             }

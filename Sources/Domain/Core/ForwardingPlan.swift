@@ -33,12 +33,18 @@ public struct ForwardingPlan: Sendable, Equatable {
         public var gateway: IPAddress?
         /// `wan { nat_address }`: what LAN connections leaving here are translated to (nil: masquerade).
         public var natAddress: IPAddress?
-        public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil, natAddress: IPAddress? = nil) {
+        /// With `natAddress`: the network of the interface's own address. Connections from it are the
+        /// router's own (probes, VRRP) and are masqueraded, not translated. The same on both routers
+        /// of a pair: their own addresses differ, their network does not.
+        public var ownNetwork: CIDR?
+        public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil, natAddress: IPAddress? = nil,
+                    ownNetwork: CIDR? = nil) {
             self.name = name
             self.index = index
             self.usable = usable
             self.gateway = gateway
             self.natAddress = natAddress
+            self.ownNetwork = ownNetwork
         }
     }
 

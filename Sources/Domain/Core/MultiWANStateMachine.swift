@@ -383,6 +383,14 @@ public struct MultiWANStateMachine: Sendable {
         }
     }
 
+    /// The IPv4 network of a `nat_address` WAN's own address (host bits cleared).
+    private func ownNetwork(of interface: String) -> CIDR? {
+        guard let i = config.interface(named: interface), i.wan?.natAddress != nil,
+              let own = i.address, case .v4(let v) = own.address else { return nil }
+        let mask: UInt32 = own.prefixLength == 0 ? 0 : ~UInt32(0) << (32 - UInt32(own.prefixLength))
+        return CIDR(address: .v4(v & mask), prefixLength: own.prefixLength)
+    }
+
     private func gateway(of interface: String) -> IPAddress? {
         config.interface(named: interface)?.gateway ?? learnedGateways[interface]
     }
@@ -443,7 +451,8 @@ public struct MultiWANStateMachine: Sendable {
         let uplinks = trackers.map { t in
             ForwardingPlan.Uplink(name: t.interface, index: uplinkIndex[t.interface] ?? 0, usable: t.usable,
                                   gateway: gateway(of: t.interface),
-                                  natAddress: config.interface(named: t.interface)?.wan?.natAddress)
+                                  natAddress: config.interface(named: t.interface)?.wan?.natAddress,
+                                  ownNetwork: ownNetwork(of: t.interface))
         }
         let planGroups = groups.map { g in
             let s = selections[g.name] ?? GroupSelector.Selection(active: [], buckets: [])

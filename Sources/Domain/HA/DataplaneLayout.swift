@@ -10,7 +10,8 @@ public struct DataplaneLayout: Sendable, Equatable {
     public var lines: [String]
 
     public init(plan: ForwardingPlan) {
-        var lines = plan.uplinks.map { "uplink \($0.index) = \($0.name)" + ($0.natAddress.map { ", nat to \($0)" } ?? "") }
+        var lines = plan.uplinks.map { "uplink \($0.index) = \($0.name)" + ($0.natAddress.map { ", nat to \($0)" } ?? "")
+            + ($0.ownNetwork.map { ", own network \($0)" } ?? "") }
         for (i, g) in plan.groups.enumerated() {
             lines.append("group \(i) = \(g.name): \(g.mode.rawValue), members \(g.members.joined(separator: " ")), \(g.slots) slots"
                          + (g.sticky ? ", sticky \(DurationText.format(g.stickyTimeout))" : ""))
