@@ -162,7 +162,7 @@ struct DaemonCommand: AsyncParsableCommand {
             sources: sources)
     }
 
-    /// `ha { role_file }`: keepalived's word on this router's role, as `.roleChanged` inputs. The
+    /// `ha_pair { role_file }`: keepalived's word on this router's role, as `.roleChanged` inputs. The
     /// path is read at start only (a reload that changes it is logged and waits for a restart).
     func haRoleSource(_ ha: HASettings, config: FlywallConfig, inputs: DaemonInputQueue,
                       logger: Logger) throws -> ServiceGroupConfiguration.ServiceConfiguration {

@@ -1,7 +1,7 @@
 import Testing
 @testable import Domain
 
-/// An HA pair member's config: two static WANs with `nat_address`, and the `ha` block.
+/// An HA pair member's config: two static WANs with `nat_address`, and the `ha_pair` block.
 private func pairConfig(own: Int, wanOrder: [Int] = [0, 1]) -> String {
     wanOrder.map { i in
         """
@@ -25,7 +25,7 @@ private func pairConfig(own: Int, wanOrder: [Int] = [0, 1]) -> String {
           zone    = "LAN"
           address = "192.168.1.\(own)/24"
         }
-        ha {
+        ha_pair {
           role_file = "/run/flywall/ha-role"
         }
 
@@ -51,10 +51,10 @@ struct HATests {
     }
 
     @Test func badHAAndNatSettingsAreLocatedErrors() {
-        #expect(problems("ha {\n  role_file = \"run/role\"\n}\n") == ["2:15: role_file: must be an absolute path, got \"run/role\""])
-        #expect(problems("ha {\n}\n").first?.hasPrefix("1:1: ha: role_file is required") == true)
-        #expect(problems("ha {\n  role_file = \"/run/\"\n}\n").first?.hasPrefix("2:15: role_file: not a file path") == true)
-        #expect(problems("ha {\n  role = \"/x\"\n}\n").contains { $0.hasPrefix("2:3:") })
+        #expect(problems("ha_pair {\n  role_file = \"run/role\"\n}\n") == ["2:15: role_file: must be an absolute path, got \"run/role\""])
+        #expect(problems("ha_pair {\n}\n").first?.hasPrefix("1:1: ha_pair: role_file is required") == true)
+        #expect(problems("ha_pair {\n  role_file = \"/run/\"\n}\n").first?.hasPrefix("2:15: role_file: not a file path") == true)
+        #expect(problems("ha_pair {\n  role = \"/x\"\n}\n").contains { $0.hasPrefix("2:3:") })
         let v6 = "interface \"wan0\" {\n  address = \"100.64.0.2/24\"\n  wan {\n    nat_address = \"2001:db8::1\"\n  }\n}\n"
         #expect(problems(v6) == ["4:19: nat_address: \"2001:db8::1\" is not an IPv4 address (IPv6 is not translated)"])
         let dhcp = "interface \"wan0\" {\n  dhcp = true\n  wan {\n    nat_address = \"100.64.0.10\"\n  }\n}\n"

@@ -49,6 +49,6 @@ uplink_group "default" {
   member "wan1" {}
 }
 
-ha {
+ha_pair {
   role_file = "/run/flywall/ha-role"   # written by /etc/keepalived/flywall-notify.sh
 }

@@ -2,7 +2,7 @@
 # keepalived's sync group notify script for a Flywall HA pair (docs/ha.md). keepalived calls it as
 #   flywall-notify.sh GROUP flywall MASTER|BACKUP|FAULT|STOP [priority]
 # Taking over, it first puts the connections conntrackd received from the peer into the kernel,
-# then tells Flywall (ha { role_file }); the file is replaced atomically, so Flywall never reads
+# then tells Flywall (ha_pair { role_file }); the file is replaced atomically, so Flywall never reads
 # half of it. Install as /etc/keepalived/flywall-notify.sh (mode 0755, owned by root).
 set -u
 state=${3:-}

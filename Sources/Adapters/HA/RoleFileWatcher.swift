@@ -5,7 +5,7 @@ import Domain
 import Synchronization
 import SystemPackage
 
-/// Follows the file keepalived's notify script writes (`ha { role_file }`, docs/ha.md) and reports
+/// Follows the file keepalived's notify script writes (`ha_pair { role_file }`, docs/ha.md) and reports
 /// each role it reads: an input source, so the core learns its role as an event.
 ///
 /// A file rather than keepalived's FIFO: it outlives a restart of either program, so a daemon

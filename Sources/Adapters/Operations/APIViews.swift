@@ -29,7 +29,7 @@ public enum APIViews {
             public var active: [String]
         }
         public var generatedAt: String
-        /// `master` or `backup` in an HA pair (`ha { }`); absent when standalone.
+        /// `master` or `backup` in an HA pair (`ha_pair { }`); absent when standalone.
         public var role: String?
         /// `DataplaneLayout.fingerprint`: equal on both routers of a working pair; absent when standalone.
         public var layoutFingerprint: String?

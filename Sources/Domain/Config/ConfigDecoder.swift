@@ -3,7 +3,7 @@
 public enum ConfigDecoder {
     /// The blocks a config file may hold at its top level.
     public static let topLevelBlocks = ["interface", "uplink_group", "policy_route", "ipset", "notifications", "health_check",
-                                        "api", "history", "ha"]
+                                        "api", "history", "ha_pair"]
 
     /// ICMP targets of a health check that names none (the LTE example on the spec page): two
     /// independent public resolvers, so one of them failing does not take a WAN down.
@@ -91,7 +91,7 @@ struct ConfigDecoding {
         }
         if let block = top.singleBlock("api") { config.api = decodeAPI(block) }
         if let block = top.singleBlock("history") { config.history = decodeHistory(block) }
-        if let block = top.singleBlock("ha") { config.ha = decodeHA(block) }
+        if let block = top.singleBlock("ha_pair") { config.ha = decodeHA(block) }
         return config
     }
 

@@ -9,7 +9,7 @@ public struct FlywallConfig: Sendable, Equatable {
     /// `api { }` and `history { }` (OperationsConfig.swift).
     public var api = APISettings()
     public var history = HistorySettings()
-    /// `ha { }`: one router of an HA pair; nil when standalone (HA/HASettings.swift).
+    /// `ha_pair { }`: one router of an HA pair; nil when standalone (HA/HASettings.swift).
     public var ha: HASettings?
 
     public init(interfaces: [Interface] = [], uplinkGroups: [UplinkGroup] = [], policyRoutes: [PolicyRoute] = [],

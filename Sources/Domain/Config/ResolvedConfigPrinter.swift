@@ -139,7 +139,7 @@ public enum ResolvedConfigPrinter {
         w.close()
         guard let ha = config.ha else { return }
         w.blank()
-        w.open("ha", comment: "dataplane layout \(DataplaneLayout(config: config).fingerprint): must be equal on both routers")
+        w.open("ha_pair", comment: "dataplane layout \(DataplaneLayout(config: config).fingerprint): must be equal on both routers")
         w.attributes([("role_file", HCLFormatter.quote(ha.roleFile))])
         w.close()
     }
@@ -287,7 +287,7 @@ public enum ResolvedConfigPrinter {
                              ("token", config.api.token == nil ? .null : .string("<redacted>"))])),
             ("history", .object([("retention", .string(DurationText.format(config.history.retention))),
                                  ("max_events", .number("\(config.history.maxEvents)"))])),
-            ("ha", config.ha.map { .object([("role_file", .string($0.roleFile)),
+            ("ha_pair", config.ha.map { .object([("role_file", .string($0.roleFile)),
                                             ("layout_fingerprint", .string(DataplaneLayout(config: config).fingerprint))]) } ?? .null),
         ]).serialized(scalarArraysOnOneLine: true) + "\n"
     }

@@ -18,8 +18,8 @@ public enum CoreEvent: Sendable, Equatable {
     /// The dataplane could not carry out an `.applyPlan` or `.repairDataplane` (with its words):
     /// the kernel may now hold part of a plan, so the next programming repairs it whole.
     case dataplaneFailed(String)
-    /// keepalived moved this router to another role in its HA pair (`ha { role_file }`). Ignored
-    /// by a standalone core (no `ha` block).
+    /// keepalived moved this router to another role in its HA pair (`ha_pair { role_file }`). Ignored
+    /// by a standalone core (no `ha_pair` block).
     case roleChanged(HARole)
 }
 

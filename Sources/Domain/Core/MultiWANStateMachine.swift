@@ -40,9 +40,11 @@ public struct MultiWANStateMachine: Sendable {
     /// Trackers whose check has a `standby_interval`: only these are judged for standby, so a
     /// config without one pays nothing per event.
     private var standbyCandidates: [Int] = []
-    /// This router's role in its HA pair; nil when standalone (no `ha` block). A pair member is a
+    /// This router's role in its HA pair; nil when standalone (no `ha_pair` block). A pair member is a
     /// backup until keepalived says otherwise: before that it does not hold the virtual addresses.
     public private(set) var role: HARole?
+    /// `translations(config)`, kept with the config.
+    private var translations: [String: (address: IPAddress, ownNetwork: CIDR?)]
 
     public init(config: FlywallConfig) {
         self.config = config
@@ -52,6 +54,7 @@ public struct MultiWANStateMachine: Sendable {
         self.trackerIndex = [:]
         self.uplinkIndex = [:]
         self.role = config.ha == nil ? nil : .backup
+        self.translations = Self.translations(config)
         installTrackers(for: config, at: .zero)
         predictSlots()
     }
@@ -136,7 +139,7 @@ public struct MultiWANStateMachine: Sendable {
                 return [.log(.info, "reload: configuration unchanged")]
             }
             if newConfig.ha != config.ha {
-                effects.append(.log(.warning, "reload: the ha block changed; the role file is read from the one at start until a restart"))
+                effects.append(.log(.warning, "reload: the ha_pair block changed; the role file is read from the one at start until a restart"))
             }
             replaceConfig(newConfig, at: now)
             // Joining or leaving a pair: a new member waits for keepalived's word as a backup.
@@ -298,6 +301,7 @@ public struct MultiWANStateMachine: Sendable {
 
     private mutating func replaceConfig(_ newConfig: FlywallConfig, at now: Instant) {
         config = newConfig
+        translations = Self.translations(newConfig)
         groups = newConfig.effectiveGroups
         installTrackers(for: newConfig, at: now)
         predictSlots()
@@ -383,12 +387,20 @@ public struct MultiWANStateMachine: Sendable {
         }
     }
 
-    /// The IPv4 network of a `nat_address` WAN's own address (host bits cleared).
-    private func ownNetwork(of interface: String) -> CIDR? {
-        guard let i = config.interface(named: interface), i.wan?.natAddress != nil,
-              let own = i.address, case .v4(let v) = own.address else { return nil }
-        let mask: UInt32 = own.prefixLength == 0 ? 0 : ~UInt32(0) << (32 - UInt32(own.prefixLength))
-        return CIDR(address: .v4(v & mask), prefixLength: own.prefixLength)
+    /// `nat_address` of each WAN that has one, with the IPv4 network of its own address (host bits
+    /// cleared), from the config once: plans are made on the failover path.
+    private static func translations(_ config: FlywallConfig) -> [String: (address: IPAddress, ownNetwork: CIDR?)] {
+        var result: [String: (address: IPAddress, ownNetwork: CIDR?)] = [:]
+        for i in config.wans {
+            guard let nat = i.wan?.natAddress else { continue }
+            var network: CIDR?
+            if let own = i.address, case .v4(let v) = own.address {
+                let mask: UInt32 = own.prefixLength == 0 ? 0 : ~UInt32(0) << (32 - UInt32(own.prefixLength))
+                network = CIDR(address: .v4(v & mask), prefixLength: own.prefixLength)
+            }
+            result[i.name] = (nat, network)
+        }
+        return result
     }
 
     private func gateway(of interface: String) -> IPAddress? {
@@ -451,8 +463,8 @@ public struct MultiWANStateMachine: Sendable {
         let uplinks = trackers.map { t in
             ForwardingPlan.Uplink(name: t.interface, index: uplinkIndex[t.interface] ?? 0, usable: t.usable,
                                   gateway: gateway(of: t.interface),
-                                  natAddress: config.interface(named: t.interface)?.wan?.natAddress,
-                                  ownNetwork: ownNetwork(of: t.interface))
+                                  natAddress: translations[t.interface]?.address,
+                                  ownNetwork: translations[t.interface]?.ownNetwork)
         }
         let planGroups = groups.map { g in
             let s = selections[g.name] ?? GroupSelector.Selection(active: [], buckets: [])

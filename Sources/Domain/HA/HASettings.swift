@@ -1,4 +1,4 @@
-/// `ha { role_file = "..." }`: this router is one of an HA pair (docs/ha.md). The role comes from
+/// `ha_pair { role_file = "..." }`: this router is one of an HA pair (docs/ha.md). The role comes from
 /// keepalived, through the file its notify script writes; without the block the daemon is
 /// standalone and behaves, shows and flushes exactly as before.
 public struct HASettings: Sendable, Equatable {
@@ -34,9 +34,9 @@ extension ConfigDecoding {
 
     func decodeHA(_ block: HCLBlock) -> HASettings? {
         noLabels(block)
-        let r = BodyReader(block.body, context: "ha", attributes: Self.haAttributes, sink: sink)
+        let r = BodyReader(block.body, context: "ha_pair", attributes: Self.haAttributes, sink: sink)
         guard let a = r.attribute("role_file") else {
-            sink.error(block.location, "ha: role_file is required (the file keepalived's notify script writes, e.g. \"/run/flywall/ha-role\")")
+            sink.error(block.location, "ha_pair: role_file is required (the file keepalived's notify script writes, e.g. \"/run/flywall/ha-role\")")
             return nil
         }
         guard let path = HCLValue.string(a.value, "role_file", sink) else { return nil }
