@@ -32,8 +32,11 @@ declare -A CMD_PACKAGES=(
     [chromium]="chromium"
     # PPPoE sessions: Debian's pppd with its rp-pppoe plugin (the daemon supervises it).
     [pppd]="ppp"
+    # The HA pair lab (Tests/IntegrationTests/HAPairTests.swift, Benchmarks/HA): VRRP and conntrack sync.
+    [keepalived]="keepalived"
+    [conntrackd]="conntrackd"
 )
-ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev libcurl4-openssl-dev ca-certificates nftables iproute2 tcpdump conntrack python3 python3-pip dnsmasq-base udhcpc openssl libsqlite3-dev sqlite3 chromium ppp"
+ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev libcurl4-openssl-dev ca-certificates nftables iproute2 tcpdump conntrack python3 python3-pip dnsmasq-base udhcpc openssl libsqlite3-dev sqlite3 chromium ppp keepalived conntrackd"
 
 # nft, ip, tcpdump, conntrack, dnsmasq and udhcpc live in /usr/sbin, which a non-root PATH may lack.
 has_command() {

@@ -158,16 +158,33 @@ struct DaemonCommand: AsyncParsableCommand {
         }
         for warning in initial.warnings { logger.warning("\(warning.location): \(warning.message)") }
         logger.notice("flywall starting: \(initial.wans.count) WANs (\(initial.wans.map(\.name).joined(separator: ", "))), config \(path)")
+        var sources: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: InputSourceService("PPPoE sessions") { sessions.stopAll() }),
+            .init(service: InputSourceService("probes") { probes.shutdown() }),
+            .init(service: InputSourceService("link monitor") { links.stop() }),
+            .init(service: InputSourceService("passive capture") { passive.shutdown() }),
+        ]
+        if let ha = initial.ha { sources.append(try haRoleSource(ha, config: initial, inputs: inputs, logger: logger)) }
         return Edges(
             config: initial, load: load,
             ports: DaemonPorts(probes: probes, interfaces: links, passive: passive, dataplane: dataplane,
                                sessions: sessions),
-            sources: [
-                .init(service: InputSourceService("PPPoE sessions") { sessions.stopAll() }),
-                .init(service: InputSourceService("probes") { probes.shutdown() }),
-                .init(service: InputSourceService("link monitor") { links.stop() }),
-                .init(service: InputSourceService("passive capture") { passive.shutdown() }),
-            ])
+            sources: sources)
+    }
+
+    /// `ha_pair { role_file }`: keepalived's word on this router's role, as `.roleChanged` inputs. The
+    /// path is read at start only (a reload that changes it is logged and waits for a restart).
+    func haRoleSource(_ ha: HASettings, config: FlywallConfig, inputs: DaemonInputQueue,
+                      logger: Logger) throws -> ServiceGroupConfiguration.ServiceConfiguration {
+        logger.notice("ha: role from \(ha.roleFile); dataplane layout \(DataplaneLayout(config: config).fingerprint) (must be equal on both routers)")
+        do {
+            let watcher = try RoleFileWatcher(path: ha.roleFile, onRole: { inputs.push(.core(.roleChanged($0))) },
+                                              onProblem: { logger.warning("ha: \($0)") })
+            return .init(service: InputSourceService("ha role") { watcher.stop() })
+        } catch {
+            logger.critical("cannot start: ha role file: \(error)")
+            throw ExitCode(1)
+        }
     }
 
     func demoEdges(_ file: String, inputs: DaemonInputQueue, board: StatusBoard, logger: Logger) throws -> Edges {

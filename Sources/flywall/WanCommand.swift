@@ -52,7 +52,9 @@ struct WanStatus: AsyncParsableCommand {
         for w in status.wans {
             rows.append([w.interface, w.status, "\(w.priority)", milliseconds(w.latencyMs), percent(w.lossPercent)])
         }
-        printOut(table(rows))
+        // Only in an HA pair, so a standalone router prints the spec's table alone.
+        let ha = status.role.map { "role: \($0)" + (status.layoutFingerprint.map { "  layout: \($0)" } ?? "") + "\n" } ?? ""
+        printOut(ha + table(rows))
     }
 }
 

@@ -107,6 +107,10 @@ struct KernelEvaluator {
                 case .updateSet(let set, _): dynamicSets[set]![p.source] = now + timeouts[set]!
                 case .deleteFromSet(let set, _): dynamicSets[set]![p.source] = nil
                 case .masquerade, .accept: return .accept
+                case .snat:
+                    // NAT ends the chain for IPv4 only (the rule's own `meta nfproto ipv4`).
+                    if p.family == .ipv4 { return .accept }
+                    continue ruleLoop
                 case .jump(let chain):
                     if evaluate(chain, &p, depth: depth + 1) == .accept { return .accept }
                     continue ruleLoop

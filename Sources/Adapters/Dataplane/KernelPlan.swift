@@ -121,6 +121,10 @@ public struct KernelPlan: Sendable, Equatable {
         public var index: Int
         /// The kernel interface (a PPPoE WAN's session device): what rules and routes name.
         public var device: String
+        /// LAN connections leaving here are translated to this (IPv4) address instead of masqueraded.
+        public var natAddress: IPAddress? = nil
+        /// Sources in this network (the router's own) are masqueraded even with `natAddress`.
+        public var ownNetwork: CIDR? = nil
     }
 
     public struct Group: Sendable, Equatable {
@@ -172,7 +176,7 @@ public struct KernelPlan: Sendable, Equatable {
             guard (0..<DataplaneMarks.maxUplinks).contains(u.index) else { throw .init(.tooManyUplinks(u.index + 1)) }
             guard seen.insert(u.index).inserted else { throw .init(.duplicateUplinkIndex(u.index)) }
         }
-        uplinks = plan.uplinks.map { Uplink(name: $0.name, index: $0.index, device: $0.device) }
+        uplinks = plan.uplinks.map { Uplink(name: $0.name, index: $0.index, device: $0.device, natAddress: $0.natAddress, ownNetwork: $0.ownNetwork) }
 
         var groups: [Group] = []
         var nextSlot = 0, nextSticky = 0

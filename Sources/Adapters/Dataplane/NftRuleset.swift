@@ -196,6 +196,8 @@ public enum NftStatement: Sendable, Equatable {
     /// `delete @set { ip saddr }`: forget the source in that set.
     case deleteFromSet(String, NftFamily)
     case masquerade
+    /// `snat ip to ADDR` (IPv4 packets only; others go on to the next rule).
+    case snat(IPAddress)
     case jump(String)
     case accept
     case `return`

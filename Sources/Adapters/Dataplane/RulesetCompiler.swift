@@ -137,6 +137,12 @@ struct RulesetCompiler {
                     [.mark(mask: 0xfe00_0000, value: DataplaneMarks.policy(uplink: u.index, fallback: false), equal: false)],
                     [.dispatch(.mark(mask: DataplaneMarks.slotMask), entries)]))
             }
+            // The router's own connections (probes, keepalived's adverts) keep its own address: in
+            // an HA pair only the master holds the virtual one (docs/ha.md). Forwarded ones get it.
+            if let address = u.natAddress {
+                if let own = u.ownNetwork { rules.append(NftRule([.prefix(.source, own)], [.masquerade])) }
+                rules.append(NftRule([], [.snat(address)]))
+            }
             rules.append(NftRule([], [.masquerade]))
             chains.append(NftChain(name: "wan_\(u.index)", rules: rules))
         }

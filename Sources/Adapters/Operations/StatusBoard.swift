@@ -27,6 +27,9 @@ public struct DaemonSnapshot: Sendable {
     public var lastLatenessNanos: Int64
     /// Whether the history store is writing, and if not, why.
     public var historyProblem: String?
+    /// The router's role in its HA pair, and its dataplane layout's fingerprint; nil when standalone.
+    public var role: HARole? = nil
+    public var layoutFingerprint: String? = nil
 
     public var wanNames: [String] { status.map(\.interface) }
 }

@@ -3,7 +3,7 @@
 public enum ConfigDecoder {
     /// The blocks a config file may hold at its top level.
     public static let topLevelBlocks = ["interface", "uplink_group", "policy_route", "ipset", "notifications", "health_check",
-                                        "api", "history"]
+                                        "api", "history", "ha_pair"]
 
     /// ICMP targets of a health check that names none (the LTE example on the spec page): two
     /// independent public resolvers, so one of them failing does not take a WAN down.
@@ -40,7 +40,7 @@ struct ConfigDecoding {
 
     static let interfaceAttributes = ["zone", "dhcp", "address", "gateway", "gateway6"]
     static let interfaceBlocks = ["wan", "pppoe", "health_check"]
-    static let wanAttributes = ["priority", "weight", "bandwidth"]
+    static let wanAttributes = ["priority", "weight", "bandwidth", "nat_address"]
     static let healthCheckAttributes = ["type", "targets", "url", "expected_status", "ca_file", "interval", "timeout",
                                         "failure_interval", "recovery_interval", "standby_interval",
                                         "threshold_down", "threshold_up", "reliability", "window",
@@ -91,6 +91,7 @@ struct ConfigDecoding {
         }
         if let block = top.singleBlock("api") { config.api = decodeAPI(block) }
         if let block = top.singleBlock("history") { config.history = decodeHistory(block) }
+        if let block = top.singleBlock("ha_pair") { config.ha = decodeHA(block) }
         return config
     }
 
@@ -179,6 +180,11 @@ struct ConfigDecoding {
             }
             if let block = r.singleBlock("wan") {
                 interface.wan = decodeWAN(block)
+                // The router's own traffic is told from the LAN's by its source in this network.
+                if interface.wan?.natAddress != nil, interface.address?.address.isV4 != true,
+                   let a = BodyReader.attributeLocation(block.body, "nat_address") {
+                    sink.error(a, "nat_address: needs a static IPv4 address on interface \"\(interface.name)\" (address = \"...\"): the router's own traffic keeps its own address")
+                }
             } else if interface.pppoe != nil {
                 interface.wan = WANSettings()   // a PPPoE interface is an uplink even without `wan {}`
             }
@@ -213,6 +219,13 @@ struct ConfigDecoding {
                 }
             } else {
                 sink.error(a.value.location, "bandwidth: expected a string such as \"100Mbps\", got \(a.value.kindDescription)")
+            }
+        }
+        if let a = r.attribute("nat_address"), let text = HCLValue.string(a.value, "nat_address", sink) {
+            if case .v4 = IPAddress(text) {
+                wan.natAddress = IPAddress(text)
+            } else {
+                sink.error(a.value.location, "nat_address: \"\(text.prefix(64))\" is not an IPv4 address (IPv6 is not translated)")
             }
         }
         return wan

@@ -9,6 +9,8 @@ public struct FlywallConfig: Sendable, Equatable {
     /// `api { }` and `history { }` (OperationsConfig.swift).
     public var api = APISettings()
     public var history = HistorySettings()
+    /// `ha_pair { }`: one router of an HA pair; nil when standalone (HA/HASettings.swift).
+    public var ha: HASettings?
 
     public init(interfaces: [Interface] = [], uplinkGroups: [UplinkGroup] = [], policyRoutes: [PolicyRoute] = [],
                 ipsets: [IPSet] = [], notifications: Notifications = Notifications()) {
@@ -129,11 +131,16 @@ public struct WANSettings: Sendable, Equatable {
     public var weight: Int
     /// Link capacity in bits per second, informational (QoS).
     public var bandwidthBitsPerSecond: Int64?
+    /// `nat_address`: the IPv4 address LAN connections leaving here are translated to (an HA
+    /// pair's virtual address, docs/ha.md); nil masquerades to the interface's own address. The
+    /// router's own traffic (its probes) keeps its own address.
+    public var natAddress: IPAddress?
 
-    public init(priority: Int = 1, weight: Int = 1, bandwidthBitsPerSecond: Int64? = nil) {
+    public init(priority: Int = 1, weight: Int = 1, bandwidthBitsPerSecond: Int64? = nil, natAddress: IPAddress? = nil) {
         self.priority = priority
         self.weight = weight
         self.bandwidthBitsPerSecond = bandwidthBitsPerSecond
+        self.natAddress = natAddress
     }
 }
 

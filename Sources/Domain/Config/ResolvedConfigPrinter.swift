@@ -138,6 +138,11 @@ public enum ResolvedConfigPrinter {
         w.attributes([("retention", HCLFormatter.quote(DurationText.format(config.history.retention))),
                       ("max_events", "\(config.history.maxEvents)")])
         w.close()
+        guard let ha = config.ha else { return }
+        w.blank()
+        w.open("ha_pair", comment: "dataplane layout \(DataplaneLayout(config: config).fingerprint): must be equal on both routers")
+        w.attributes([("role_file", HCLFormatter.quote(ha.roleFile))])
+        w.close()
     }
 
     static func healthCheck(_ hc: HealthCheck, _ w: inout HCLWriter, builtIn: Bool) {
@@ -285,6 +290,8 @@ public enum ResolvedConfigPrinter {
                              ("token", config.api.token == nil ? .null : .string("<redacted>"))])),
             ("history", .object([("retention", .string(DurationText.format(config.history.retention))),
                                  ("max_events", .number("\(config.history.maxEvents)"))])),
+            ("ha_pair", config.ha.map { .object([("role_file", .string($0.roleFile)),
+                                            ("layout_fingerprint", .string(DataplaneLayout(config: config).fingerprint))]) } ?? .null),
         ]).serialized(scalarArraysOnOneLine: true) + "\n"
     }
 

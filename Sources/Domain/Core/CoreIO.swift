@@ -25,6 +25,9 @@ public enum CoreEvent: Sendable, Equatable {
     /// The pppd run started by `.startSession` for this PPPoE WAN ended (or could not start).
     /// Whether its link is up comes as `.carrier` on the session's device, like any other link.
     case sessionEnded(interface: String, SessionExit)
+    /// keepalived moved this router to another role in its HA pair (`ha_pair { role_file }`). Ignored
+    /// by a standalone core (no `ha_pair` block).
+    case roleChanged(HARole)
 }
 
 public enum ManualCommand: Sendable, Equatable {

@@ -43,8 +43,14 @@ public struct ForwardingPlan: Sendable, Equatable {
         /// False while the device cannot exist: a PPPoE session's interface before its link is up.
         /// Nothing can leave by it, so the dataplane routes its tables nowhere until it returns.
         public var deviceExists: Bool
+        /// `wan { nat_address }`: what LAN connections leaving here are translated to (nil: masquerade).
+        public var natAddress: IPAddress?
+        /// With `natAddress`: the network of the interface's own address. Connections from it are the
+        /// router's own (probes, VRRP) and are masqueraded, not translated. The same on both routers
+        /// of a pair: their own addresses differ, their network does not.
+        public var ownNetwork: CIDR?
         public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil, ipv6Gateway: IPAddress? = nil,
-                    device: String? = nil, deviceExists: Bool = true) {
+                    device: String? = nil, deviceExists: Bool = true, natAddress: IPAddress? = nil, ownNetwork: CIDR? = nil) {
             self.name = name
             self.index = index
             self.usable = usable
@@ -52,6 +58,8 @@ public struct ForwardingPlan: Sendable, Equatable {
             self.ipv6Gateway = ipv6Gateway
             self.device = device ?? name
             self.deviceExists = deviceExists
+            self.natAddress = natAddress
+            self.ownNetwork = ownNetwork
         }
     }
 

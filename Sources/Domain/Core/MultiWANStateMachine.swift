@@ -47,6 +47,11 @@ public struct MultiWANStateMachine: Sendable {
     private var deviceTracker: [String: Int] = [:]
     /// The PPPoE lines the core runs pppd for, with their restart schedule.
     private var sessions: PPPoESessions
+    /// This router's role in its HA pair; nil when standalone (no `ha_pair` block). A pair member is a
+    /// backup until keepalived says otherwise: before that it does not hold the virtual addresses.
+    public private(set) var role: HARole?
+    /// `translations(config)`, kept with the config.
+    private var translations: [String: (address: IPAddress, ownNetwork: CIDR?)]
 
     public init(config: FlywallConfig) {
         self.config = config
@@ -56,6 +61,8 @@ public struct MultiWANStateMachine: Sendable {
         self.trackerIndex = [:]
         self.uplinkIndex = [:]
         self.sessions = PPPoESessions(config: config)
+        self.role = config.ha == nil ? nil : .backup
+        self.translations = Self.translations(config)
         installTrackers(for: config, at: .zero)
         predictSlots()
     }
@@ -167,7 +174,12 @@ public struct MultiWANStateMachine: Sendable {
                 effects.append(.log(.info, "\(interface): stopping its PPPoE session (removed or changed)"))
                 effects.append(.stopSession(interface: interface))
             }
+            if newConfig.ha != config.ha {
+                effects.append(.log(.warning, "reload: the ha_pair block changed; the role file is read from the one at start until a restart"))
+            }
             replaceConfig(newConfig, at: now)
+            // Joining or leaving a pair: a new member waits for keepalived's word as a backup.
+            if (newConfig.ha == nil) != (role == nil) { role = newConfig.ha == nil ? nil : .backup }
             effects.append(.log(.notice, "configuration reloaded: \(newConfig.wans.count) WANs, \(groups.count) groups"))
             if started {
                 appendEdgeConfiguration(to: &effects)
@@ -183,6 +195,8 @@ public struct MultiWANStateMachine: Sendable {
         case .manual(let command, let origin):
             effects.append(contentsOf: apply(command, origin: origin, at: now))
             dirty = true
+        case .roleChanged(let newRole):
+            changeRole(to: newRole, into: &effects)
         }
         if dirty && started { reconcile(at: now, into: &effects) }
         if started && !standbyCandidates.isEmpty { updateStandby(at: now) }
@@ -194,6 +208,21 @@ public struct MultiWANStateMachine: Sendable {
         learnedIPv6Gateways[interface] = gateway
         dirty = true
         effects.append(.log(.info, "\(interface): IPv6 gateway \(gateway.map { "\($0)" } ?? "withdrawn")"))
+    }
+
+    // MARK: HA role
+
+    /// A backup's kernel holds no LAN connections of its own (conntrackd keeps the master's in its
+    /// external cache), so it flushes nothing. Becoming master, it now owns the connections
+    /// conntrackd just committed: those pinned to an uplink that is dead here are dead, and go.
+    private mutating func changeRole(to newRole: HARole, into effects: inout [CoreEffect]) {
+        guard let old = role, old != newRole else { return }
+        role = newRole
+        effects.append(.log(.notice, "ha: role \(newRole.rawValue) (was \(old.rawValue))"))
+        guard newRole == .master, planApplied else { return }
+        for t in trackers where !(t.healthy && t.carrier) {
+            if let uplink = plan.uplink(named: t.interface) { effects.append(.flushConnections(uplink)) }
+        }
     }
 
     // MARK: Standby
@@ -322,6 +351,7 @@ public struct MultiWANStateMachine: Sendable {
 
     private mutating func replaceConfig(_ newConfig: FlywallConfig, at now: Instant) {
         config = newConfig
+        translations = Self.translations(newConfig)
         groups = newConfig.effectiveGroups
         installTrackers(for: newConfig, at: now)
         predictSlots()
@@ -417,9 +447,25 @@ public struct MultiWANStateMachine: Sendable {
             effects.append(.applyPlan(newPlan))
         }
         var flushed = Set<String>()
-        for interface in died + flushes where flushed.insert(interface).inserted {
+        for interface in died + flushes where role != .backup && flushed.insert(interface).inserted {
             if let uplink = newPlan.uplink(named: interface) { effects.append(.flushConnections(uplink)) }
         }
+    }
+
+    /// `nat_address` of each WAN that has one, with the IPv4 network of its own address (host bits
+    /// cleared), from the config once: plans are made on the failover path.
+    private static func translations(_ config: FlywallConfig) -> [String: (address: IPAddress, ownNetwork: CIDR?)] {
+        var result: [String: (address: IPAddress, ownNetwork: CIDR?)] = [:]
+        for i in config.wans {
+            guard let nat = i.wan?.natAddress else { continue }
+            var network: CIDR?
+            if let own = i.address, case .v4(let v) = own.address {
+                let mask: UInt32 = own.prefixLength == 0 ? 0 : ~UInt32(0) << (32 - UInt32(own.prefixLength))
+                network = CIDR(address: .v4(v & mask), prefixLength: own.prefixLength)
+            }
+            result[i.name] = (nat, network)
+        }
+        return result
     }
 
     private func gateway(of interface: String) -> IPAddress? {
@@ -489,7 +535,9 @@ public struct MultiWANStateMachine: Sendable {
             ForwardingPlan.Uplink(name: t.interface, index: uplinkIndex[t.interface] ?? 0, usable: t.usable,
                                   gateway: gateway(of: t.interface), ipv6Gateway: ipv6Gateway(of: t.interface),
                                   device: config.interface(named: t.interface)?.device,
-                                  deviceExists: sessions.isLinkUp(t.interface))
+                                  deviceExists: sessions.isLinkUp(t.interface),
+                                  natAddress: translations[t.interface]?.address,
+                                  ownNetwork: translations[t.interface]?.ownNetwork)
         }
         let planGroups = groups.map { g in
             let s = selections[g.name] ?? GroupSelector.Selection(active: [], buckets: [])
