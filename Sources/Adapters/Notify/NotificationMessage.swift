@@ -5,7 +5,8 @@ import Domain
 import Foundation
 
 /// The text of one notification: the events of one subject (one WAN or group), oldest first, as an
-/// email (subject line and plain-text body) or a webhook's JSON body.
+/// email (subject line and plain-text body) or a webhook's JSON body. No items: the test message
+/// of `flywall notify test` (`event` "test").
 public struct NotificationMessage: Sendable, Equatable {
     public struct Item: Sendable, Equatable {
         public var event: WANEvent
@@ -28,20 +29,23 @@ public struct NotificationMessage: Sendable, Equatable {
     /// `[flywall] eth0 down`, `[flywall] failover default: eth0 -> eth1`; several events:
     /// `[flywall] eth0: 5 events: down, up, down, up, down`.
     public var subject: String {
-        guard items.count > 1, let last = items.last else { return "[flywall] " + (items.first.map { Self.headline($0.event) } ?? "test") }
+        guard items.count > 1, let last = items.last else {
+            return "[flywall] " + (items.first.map { Self.headline($0.event) } ?? "test notification from \(host)")
+        }
         let name = last.event.interface ?? last.event.group.map { "group " + $0 } ?? "flywall"
         return "[flywall] \(name): \(items.count) events: " + items.map { Self.word($0.event) }.joined(separator: ", ")
     }
 
     /// The one-line summary (the webhook's `text`, for Slack and Mattermost).
     public var text: String {
-        items.map { "\(Self.headline($0.event)) at \(WallClockText.rfc3339($0.unixNanoseconds)) (\($0.event.reason))" }
+        if items.isEmpty { return "flywall test notification from \(host)" }
+        return items.map { "\(Self.headline($0.event)) at \(WallClockText.rfc3339($0.unixNanoseconds)) (\($0.event.reason))" }
             .joined(separator: "; ")
     }
 
     /// The email body: per event its time, group, from/to, reason and evidence.
     public var body: String {
-        var lines: [String] = []
+        var lines: [String] = items.isEmpty ? [text, ""] : []
         if items.count > 1 { lines += ["\(items.count) events on \(host), oldest first:", ""] }
         for item in items {
             let e = item.event
@@ -75,7 +79,7 @@ public struct NotificationMessage: Sendable, Equatable {
     public func json() -> Data {
         let events = items.map(EventFields.init)
         // The top-level `text` is the whole message's summary; each event's own is its headline.
-        var latest = events.last ?? EventFields()
+        var latest = events.last ?? EventFields(event: "test", time: WallClockText.rfc3339(KernelClock.realtime()))
         latest.text = text
         let payload = Payload(latest: latest, host: host, events: events)
         let encoder = JSONEncoder()
@@ -149,7 +153,10 @@ public struct NotificationMessage: Sendable, Equatable {
         var evidence: WANEvidence?
         var text = ""
 
-        init() {}
+        init(event: String, time: String) {
+            self.event = event
+            self.time = time
+        }
         init(_ item: Item) {
             event = item.event.kind.rawValue
             interface = item.event.interface
