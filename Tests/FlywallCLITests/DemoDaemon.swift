@@ -15,12 +15,13 @@ final class DemoDaemon {
 
     var api: String { "http://127.0.0.1:\(port)" }
 
-    init(speed: Int = 20, extra: String = "", stateDir: String? = nil) throws {
+    /// `base`: the scenario text (default: the built-in black-hole scenario); `extra` is appended.
+    init(speed: Int = 20, extra: String = "", stateDir: String? = nil, base: String? = nil) throws {
         port = DemoDaemon.freePort()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flywall-demo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         self.stateDir = stateDir ?? dir.appendingPathComponent("state").path
-        let base = try String(contentsOf: CLI.repository.appendingPathComponent("Scenarios/basic-dual-wan-blackhole.hcl"), encoding: .utf8)
+        let base = try base ?? String(contentsOf: CLI.repository.appendingPathComponent("Scenarios/basic-dual-wan-blackhole.hcl"), encoding: .utf8)
         scenarioPath = dir.appendingPathComponent("demo.hcl").path
         try (base + "\napi {\n  listen = \"127.0.0.1:\(port)\"\n  token  = \"\(DemoDaemon.token)\"\n}\n" + extra)
             .write(toFile: scenarioPath, atomically: true, encoding: .utf8)
