@@ -40,8 +40,7 @@ def write(kind, record):
 class Handler:
     async def handle_DATA(self, server, session, envelope):
         mail = message_from_bytes(envelope.original_content)
-        auth = getattr(session, "auth_data", None)
-        login = auth.login.decode() if isinstance(auth, LoginPassword) else None
+        login = getattr(session, "flywall_login", None)
         write("mail", {"from": envelope.mail_from, "to": envelope.rcpt_tos, "subject": mail["Subject"],
                        "body": mail.get_payload(decode=True).decode("utf-8"), "tls": session.ssl is not None,
                        "login": login, "time": time.time()})
@@ -50,6 +49,8 @@ class Handler:
 
 def authenticator(server, session, envelope, mechanism, auth_data):
     ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"flywall" and auth_data.password == args.password.encode()
+    if ok:
+        session.flywall_login = auth_data.login.decode()
     return AuthResult(success=ok, handled=False)
 
 

@@ -98,10 +98,11 @@ import Glibc
         d.kill9()
         let killedAt = Date().timeIntervalSince1970
 
-        // The server comes up on that port; the restarted daemon delivers what the killed one could not.
-        let late = try NotifyServers()
-        try late.start(httpsPort: hookPort)
-        defer { late.stop() }
+        // The server comes up on that port (the same certificate); the restarted daemon delivers
+        // what the killed one could not.
+        servers.stop()
+        try servers.start(httpsPort: hookPort)
+        let late = servers
         try d.start(speed: 1)
         try late.waitFor("the undelivered wan_down", timeout: 20) { !late.hookBodies().isEmpty }
         let first = try #require(late.hookBodies().first)

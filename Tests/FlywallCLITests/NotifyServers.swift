@@ -52,9 +52,10 @@ final class NotifyServers {
         throw DemoError("notify test servers did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
     }
 
+    /// SIGKILL: a child of the test runner may inherit a mask that blocks SIGTERM.
     func stop() {
         guard let p = process else { return }
-        p.terminate()
+        kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         process = nil
     }
