@@ -21,6 +21,7 @@ parser.add_argument("--cert", required=True)
 parser.add_argument("--key", required=True)
 parser.add_argument("--smtp-port", type=int, default=0)
 parser.add_argument("--https-port", type=int, default=0)
+parser.add_argument("--https-host", default="127.0.0.1")
 parser.add_argument("--password", default="smtp-pass-123")
 parser.add_argument("--secret", default="")
 args = parser.parse_args()
@@ -87,7 +88,7 @@ class Hook(BaseHTTPRequestHandler):
         self.wfile.write(b"ok")
 
 
-https = ThreadingHTTPServer(("127.0.0.1", args.https_port), Hook)
+https = ThreadingHTTPServer((args.https_host, args.https_port), Hook)
 https.daemon_threads = True
 https.socket = context.wrap_socket(https.socket, server_side=True)
 with open(os.path.join(args.out, "ports.json.tmp"), "w") as f:
