@@ -12,8 +12,6 @@ import argparse, asyncio, hashlib, hmac, json, os, ssl, sys, threading, time
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--out", required=True)
@@ -24,6 +22,7 @@ parser.add_argument("--https-port", type=int, default=0)
 parser.add_argument("--https-host", default="127.0.0.1")
 parser.add_argument("--password", default="smtp-pass-123")
 parser.add_argument("--secret", default="")
+parser.add_argument("--no-smtp", action="store_true", help="the HTTPS receiver only (aiosmtpd not needed)")
 args = parser.parse_args()
 counter = {"mail": 0, "hook": 0}
 lock = threading.Lock()
@@ -38,33 +37,39 @@ def write(kind, record):
     os.rename(path + ".tmp", path)
 
 
-class Handler:
-    async def handle_DATA(self, server, session, envelope):
-        mail = message_from_bytes(envelope.original_content)
-        login = getattr(session, "flywall_login", None)
-        write("mail", {"from": envelope.mail_from, "to": envelope.rcpt_tos, "subject": mail["Subject"],
-                       "body": mail.get_payload(decode=True).decode("utf-8"), "tls": session.ssl is not None,
-                       "login": login, "time": time.time()})
-        return "250 OK"
-
-
-def authenticator(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"flywall" and auth_data.password == args.password.encode()
-    if ok:
-        session.flywall_login = auth_data.login.decode()
-    return AuthResult(success=ok, handled=False)
-
-
 context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 context.load_cert_chain(args.cert, args.key)
 
 
-smtp = Controller(Handler(), hostname="127.0.0.1", port=args.smtp_port or 0, tls_context=context,
-                  require_starttls=True, authenticator=authenticator, auth_required=True)
-if args.smtp_port == 0:
-    import socket
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); smtp.port = s.getsockname()[1]; s.close()
-smtp.start()
+smtp = None
+if not args.no_smtp:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            mail = message_from_bytes(envelope.original_content)
+            login = getattr(session, "flywall_login", None)
+            write("mail", {"from": envelope.mail_from, "to": envelope.rcpt_tos, "subject": mail["Subject"],
+                           "body": mail.get_payload(decode=True).decode("utf-8"), "tls": session.ssl is not None,
+                           "login": login, "time": time.time()})
+            return "250 OK"
+
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"flywall" and auth_data.password == args.password.encode()
+        if ok:
+            session.flywall_login = auth_data.login.decode()
+        return AuthResult(success=ok, handled=False)
+
+
+    smtp = Controller(Handler(), hostname="127.0.0.1", port=args.smtp_port or 0, tls_context=context,
+                      require_starttls=True, authenticator=authenticator, auth_required=True)
+    if args.smtp_port == 0:
+        import socket
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); smtp.port = s.getsockname()[1]; s.close()
+    smtp.start()
+
 
 
 class Hook(BaseHTTPRequestHandler):
@@ -92,9 +97,10 @@ https = ThreadingHTTPServer((args.https_host, args.https_port), Hook)
 https.daemon_threads = True
 https.socket = context.wrap_socket(https.socket, server_side=True)
 with open(os.path.join(args.out, "ports.json.tmp"), "w") as f:
-    json.dump({"smtp": smtp.port, "https": https.server_address[1]}, f)
+    json.dump({"smtp": smtp.port if smtp else 0, "https": https.server_address[1]}, f)
 os.rename(os.path.join(args.out, "ports.json.tmp"), os.path.join(args.out, "ports.json"))
 try:
     https.serve_forever()
 finally:
-    smtp.stop()
+    if smtp:
+        smtp.stop()

@@ -57,17 +57,28 @@ public final class NotificationSender: Sendable {
     /// Starts a thread for each enabled channel that has none; threads of channels no longer
     /// configured end. Also the reload path (SIGHUP) with the new config's block.
     public func start(_ notifications: Notifications? = nil) {
-        let ids: [String] = state.withLock { s in
+        // Each id is claimed under the lock, so two concurrent starts never run a channel twice.
+        let claimed: [(String, Wakeup)] = state.withLock { s in
             if let notifications { s.policy = NotificationPolicy(notifications) }
-            return s.stopped ? [] : s.policy.channels.map(\.id).filter { s.running[$0] == nil }
+            guard !s.stopped else { return [] }
+            var claimed: [(String, Wakeup)] = []
+            for id in s.policy.channels.map(\.id) where s.running[id] == nil {
+                do {
+                    let wakeup = try Wakeup()
+                    s.running[id] = wakeup
+                    claimed.append((id, wakeup))
+                } catch {
+                    logger.error("notifications: cannot start the \(id) sender: \(error)")
+                }
+            }
+            return claimed
         }
-        for id in ids {
+        for (id, wakeup) in claimed {
             do {
-                let wakeup = try Wakeup()
-                state.withLock { $0.running[id] = wakeup }
                 try DedicatedThread.detach(name: "flywall-\(id)") { [self] in run(channel: id, wakeup: wakeup) }
             } catch {
                 state.withLock { _ = $0.running.removeValue(forKey: id) }
+                wakeup.close()
                 logger.error("notifications: cannot start the \(id) sender: \(error)")
             }
         }
