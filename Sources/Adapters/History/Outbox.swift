@@ -79,11 +79,6 @@ extension HistoryStore {
             """, arguments: [maxUndelivered])
     }
 
-    /// Appends notifications on their own (no history entry): `flywall notify test`, tests.
-    public func enqueue(_ items: [OutboxItem]) throws {
-        try outboxWrite { db in try HistoryStore.insert(items, db, prunedBefore: .min) }
-    }
-
     /// The channel's subjects that have undelivered items.
     public func waitingSubjects(channel: String) throws -> [OutboxSubject] {
         try outboxRead { db in
@@ -106,14 +101,7 @@ extension HistoryStore {
         }
     }
 
-    /// Every item of a channel (tests, `notify test`), oldest first.
-    public func outboxItems(channel: String? = nil) throws -> [OutboxItem] {
-        try outboxRead { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE ?1 IS NULL OR channel = ?1 ORDER BY id",
-                             arguments: [channel]).compactMap(HistoryStore.outboxItem)
-        }
-    }
-
+    /// The server accepted them at `time` (Unix ns).
     public func markDelivered(_ ids: [Int64], at time: Int64) throws {
         try outboxWrite { db in
             for id in ids {
@@ -123,7 +111,8 @@ extension HistoryStore {
         }
     }
 
-    /// Records a failed attempt; returns the highest attempt count among them.
+    /// Records a failed attempt on each: its attempt count goes up by one, and `nextAttempt` turns
+    /// the new count into the time before which it is not tried again.
     public func markFailed(_ ids: [Int64], error: String, nextAttempt: (Int) -> Int64) throws {
         try outboxWrite { db in
             for id in ids {

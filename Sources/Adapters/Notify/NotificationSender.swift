@@ -127,7 +127,9 @@ public final class NotificationSender: Sendable {
 
     private func deliver(_ channel: NotificationPolicy.Channel, subject: String) throws {
         let items = try store.waitingItems(channel: channel.id, subject: subject, limit: NotificationPolicy.maxEventsPerMessage)
-        guard !items.isEmpty else { return }
+        // Rows whose event no longer decodes are skipped by the store; waiting here keeps a
+        // subject made only of those from spinning the loop.
+        guard !items.isEmpty else { throw HistoryError("outbox: undecodable rows for \(subject)") }
         let message = NotificationMessage(items: items.map { .init($0.event, unixNanoseconds: $0.unixNanoseconds) })
         let answer = NotificationTransport.send(message, to: channel, unixNanoseconds: now(), timeout: timeout)
         let ids = items.map(\.id)
