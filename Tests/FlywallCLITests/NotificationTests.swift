@@ -150,3 +150,26 @@ import Glibc
         #expect(servers.records("hook").isEmpty, "the hook hangs: nothing recorded")
     }
 }
+
+/// `flywall notify test` against the real servers, and against a dead port.
+struct NotifyCommandTests {
+    @Test func notifyTestSendsThroughEveryChannelAndPrintsTheAnswers() throws {
+        let servers = try NotifyServers()
+        try servers.start()
+        defer { servers.stop() }
+        let base = "interface \"eth0\" {\n  gateway = \"192.0.2.1\"\n}\n"
+        let config = try CLI.temporaryFile("notify.hcl", base + servers.block())
+        let r = try CLI.run(["notify", "test", "--config", config])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("email-1 127.0.0.1:\(servers.smtpPort): ok: 250 mail accepted"), "\(r.stdout)")
+        #expect(r.stdout.contains("webhook-1 https://127.0.0.1:\(servers.httpsPort)/<redacted>: ok: HTTP 200"), "\(r.stdout)")
+        #expect((servers.records("mail").first?["subject"] as? String ?? "").hasPrefix("[flywall] test notification from "))
+        #expect(servers.hookBodies().first?["event"] as? String == "test")
+        #expect(servers.records("hook").first?["signature_valid"] as? Bool == true)
+
+        let dead = try CLI.temporaryFile("dead.hcl", base + servers.block(email: false, hookPort: DemoDaemon.freePort()))
+        let failed = try CLI.run(["notify", "test", "--config", dead])
+        #expect(failed.status == 1 && failed.stdout.contains("webhook-1") && failed.stdout.contains("FAILED"), "\(failed.stdout)")
+        #expect(!(failed.stdout + failed.stderr).contains(NotifyServers.hookPath) && !(r.stdout + r.stderr).contains(NotifyServers.password))
+    }
+}
