@@ -72,7 +72,18 @@ struct DaemonCommand: AsyncParsableCommand {
         let initial = edges.config
 
         let (store, problem) = openHistory(initial.history)
-        let writer = HistoryWriter(store: store, problem: problem, board: board, logger: logger)
+        // Notifications wait in the history store's outbox; without a store none can be kept.
+        let sender = store.map { NotificationSender(store: $0, notifications: initial.notifications, logger: logger) }
+        if store == nil && !NotificationPolicy(initial.notifications).channels.isEmpty {
+            logger.error("notifications: not sent, the history store (their outbox) could not be opened")
+        }
+        let writer = HistoryWriter(store: store, problem: problem, board: board, logger: logger, notifier: sender)
+        let loadEdge = edges.load
+        let load: DaemonLoop.ConfigLoader = {
+            let config = try loadEdge()
+            sender?.start(config.notifications)
+            return config
+        }
         var ports = edges.ports
         ports.recorder = writer
 
@@ -81,12 +92,13 @@ struct DaemonCommand: AsyncParsableCommand {
         if initial.api.token == nil {
             logger.notice("api: no token in api { token }: read endpoints only, every write is refused")
         }
-        let loop = DaemonLoop(config: initial, loadConfig: edges.load, inputs: inputs, ports: ports, clock: clock,
+        let loop = DaemonLoop(config: initial, loadConfig: load, inputs: inputs, ports: ports, clock: clock,
                               board: board, logger: logger)
         // Services stop in reverse order: the core loop first (it removes what Flywall owns in
-        // the kernel), then the API and the signal handler, then the input sources.
+        // the kernel), then the API and the signal handler, then the input sources, and the
+        // notification sender last (what it has not delivered stays in the outbox).
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: edges.sources + [
+            services: (sender.map { [.init(service: NotificationService(sender: $0))] } ?? []) + edges.sources + [
                 .init(service: ReloadSignalService(inputs: inputs)),
                 .init(service: APIServer(listen: listen, token: initial.api.token, board: board, inputs: inputs,
                                          history: store, logger: logger)),

@@ -818,7 +818,7 @@ struct ConfigErrorTests {
             "25:20: destination: \"999.1.1.1\" is not an IP address, CIDR prefix or @ipset",
             "31:12: smtp: \"smtp.example.com\" needs a port: write host:port, e.g. \"smtp.example.com:587\"",
             "32:13: to: \"nobody\" is not an email address",
-            "34:19: url: \"https://:443/x\" has no host",
+            "34:19: url: \"https://:443/<redacted>\" has no host",  // a webhook path is a credential
         ])
         #expect(problems("""
         notifications {

@@ -15,13 +15,15 @@ final class DemoDaemon {
 
     var api: String { "http://127.0.0.1:\(port)" }
 
-    /// `edit` changes the scenario's text before it is written (e.g. removes the repair).
-    init(speed: Int = 20, extra: String = "", stateDir: String? = nil, edit: (String) -> String = { $0 }) throws {
+    /// `base`: the scenario text (default: the built-in black-hole scenario); `edit` changes it
+    /// before it is written (e.g. removes the repair); `extra` is appended.
+    init(speed: Int = 20, extra: String = "", stateDir: String? = nil, base: String? = nil,
+         edit: (String) -> String = { $0 }) throws {
         port = DemoDaemon.freePort()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flywall-demo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         self.stateDir = stateDir ?? dir.appendingPathComponent("state").path
-        let base = try String(contentsOf: CLI.repository.appendingPathComponent("Scenarios/basic-dual-wan-blackhole.hcl"), encoding: .utf8)
+        let base = try base ?? String(contentsOf: CLI.repository.appendingPathComponent("Scenarios/basic-dual-wan-blackhole.hcl"), encoding: .utf8)
         scenarioPath = dir.appendingPathComponent("demo.hcl").path
         try (edit(base) + "\napi {\n  listen = \"127.0.0.1:\(port)\"\n  token  = \"\(DemoDaemon.token)\"\n}\n" + extra)
             .write(toFile: scenarioPath, atomically: true, encoding: .utf8)

@@ -49,8 +49,8 @@ struct ConfigDecoding {
     static let memberAttributes = ["priority", "weight"]
     static let policyAttributes = ["uplink", "fallback"]
     static let matchAttributes = ["protocol", "dest_port", "source", "destination"]
-    static let emailAttributes = ["enabled", "smtp", "from", "to", "events"]
-    static let webhookAttributes = ["enabled", "url", "events"]
+    static let emailAttributes = ["enabled", "smtp", "from", "to", "events", "username", "password", "tls", "ca_file"]
+    static let webhookAttributes = ["enabled", "url", "events", "secret", "ca_file"]
 
     static let healthCheckKinds: [HealthCheck.Kind] = [.icmp, .http, .passive]
     static let groupModes: [UplinkGroup.Mode] = [.failover, .balance]
@@ -623,8 +623,9 @@ struct ConfigDecoding {
 
     func decodeNotifications(_ block: HCLBlock) -> Notifications {
         noLabels(block)
-        let r = BodyReader(block.body, context: "notifications", attributes: [], blocks: ["email", "webhook"], sink: sink)
+        let r = BodyReader(block.body, context: "notifications", attributes: ["coalesce"], blocks: ["email", "webhook"], sink: sink)
         var notifications = Notifications()
+        if let coalesce = r.duration("coalesce", in: ConfigLimits.coalesce) { notifications.coalesce = coalesce }
         for email in r.blocks("email") {
             noLabels(email)
             let er = BodyReader(email.body, context: "email", attributes: Self.emailAttributes, sink: sink)
@@ -649,8 +650,17 @@ struct ConfigDecoding {
                     to.append(text)
                 }
             }
-            notifications.email.append(.init(enabled: er.bool("enabled") ?? true, smtp: smtp, from: from, to: to,
-                                             events: events(er)))
+            let port = smtp.split(separator: ":").last.flatMap { Int($0) }
+            var value = Notifications.Email(enabled: er.bool("enabled") ?? true, smtp: smtp, from: from, to: to,
+                                            events: events(er), tls: port == 465 ? .implicit : .starttls)
+            value.username = secretText(er, "username")
+            value.password = secretText(er, "password")
+            if value.password != nil && value.username == nil, let a = er.attribute("password") {
+                sink.error(a.location, "password: needs username = \"...\" too (SMTP AUTH sends both)")
+            }
+            if let tls = er.enumeration("tls", Notifications.EmailTLS.allCases) { value.tls = tls }
+            value.caFile = caFile(er, usable: value.tls != .none, why: "tls = \"none\" verifies no certificate")
+            notifications.email.append(value)
         }
         for hook in r.blocks("webhook") {
             noLabels(hook)
@@ -658,12 +668,43 @@ struct ConfigDecoding {
             wr.require("url", at: hook.location, example: "\"https://hooks.example.com/...\"")
             var url = ""
             if let a = wr.attribute("url"), let text = HCLValue.string(a.value, "url", sink) {
-                if let problem = NetValues.urlProblem(text) { sink.error(a.value.location, "url: \(problem)") }
+                // The path is a credential: the message names the URL without it.
+                if let problem = NetValues.urlProblem(text) {
+                    sink.error(a.value.location, "url: " + problem.replacing(text, with: NotificationPolicy.redactedURL(text)))
+                }
                 url = text
             }
-            notifications.webhook.append(.init(enabled: wr.bool("enabled") ?? true, url: url, events: events(wr)))
+            var value = Notifications.Webhook(enabled: wr.bool("enabled") ?? true, url: url, events: events(wr))
+            value.secret = secretText(wr, "secret")
+            value.caFile = caFile(wr, usable: url.lowercased().hasPrefix("https://"), why: "the url is not https://")
+            notifications.webhook.append(value)
         }
         return notifications
+    }
+
+    /// A password, secret or user name: a non-empty string of bounded size. Errors never quote it.
+    func secretText(_ r: BodyReader, _ name: String) -> String? {
+        guard let a = r.attribute(name) else { return nil }
+        guard case .string(let text) = a.value.kind else {
+            sink.error(a.value.location, "\(name): must be a string")
+            return nil
+        }
+        if text.isEmpty { sink.error(a.value.location, "\(name): must not be empty") }
+        if text.utf8.count > ConfigLimits.secretBytes { sink.error(a.value.location, "\(name): longer than \(ConfigLimits.secretBytes) bytes") }
+        if text.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" }) {
+            sink.error(a.value.location, "\(name): must not contain line breaks or NUL")
+        }
+        return text
+    }
+
+    func caFile(_ r: BodyReader, usable: Bool, why: String) -> String? {
+        guard let a = r.attribute("ca_file"), let path = HCLValue.string(a.value, "ca_file", sink) else { return nil }
+        if !usable {
+            sink.error(a.location, "ca_file: unused, \(why)")
+        } else if !path.hasPrefix("/") {
+            sink.error(a.value.location, "ca_file: must be an absolute path, got \"\(path)\"")
+        }
+        return path
     }
 
     /// `events = [...]`; default: every event kind.

@@ -384,6 +384,15 @@ public enum WANEventKind: String, Sendable, Hashable, CaseIterable, Codable {
 }
 
 public struct Notifications: Sendable, Equatable {
+    /// How the mail client protects the SMTP connection.
+    public enum EmailTLS: String, Sendable, Equatable, CaseIterable {
+        /// Plain connect, then `STARTTLS` (required: a server without it is an error).
+        case starttls
+        /// TLS from the first byte (`smtps`, port 465).
+        case implicit
+        /// No TLS at all (a relay on loopback or a trusted LAN).
+        case none
+    }
     public struct Email: Sendable, Equatable {
         public var enabled: Bool
         /// `host:port`
@@ -391,28 +400,49 @@ public struct Notifications: Sendable, Equatable {
         public var from: String?
         public var to: [String]
         public var events: [WANEventKind]
-        public init(enabled: Bool = true, smtp: String, from: String? = nil, to: [String], events: [WANEventKind]) {
+        public var username: String?
+        /// A secret: never printed, logged or served.
+        public var password: String?
+        public var tls: EmailTLS
+        /// A PEM file of the CA that signed the server's certificate, instead of the system store.
+        public var caFile: String?
+        public init(enabled: Bool = true, smtp: String, from: String? = nil, to: [String], events: [WANEventKind],
+                    username: String? = nil, password: String? = nil, tls: EmailTLS = .starttls, caFile: String? = nil) {
             self.enabled = enabled
             self.smtp = smtp
             self.from = from
             self.to = to
             self.events = events
+            self.username = username
+            self.password = password
+            self.tls = tls
+            self.caFile = caFile
         }
     }
     public struct Webhook: Sendable, Equatable {
         public var enabled: Bool
+        /// Its path is a credential (Slack, Mattermost): shown only as `scheme://host/<redacted>`.
         public var url: String
         public var events: [WANEventKind]
-        public init(enabled: Bool = true, url: String, events: [WANEventKind]) {
+        /// The HMAC-SHA256 key of `X-Flywall-Signature`; a secret.
+        public var secret: String?
+        public var caFile: String?
+        public init(enabled: Bool = true, url: String, events: [WANEventKind], secret: String? = nil, caFile: String? = nil) {
             self.enabled = enabled
             self.url = url
             self.events = events
+            self.secret = secret
+            self.caFile = caFile
         }
     }
+    public static let defaultCoalesce: Duration = .seconds(30)
     public var email: [Email]
     public var webhook: [Webhook]
-    public init(email: [Email] = [], webhook: [Webhook] = []) {
+    /// Events about one WAN or group closer together than this go out as one message.
+    public var coalesce: Duration
+    public init(email: [Email] = [], webhook: [Webhook] = [], coalesce: Duration = Notifications.defaultCoalesce) {
         self.email = email
         self.webhook = webhook
+        self.coalesce = coalesce
     }
 }

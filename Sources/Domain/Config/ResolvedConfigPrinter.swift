@@ -104,19 +104,29 @@ public enum ResolvedConfigPrinter {
         if !n.email.isEmpty || !n.webhook.isEmpty {
             w.blank()
             w.open("notifications")
+            w.attributes([("coalesce", HCLFormatter.quote(DurationText.format(n.coalesce)))])
+            func secret(_ value: String) -> String { HCLFormatter.quote(redactSecrets ? "<redacted>" : value) }
             for email in n.email {
                 w.open("email")
                 var a = [("enabled", "\(email.enabled)"), ("smtp", HCLFormatter.quote(email.smtp))]
                 if let from = email.from { a.append(("from", HCLFormatter.quote(from))) }
                 a.append(("to", list(email.to)))
                 a.append(("events", list(email.events.map(\.rawValue))))
+                if let username = email.username { a.append(("username", HCLFormatter.quote(username))) }
+                if let password = email.password { a.append(("password", secret(password))) }
+                a.append(("tls", HCLFormatter.quote(email.tls.rawValue)))
+                if let caFile = email.caFile { a.append(("ca_file", HCLFormatter.quote(caFile))) }
                 w.attributes(a)
                 w.close()
             }
             for hook in n.webhook {
                 w.open("webhook")
-                w.attributes([("enabled", "\(hook.enabled)"), ("url", HCLFormatter.quote(hook.url)),
-                              ("events", list(hook.events.map(\.rawValue)))])
+                let url = redactSecrets ? NotificationPolicy.redactedURL(hook.url) : hook.url
+                var a = [("enabled", "\(hook.enabled)"), ("url", HCLFormatter.quote(url)),
+                         ("events", list(hook.events.map(\.rawValue)))]
+                if let value = hook.secret { a.append(("secret", secret(value))) }
+                if let caFile = hook.caFile { a.append(("ca_file", HCLFormatter.quote(caFile))) }
+                w.attributes(a)
                 w.close()
             }
             w.close()
@@ -269,14 +279,19 @@ public enum ResolvedConfigPrinter {
             .object([("name", .string(s.name)), ("entries", .array(s.entries.map { .string($0.description) }))])
         }
         let n = config.notifications
+        let redacted: (String?) -> JSONValue = { $0 == nil ? .null : .string("<redacted>") }
         let notifications: JSONValue = .object([
+            ("coalesce", .string(DurationText.format(n.coalesce))),
             ("email", .array(n.email.map { e in
                 .object([("enabled", .bool(e.enabled)), ("smtp", .string(e.smtp)), ("from", e.from.map(JSONValue.string) ?? .null),
-                         ("to", .array(e.to.map(JSONValue.string))), ("events", .array(e.events.map { .string($0.rawValue) }))])
+                         ("to", .array(e.to.map(JSONValue.string))), ("events", .array(e.events.map { .string($0.rawValue) })),
+                         ("username", e.username.map(JSONValue.string) ?? .null), ("password", redacted(e.password)),
+                         ("tls", .string(e.tls.rawValue)), ("ca_file", e.caFile.map(JSONValue.string) ?? .null)])
             })),
             ("webhook", .array(n.webhook.map { h in
-                .object([("enabled", .bool(h.enabled)), ("url", .string(h.url)),
-                         ("events", .array(h.events.map { .string($0.rawValue) }))])
+                .object([("enabled", .bool(h.enabled)), ("url", .string(NotificationPolicy.redactedURL(h.url))),
+                         ("events", .array(h.events.map { .string($0.rawValue) })), ("secret", redacted(h.secret)),
+                         ("ca_file", h.caFile.map(JSONValue.string) ?? .null)])
             })),
         ])
         return JSONValue.object([
