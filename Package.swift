@@ -30,6 +30,12 @@ let systemLibraries: [Target] = [
         pkgConfig: "libcurl",
         providers: [.apt(["libcurl4-openssl-dev"])]
     ),
+    // The webhook signature's HMAC-SHA256 (OpenSSL, already linked by libcurl).
+    .systemLibrary(
+        name: "CCrypto",
+        pkgConfig: "libcrypto",
+        providers: [.apt(["libssl-dev"])]
+    ),
 ]
 
 let package = Package(
@@ -75,7 +81,7 @@ let package = Package(
         .target(
             name: "Adapters",
             dependencies: [
-                "Domain", "CNetlinkRoute", "CMnl", "CNftnl", "CPcap", "CCurl",
+                "Domain", "CNetlinkRoute", "CMnl", "CNftnl", "CPcap", "CCurl", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -84,6 +90,12 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            // The web dashboard (docs/dashboard.md), built into the binary.
+            resources: [
+                .embedInCode("Operations/Dashboard/index.html"),
+                .embedInCode("Operations/Dashboard/dashboard.js"),
+                .embedInCode("Operations/Dashboard/dashboard.css"),
             ]
         ),
         .executableTarget(

@@ -63,7 +63,14 @@ for target in "${targets[@]}"; do
         failed=1
         echo "fuzz: $target: FAILED (exit $status) after ${runs:-?} runs; log $log; input saved:"
         ls -1 "$artifacts" | sed "s|^|  $artifacts/|"
-        grep -E "ERROR|Fatal error|panic|SUMMARY|leak" "$log" | head -20 | sed 's/^/  /'
+        grep -E "ERROR|Fatal error|Program crashed| at Sources/|panic|SUMMARY|leak" "$log" | head -20 | sed 's/^/  /'
+        # The input itself, so a failure seen only on a CI machine can be replayed anywhere:
+        #   base64 -d > crash; .build/fuzz/<target> crash
+        for input in "$artifacts"/*; do
+            [ -f "$input" ] && [ "$(stat -c %s "$input")" -le 8192 ] || continue
+            echo "  $(basename "$input") as base64:"
+            base64 -w 100 "$input" | sed 's/^/    /'
+        done
     fi
 done
 if [ "$failed" -ne 0 ]; then

@@ -10,6 +10,7 @@ declare -A PC_PACKAGES=(
     [libnftnl]="libnftnl-dev"
     [libpcap]="libpcap-dev"
     [libcurl]="libcurl4-openssl-dev"
+    [libcrypto]="libssl-dev"
     [sqlite3]="libsqlite3-dev"
 )
 # command -> Debian package.
@@ -28,8 +29,15 @@ declare -A CMD_PACKAGES=(
     [openssl]="openssl"
     # The history store (GRDB) links SQLite.
     [sqlite3]="sqlite3"
+    # The dashboard's browser test (Tests/FlywallCLITests/DashboardTests.swift): headless Chromium.
+    [chromium]="chromium"
+    # PPPoE sessions: Debian's pppd with its rp-pppoe plugin (the daemon supervises it).
+    [pppd]="ppp"
+    # The HA pair lab (Tests/IntegrationTests/HAPairTests.swift, Benchmarks/HA): VRRP and conntrack sync.
+    [keepalived]="keepalived"
+    [conntrackd]="conntrackd"
 )
-ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev libcurl4-openssl-dev ca-certificates nftables iproute2 tcpdump conntrack python3 python3-pip dnsmasq-base udhcpc openssl libsqlite3-dev sqlite3"
+ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev libcurl4-openssl-dev libssl-dev ca-certificates nftables iproute2 tcpdump conntrack python3 python3-pip dnsmasq-base udhcpc openssl libsqlite3-dev sqlite3 chromium ppp keepalived conntrackd"
 
 # nft, ip, tcpdump, conntrack, dnsmasq and udhcpc live in /usr/sbin, which a non-root PATH may lack.
 has_command() {
@@ -51,12 +59,13 @@ else
 fi
 
 # Python tools the operations tests run (Tests/FlywallCLITests/OperationsTests.swift): schemathesis
-# checks the API against docs/openapi.yaml, prometheus_client parses GET /metrics.
+# checks the API against docs/openapi.yaml, prometheus_client parses GET /metrics; aiosmtpd is the
+# real SMTP server (STARTTLS, AUTH) the notification tests send to.
 install_python_tools() {
-    python3 -c "import schemathesis, prometheus_client" 2>/dev/null && return 0
-    echo "install-deps: pip install schemathesis prometheus_client" >&2
-    python3 -m pip install -q schemathesis prometheus_client >&2 || {
-        echo "install-deps: pip could not install schemathesis prometheus_client" >&2
+    python3 -c "import schemathesis, prometheus_client, aiosmtpd" 2>/dev/null && return 0
+    echo "install-deps: pip install schemathesis prometheus_client aiosmtpd" >&2
+    python3 -m pip install -q schemathesis prometheus_client aiosmtpd >&2 || {
+        echo "install-deps: pip could not install schemathesis prometheus_client aiosmtpd" >&2
         return 1
     }
 }

@@ -125,14 +125,17 @@ struct Runner {
 
     func linkIndex(_ name: String) -> Int? { wanNames.firstIndex(of: name) }
 
+    /// The kernel name the core expects link events under (a PPPoE WAN's session device).
+    func device(of name: String) -> String { scenario.config.interface(named: name)?.device ?? name }
+
     mutating func run() -> SimulationResult {
         // What the shell knows before the first tick: addresses and carrier of every WAN.
         for (index, wan) in scenario.config.wans.enumerated() {
             let (address, gateway) = Runner.addressing(wan, index: index)
-            feed(.addressLearned(interface: wan.name, address: address, gateway: gateway))
+            feed(.addressLearned(interface: wan.device, address: address, gateway: gateway))
         }
         for (index, name) in wanNames.enumerated() {
-            feed(.carrier(interface: name, up: links[index].state.carrier))
+            feed(.carrier(interface: device(of: name), up: links[index].state.carrier))
         }
         feed(.tick)
 
@@ -232,6 +235,10 @@ struct Runner {
         case .configureProbes, .watchInterfaces:
             // Simulated links need no sockets, and every WAN of the scenario is followed.
             break
+        case .startSession, .stopSession:
+            // A simulated PPPoE line has its session whenever its link has carrier: the link
+            // model's carrier is reported on the session's device.
+            break
         case .emit(let event):
             events.append(event)
         case .commandHandled:
@@ -284,7 +291,7 @@ struct Runner {
             faults.append(FaultRecord(time: now, interface: name, description: Runner.describe(name, change)))
             guard let i = linkIndex(name) else { return }
             if links[i].apply(change) {
-                feed(.carrier(interface: name, up: links[i].state.carrier))
+                feed(.carrier(interface: device(of: name), up: links[i].state.carrier))
             }
         case .manual(let command):
             let (interface, text) = Runner.describe(command)

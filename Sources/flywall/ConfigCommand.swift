@@ -29,10 +29,14 @@ struct ConfigCheckCommand: AsyncParsableCommand {
     @Flag(help: "Print the resolved configuration (or the errors) as JSON on standard output.")
     var json = false
 
+    @Option(help: "The other HA router's config: warn about every difference of the dataplane layout (marks, tables, ruleset) that would make a synced connection mean another uplink there.")
+    var peer: String?
+
     func run() async throws {
         do {
             let config = try ConfigDecoder.load(source: try readConfigFile(file), file: file)
             for warning in config.warnings { printError("\(warning.location): warning: \(warning.message)") }
+            if let peer { try comparePeer(peer, config) }
             print(json ? ResolvedConfigPrinter.json(config) : ResolvedConfigPrinter.text(config), terminator: "")
         } catch let error as DiagnosticList {
             printError(error.description)
@@ -43,6 +47,31 @@ struct ConfigCheckCommand: AsyncParsableCommand {
         } catch {
             printError("flywall: cannot read \(file): \(error.localizedDescription)")
             throw ExitCode(1)
+        }
+    }
+
+    /// Each layout line of one router the other lacks is one warning naming the setting's place in
+    /// the layout (uplink order, group, policy route).
+    private func comparePeer(_ peer: String, _ config: FlywallConfig) throws {
+        let other: FlywallConfig
+        do {
+            other = try ConfigDecoder.load(source: try readConfigFile(peer), file: peer)
+        } catch let error as DiagnosticList {
+            printError(error.description)
+            printError("--peer \(peer): not a valid config; nothing compared")
+            throw ExitCode(1)
+        } catch {
+            printError("flywall: cannot read --peer \(peer): \(error.localizedDescription)")
+            throw ExitCode(1)
+        }
+        let mine = DataplaneLayout(config: config), theirs = DataplaneLayout(config: other)
+        let (here, there) = mine.differences(from: theirs)
+        for line in here { printError("\(file): warning: HA layout differs from \(peer): here \"\(line)\"") }
+        for line in there { printError("\(file): warning: HA layout differs from \(peer): there \"\(line)\"") }
+        if here.isEmpty && there.isEmpty {
+            printError("\(file): dataplane layout \(mine.fingerprint) equals \(peer)'s")
+        } else {
+            printError("\(file): warning: dataplane layouts differ (\(mine.fingerprint) here, \(theirs.fingerprint) in \(peer)): a connection synced by conntrackd would leave on another uplink after a takeover")
         }
     }
 }

@@ -39,6 +39,9 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "Directory of the history store.")
     var stateDir: String = "/var/lib/flywall"
 
+    @Option(help: "The pppd that runs PPPoE sessions (Debian's ppp package, with its rp-pppoe plugin).")
+    var pppd: String = "/usr/sbin/pppd"
+
     @Option(help: "Lowest log level shown: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -69,7 +72,18 @@ struct DaemonCommand: AsyncParsableCommand {
         let initial = edges.config
 
         let (store, problem) = openHistory(initial.history)
-        let writer = HistoryWriter(store: store, problem: problem, board: board, logger: logger)
+        // Notifications wait in the history store's outbox; without a store none can be kept.
+        let sender = store.map { NotificationSender(store: $0, notifications: initial.notifications, logger: logger) }
+        if store == nil && !NotificationPolicy(initial.notifications).channels.isEmpty {
+            logger.error("notifications: not sent, the history store (their outbox) could not be opened")
+        }
+        let writer = HistoryWriter(store: store, problem: problem, board: board, logger: logger, notifier: sender)
+        let loadEdge = edges.load
+        let load: DaemonLoop.ConfigLoader = {
+            let config = try loadEdge()
+            sender?.start(config.notifications)
+            return config
+        }
         var ports = edges.ports
         ports.recorder = writer
 
@@ -78,12 +92,13 @@ struct DaemonCommand: AsyncParsableCommand {
         if initial.api.token == nil {
             logger.notice("api: no token in api { token }: read endpoints only, every write is refused")
         }
-        let loop = DaemonLoop(config: initial, loadConfig: edges.load, inputs: inputs, ports: ports, clock: clock,
+        let loop = DaemonLoop(config: initial, loadConfig: load, inputs: inputs, ports: ports, clock: clock,
                               board: board, logger: logger)
         // Services stop in reverse order: the core loop first (it removes what Flywall owns in
-        // the kernel), then the API and the signal handler, then the input sources.
+        // the kernel), then the API and the signal handler, then the input sources, and the
+        // notification sender last (what it has not delivered stays in the outbox).
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: edges.sources + [
+            services: (sender.map { [.init(service: NotificationService(sender: $0))] } ?? []) + edges.sources + [
                 .init(service: ReloadSignalService(inputs: inputs)),
                 .init(service: APIServer(listen: listen, token: initial.api.token, board: board, inputs: inputs,
                                          history: store, logger: logger)),
@@ -134,6 +149,7 @@ struct DaemonCommand: AsyncParsableCommand {
         let dataplane: KernelDataplane
         let links: LinkMonitor
         let passive: PassiveHealthMonitor
+        let sessions: PPPDSupervisor
         do {
             probes = try KernelProbes(inputs: inputs)
             dataplane = try KernelDataplane(logger: logger)
@@ -144,20 +160,43 @@ struct DaemonCommand: AsyncParsableCommand {
             passive = try PassiveHealthMonitor(onObservation: { interface, observation in
                 inputs.push(.core(.passive(interface: interface, observation)))
             }, onError: { error in logger.warning("passive health: \(error)") })
+            // PPPoE lines: pppd's options files (with the password) in a root-only directory.
+            sessions = try PPPDSupervisor(directory: stateDir + "/pppoe", pppd: pppd) { interface, exit in
+                inputs.push(.core(.sessionEnded(interface: interface, exit)))
+            }
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
         for warning in initial.warnings { logger.warning("\(warning.location): \(warning.message)") }
         logger.notice("flywall starting: \(initial.wans.count) WANs (\(initial.wans.map(\.name).joined(separator: ", "))), config \(path)")
+        var sources: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: InputSourceService("PPPoE sessions") { sessions.stopAll() }),
+            .init(service: InputSourceService("probes") { probes.shutdown() }),
+            .init(service: InputSourceService("link monitor") { links.stop() }),
+            .init(service: InputSourceService("passive capture") { passive.shutdown() }),
+        ]
+        if let ha = initial.ha { sources.append(try haRoleSource(ha, config: initial, inputs: inputs, logger: logger)) }
         return Edges(
             config: initial, load: load,
-            ports: DaemonPorts(probes: probes, interfaces: links, passive: passive, dataplane: dataplane),
-            sources: [
-                .init(service: InputSourceService("probes") { probes.shutdown() }),
-                .init(service: InputSourceService("link monitor") { links.stop() }),
-                .init(service: InputSourceService("passive capture") { passive.shutdown() }),
-            ])
+            ports: DaemonPorts(probes: probes, interfaces: links, passive: passive, dataplane: dataplane,
+                               sessions: sessions),
+            sources: sources)
+    }
+
+    /// `ha_pair { role_file }`: keepalived's word on this router's role, as `.roleChanged` inputs. The
+    /// path is read at start only (a reload that changes it is logged and waits for a restart).
+    func haRoleSource(_ ha: HASettings, config: FlywallConfig, inputs: DaemonInputQueue,
+                      logger: Logger) throws -> ServiceGroupConfiguration.ServiceConfiguration {
+        logger.notice("ha: role from \(ha.roleFile); dataplane layout \(DataplaneLayout(config: config).fingerprint) (must be equal on both routers)")
+        do {
+            let watcher = try RoleFileWatcher(path: ha.roleFile, onRole: { inputs.push(.core(.roleChanged($0))) },
+                                              onProblem: { logger.warning("ha: \($0)") })
+            return .init(service: InputSourceService("ha role") { watcher.stop() })
+        } catch {
+            logger.critical("cannot start: ha role file: \(error)")
+            throw ExitCode(1)
+        }
     }
 
     func demoEdges(_ file: String, inputs: DaemonInputQueue, board: StatusBoard, logger: Logger) throws -> Edges {

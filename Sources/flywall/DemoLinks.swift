@@ -42,7 +42,8 @@ final class DemoLinks: ProbeSending, InterfaceWatching, PassiveCapturing, Datapl
                     log("demo: at \(DurationText.brief(fault.time)) \(Simulation.describe(name, change))")
                     let carrierChanged = lock.withLock { links[name]?.apply(change) ?? false }
                     if carrierChanged, let up = lock.withLock({ links[name]?.state.carrier }) {
-                        inputs.push(.core(.carrier(interface: name, up: up)))
+                        let device = scenario.config.interface(named: name)?.device ?? name
+                        inputs.push(.core(.carrier(interface: device, up: up)))
                     }
                 case .manual(let command):
                     log("demo: at \(DurationText.brief(fault.time)) \(command.text)")
@@ -68,7 +69,8 @@ final class DemoLinks: ProbeSending, InterfaceWatching, PassiveCapturing, Datapl
 
     // MARK: InterfaceWatching
 
-    /// Newly watched WANs are reported as the scenario starts them: address, gateway and carrier.
+    /// Newly watched WANs are reported as the scenario starts them: address, gateway and carrier
+    /// (a PPPoE WAN's under its session device, which is up whenever its simulated link is).
     func watch(interfaces: [String]) {
         let new = lock.withLock { () -> [String] in
             let new = interfaces.filter { !watched.contains($0) }
@@ -76,12 +78,12 @@ final class DemoLinks: ProbeSending, InterfaceWatching, PassiveCapturing, Datapl
             return new
         }
         for name in new {
-            guard let index = scenario.config.wans.firstIndex(where: { $0.name == name }) else { continue }
+            guard let index = scenario.config.wans.firstIndex(where: { $0.device == name }) else { continue }
             let wan = scenario.config.wans[index]
             let invented = Simulation.inventedAddress(wanIndex: index)
             inputs.push(.core(.addressLearned(interface: name, address: wan.address ?? invented.address,
                                               gateway: wan.gateway ?? invented.gateway)))
-            let up = lock.withLock { links[name]?.state.carrier ?? true }
+            let up = lock.withLock { links[wan.name]?.state.carrier ?? true }
             inputs.push(.core(.carrier(interface: name, up: up)))
         }
     }

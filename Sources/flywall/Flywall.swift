@@ -6,6 +6,7 @@ struct Flywall: AsyncParsableCommand {
         commandName: "flywall",
         abstract: "Multi-WAN failover, load balancing and policy routing.",
         version: "flywall 0.1.0",
-        subcommands: [SimulateCommand.self, ConfigCommand.self, DaemonCommand.self, LabCommand.self, WanCommand.self]
+        subcommands: [SimulateCommand.self, ConfigCommand.self, DaemonCommand.self, LabCommand.self, WanCommand.self,
+                      NotifyCommand.self]
     )
 }

@@ -52,7 +52,9 @@ struct WanStatus: AsyncParsableCommand {
         for w in status.wans {
             rows.append([w.interface, w.status, "\(w.priority)", milliseconds(w.latencyMs), percent(w.lossPercent)])
         }
-        printOut(table(rows))
+        // Only in an HA pair, so a standalone router prints the spec's table alone.
+        let ha = status.role.map { "role: \($0)" + (status.layoutFingerprint.map { "  layout: \($0)" } ?? "") + "\n" } ?? ""
+        printOut(ha + table(rows))
     }
 }
 
@@ -67,11 +69,14 @@ struct WanHistory: AsyncParsableCommand {
     var limit: Int = 50
     @Option(help: "Only events about this WAN.")
     var interface: String?
+    @Option(help: "Only events of this kind: wan_down, wan_up, failover, failback, all_down or command.")
+    var kind: String?
 
     func run() async throws {
         var query = [URLQueryItem(name: "limit", value: "\(limit)")]
         if let since { query.append(URLQueryItem(name: "since", value: since)) }
         if let interface { query.append(URLQueryItem(name: "interface", value: interface)) }
+        if let kind { query.append(URLQueryItem(name: "kind", value: kind)) }
         let (history, data) = try await options.client().get("/api/wan/history", query: query, as: APIViews.History.self)
         if options.json { return printOut(String(decoding: data, as: UTF8.self)) }
         if history.events.isEmpty { return printOut("no events") }

@@ -107,6 +107,10 @@ struct KernelEvaluator {
                 case .updateSet(let set, _): dynamicSets[set]![p.source] = now + timeouts[set]!
                 case .deleteFromSet(let set, _): dynamicSets[set]![p.source] = nil
                 case .masquerade, .accept: return .accept
+                case .snat:
+                    // NAT ends the chain for IPv4 only (the rule's own `meta nfproto ipv4`).
+                    if p.family == .ipv4 { return .accept }
+                    continue ruleLoop
                 case .jump(let chain):
                     if evaluate(chain, &p, depth: depth + 1) == .accept { return .accept }
                     continue ruleLoop
@@ -150,17 +154,13 @@ struct KernelEvaluator {
         }
     }
 
-    /// The families `RoutingProgrammer` installs `KernelPlan.rules` in: IPv4 only (docs/dataplane.md,
-    /// "IPv6"). A packet of another family finds no Flywall rule and follows the main table.
-    static let ruleFamilies: Set<NftFamily> = [.ipv4]
-
-    /// The policy routing decision for a packet of `family` with this fwmark (main table: only a
-    /// default route, which the suppressing rule ignores).
+    /// The policy routing decision for a packet of `family` with this fwmark: the kernel keeps one
+    /// rule list and one set of tables per family (main table: only a default route, which the
+    /// suppressing rule ignores).
     func route(mark: UInt32, family: NftFamily) -> Outcome {
-        guard Self.ruleFamilies.contains(family) else { return .mainTable }
         for rule in rules.enumerated().sorted(by: { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }).map(\.element)
-        where mark & rule.mask == rule.mark {
-            guard let r = routes.route(table: rule.table) else { continue }
+        where rule.family == family && mark & rule.mask == rule.mark {
+            guard let r = routes.route(table: rule.table, family: family) else { continue }
             switch r.kind {
             case .via(_, let device): return .uplink(device)
             case .throw: continue
@@ -288,19 +288,24 @@ enum DataplaneGenerator {
 
 /// Plans made by the core itself (`MultiWANStateMachine`), for chosen health states: an uplink
 /// not in `usable` is put in maintenance, `forced` pins groups through the operator's command, and
-/// each uplink's gateway is learned as from DHCP (10.0.i.1 for the i-th WAN). States follow each
-/// other as they would in the daemon, so the core's memory (all-down layouts) carries over.
+/// each uplink's gateway is learned as from DHCP (10.0.i.1 for the i-th WAN) and its IPv6 gateway
+/// as from a router advertisement (fe80::i+1), except for the WANs in `withoutIPv6`. States follow
+/// each other as they would in the daemon, so the core's memory (all-down layouts) carries over.
 struct CorePlans {
     private var core: MultiWANStateMachine
     private let config: FlywallConfig
 
-    init(_ config: FlywallConfig) {
+    init(_ config: FlywallConfig, withoutIPv6: Set<String> = []) {
         self.config = config
         core = MultiWANStateMachine(config: config)
         _ = core.handle(.tick, at: .zero)
         for (i, wan) in config.wans.enumerated() {
             _ = core.handle(.addressLearned(interface: wan.name, address: nil,
                                             gateway: IPAddress.v4(0x0A00_0001 + UInt32(i) << 8)), at: .zero)
+            if !withoutIPv6.contains(wan.name) {
+                _ = core.handle(.ipv6GatewayLearned(interface: wan.name, gateway: .v6(high: 0xfe80 << 48, low: UInt64(i + 1))),
+                                at: .zero)
+            }
         }
     }
 
@@ -329,9 +334,8 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
 
 @Suite struct KernelPlanTests {
     /// The core property: for generated configs, health states and flows, the kernel state decides
-    /// exactly what `ForwardingPlan.route` decides, for IPv4. IPv6 has no ip rules yet
-    /// (docs/dataplane.md, "IPv6"): its flows must follow the main table, while the mark the ruleset
-    /// gave them already means the plan's answer (what `ip -6 rule`s with the same marks would do).
+    /// exactly what `ForwardingPlan.route` decides, for IPv4 and IPv6 flows alike (every uplink
+    /// has an IPv6 gateway here; `ipv6WithoutAGatewayFollowsTheMainTable` covers one without).
     @Test func compiledKernelStateMeansWhatThePlanMeans() throws {
         var rng = DataplaneRandom(seed: 0x5EED_F1A7)
         var compared = 0, rebuilds = 0, unreachable = 0, policyDecided = 0, v6 = 0
@@ -362,14 +366,8 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
                     let flow = DataplaneGenerator.flow(scenario, v4Only: false, &rng)
                     let want = plan.route(flow)
                     let (got, leaving) = evaluator.newConnection(flow)
-                    if KernelEvaluator.ruleFamilies.contains(leaving.family) {
-                        #expect(got == expectedOutcome(want), "flow \(flow) plan \(plan) want \(want)")
-                    } else {
-                        #expect(got == .mainTable, "IPv6 flow \(flow) took a Flywall route: \(got)")
-                        #expect(evaluator.route(mark: leaving.mark, family: .ipv4) == expectedOutcome(want),
-                                "IPv6 flow \(flow) marked \(String(leaving.mark, radix: 16)), plan \(plan) want \(want)")
-                        v6 += 1
-                    }
+                    #expect(got == expectedOutcome(want), "flow \(flow) plan \(plan) want \(want)")
+                    if leaving.family == .ipv6 { v6 += 1 }
                     compared += 1
                     if want.uplink == nil { unreachable += 1 } else { usedUplinks.insert(want.uplink!) }
                     if want.policy != nil { policyDecided += 1 }
@@ -392,10 +390,13 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
         let up = plans.plan(usable: ["eth0", "eth1"])
         let kernel = try KernelPlan(plan: up)
         #expect(kernel.groups.map(\.slots) == [64])
-        #expect(kernel.rules.count == 2 + 2 + 64)
-        #expect(kernel.rules.first == FwmarkRule(priority: 10_100, mark: 0x0100_0000, mask: 0xff00_0000, table: 10_000))
-        #expect(kernel.rules.contains(FwmarkRule(priority: 10_100, mark: 0x4300_0000, mask: 0xff00_0000, table: 10_101)))
-        #expect(kernel.rules.last == FwmarkRule(priority: 10_300, mark: 0x0000_4000, mask: 0x0003_ff00, table: 20_063))
+        let v4Rules = kernel.rules.filter { $0.family == .ipv4 }
+        #expect(v4Rules.count == 2 + 2 + 64)
+        #expect(v4Rules.first == FwmarkRule(priority: 10_100, mark: 0x0100_0000, mask: 0xff00_0000, table: 10_000))
+        #expect(v4Rules.contains(FwmarkRule(priority: 10_100, mark: 0x4300_0000, mask: 0xff00_0000, table: 10_101)))
+        #expect(v4Rules.last == FwmarkRule(priority: 10_300, mark: 0x0000_4000, mask: 0x0003_ff00, table: 20_063))
+        // `ip -6 rule`: the same list.
+        #expect(kernel.rules.filter { $0.family == .ipv6 } == v4Rules.map { $0.inFamily(.ipv6) })
         #expect(kernel.connectionMark(uplink: "eth1")! == (0x0200_0000, 0xff00_0000))
 
         let upRoutes = try kernel.routes(for: up)
@@ -409,9 +410,16 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
         let downRoutes = try kernel.routes(for: down)
         let changed = downRoutes.changes(from: upRoutes)
         // Failover = 64 slot routes to eth1 + the work-vpn policy table throws; pins and probes stay.
-        #expect(changed.count == 65)
+        // The same again for IPv6, after all IPv4 routes (the batch changes IPv4 first).
+        let v6gw1 = IPAddress("fe80::2")!
+        #expect(changed.count == 2 * 65)
+        #expect(changed.prefix(65).allSatisfy { $0.family == .ipv4 } && changed.suffix(65).allSatisfy { $0.family == .ipv6 })
         #expect(changed.contains(TableRoute(table: 10_101, kind: .throw)))
-        #expect(changed.allSatisfy { $0.table == 10_101 || $0.kind == .via(gateway: gw1, device: "eth1") })
+        #expect(changed.contains(TableRoute(table: 10_101, kind: .throw, family: .ipv6)))
+        #expect(changed.allSatisfy {
+            $0.table == 10_101 || $0.kind == .via(gateway: $0.family == .ipv4 ? gw1 : v6gw1, device: "eth1")
+        })
+        #expect(upRoutes.route(table: 20_000, family: .ipv6)?.kind == .via(gateway: IPAddress("fe80::1")!, device: "eth0"))
         #expect(downRoutes.changes(from: downRoutes).isEmpty)
         // The ruleset does not depend on health.
         #expect(try KernelPlan(plan: down).ruleset == kernel.ruleset)
@@ -533,7 +541,32 @@ func expectedOutcome(_ decision: RouteDecision) -> KernelEvaluator.Outcome {
         #expect(kernel.groups.map(\.slots) == [64])
         #expect(kernel.ruleset.chain(named: "classify")!.rules.count == 1_001)
         let routes = try kernel.routes(for: plan)
-        #expect(routes.routes.count == 64 + 128 + 64)
+        #expect(routes.routes.count == 2 * (64 + 128 + 64))
+    }
+
+    /// An uplink without an IPv6 gateway carries no IPv6 of Flywall's: every IPv6 route that would
+    /// name it throws, so an IPv6 flow the plan gives it follows the main table (as before Flywall
+    /// routed IPv6), while IPv6 flows the plan gives another uplink take that uplink's IPv6 route.
+    @Test func ipv6WithoutAGatewayFollowsTheMainTable() throws {
+        var plans = CorePlans(DataplaneConfigs.twoWAN, withoutIPv6: ["eth1"])
+        let up = plans.plan(usable: ["eth0", "eth1"])
+        let kernel = try KernelPlan(plan: up)
+        let flow = Flow(source: IPAddress("fd00:1::10")!, destination: IPAddress("2001:db8:ffff::7")!, proto: .tcp, destPort: 443)
+        #expect(up.route(flow).uplink == "eth0")
+        var evaluator = KernelEvaluator(kernel, routes: try kernel.routes(for: up))
+        #expect(evaluator.newConnection(flow).0 == .uplink("eth0"))
+
+        let down = plans.plan(usable: ["eth1"])
+        #expect(down.route(flow).uplink == "eth1")
+        let routes = try kernel.routes(for: down)
+        let v6Via = routes.routes.filter { $0.family == .ipv6 && $0.kind != .throw && $0.kind != .unreachable }
+        #expect(v6Via.allSatisfy { $0.kind == .via(gateway: IPAddress("fe80::1")!, device: "eth0") }, "\(v6Via)")
+        #expect(routes.route(table: DataplaneTables.pin(uplink: 1), family: .ipv6)?.kind == .throw)
+        evaluator = KernelEvaluator(kernel, routes: routes)
+        #expect(evaluator.newConnection(flow).0 == .mainTable)
+        // IPv4 is untouched by it.
+        let v4 = Flow(source: IPAddress("192.168.1.10")!, destination: IPAddress("203.0.113.7")!, proto: .tcp, destPort: 443)
+        #expect(evaluator.newConnection(v4).0 == .uplink("eth1"))
     }
 }
 

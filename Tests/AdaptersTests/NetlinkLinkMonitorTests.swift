@@ -152,7 +152,7 @@ struct NetlinkLinkMonitorTests {
         #expect(monitor.states.map(\.name) == ["wan1"])
     }
 
-    @Test("IPv6: a global address and a router-advertised style default route; IPv4 is preferred once present")
+    @Test("IPv6: a global address, and a router-advertised default route reported as the IPv6 gateway, apart from IPv4's")
     func ipv6() async throws {
         let spaces = try makeTopology()
         defer { spaces.remove() }
@@ -166,19 +166,32 @@ struct NetlinkLinkMonitorTests {
 
         let v6 = CIDR("2001:db8:77::2/64")!
         try spaces.ip("router", "-6 addr add 2001:db8:77::2/64 dev wan0 nodad")
-        try spaces.ip("router", "-6 route add default via fe80::1 dev wan0")
-        let v6Learned = CoreEvent.addressLearned(interface: "wan0", address: v6, gateway: IPAddress("fe80::1"))
-        var seen = await events.wait { $0.contains(v6Learned) }
-        #expect(seen.last == v6Learned)
-        #expect(seen.allSatisfy { if case .addressLearned("wan0", let address, _) = $0 { address == v6 } else { false } },
-                "events: \(seen)")
+        // What the kernel installs from a router advertisement.
+        try spaces.ip("router", "-6 route add default via fe80::1 dev wan0 proto ra metric 1024")
+        let v6Gateway = CoreEvent.ipv6GatewayLearned(interface: "wan0", gateway: IPAddress("fe80::1"))
+        var seen = await events.wait { $0.contains(v6Gateway) }
+        #expect(seen.contains(.addressLearned(interface: "wan0", address: v6, gateway: nil)), "events: \(seen)")
+        #expect(seen.allSatisfy { event in
+            switch event {
+            case .addressLearned("wan0", v6, nil), v6Gateway: true
+            default: false
+            }
+        }, "events: \(seen)")
         _ = events.drain()
 
+        // IPv4 comes: its address and gateway, and no IPv6 event (nothing of IPv6 changed).
         try spaces.ip("router", "addr add 10.77.0.2/24 dev wan0")
         try spaces.ip("router", "route add default via 10.77.0.1 dev wan0")
         let v4Learned = CoreEvent.addressLearned(interface: "wan0", address: CIDR("10.77.0.2/24")!, gateway: ipv4("10.77.0.1"))
         seen = await events.wait { $0.contains(v4Learned) }
-        #expect(seen == [.addressLearned(interface: "wan0", address: CIDR("10.77.0.2/24")!, gateway: IPAddress("fe80::1")), v4Learned])
+        #expect(seen == [.addressLearned(interface: "wan0", address: CIDR("10.77.0.2/24")!, gateway: nil), v4Learned])
+        _ = events.drain()
+
+        // The advertisement's route goes (router lifetime 0): the IPv6 gateway is withdrawn, IPv4's stays.
+        try spaces.ip("router", "-6 route del default via fe80::1 dev wan0")
+        seen = await events.wait { $0.contains(.ipv6GatewayLearned(interface: "wan0", gateway: nil)) }
+        #expect(seen == [.ipv6GatewayLearned(interface: "wan0", gateway: nil)])
+        #expect(monitor.states.first?.gateway == ipv4("10.77.0.1") && monitor.states.first?.ipv6Gateway == nil)
     }
 
     @Test("after stop (idempotent), no event is reported, even when the link changes")

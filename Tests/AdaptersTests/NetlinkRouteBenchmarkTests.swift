@@ -56,14 +56,15 @@ struct NetlinkRouteBenchmarkTests {
     }
 
     /// A config's plans made by the core (`CorePlans`), compiled by `KernelPlan` as the daemon does,
-    /// with gateways moved onto this benchmark's veths (10.64.i.1 for uplink i).
+    /// with gateways moved onto this benchmark's veths (10.64.i.1 for uplink i; fe80::1 on each
+    /// for IPv6 when the uplinks have IPv6 gateways, else their IPv6 routes all throw).
     private struct Layout {
         var kernel: KernelPlan
         var up: RouteSet
         var down: RouteSet
 
-        init(_ config: FlywallConfig, failing: Set<String>, via: (Int) -> TableRoute.Kind) throws {
-            var plans = CorePlans(config)
+        init(_ config: FlywallConfig, failing: Set<String>, ipv6: Bool = false, via: (Int) -> TableRoute.Kind) throws {
+            var plans = CorePlans(config, withoutIPv6: ipv6 ? [] : Set(config.wans.map(\.name)))
             let all = Set(config.wans.map(\.name))
             let upPlan = plans.plan(usable: all)
             let downPlan = plans.plan(usable: all.subtracting(failing))
@@ -72,6 +73,9 @@ struct NetlinkRouteBenchmarkTests {
             func onBench(_ set: RouteSet) -> RouteSet {
                 RouteSet(routes: set.routes.map { route in
                     guard case .via(_, let device) = route.kind, let i = devices[device] else { return route }
+                    if route.family == .ipv6 {
+                        return TableRoute(table: route.table, kind: .via(gateway: IPAddress("fe80::1")!, device: "wan\(i)"), family: .ipv6)
+                    }
                     return TableRoute(table: route.table, kind: via(i))
                 })
             }
@@ -98,6 +102,7 @@ struct NetlinkRouteBenchmarkTests {
         // The product's layouts: the spec's 2 WANs (eth0 fails), and 64 balanced WANs with 1,000
         // policies (wan0 fails, or half of them). A failover sends only the routes that differ.
         let twoWAN = try Layout(DataplaneConfigs.twoWAN, failing: ["eth0"], via: via)
+        let dualStack = try Layout(DataplaneConfigs.twoWAN, failing: ["eth0"], ipv6: true, via: via)
         let large = DataplaneConfigs.large(uplinks: 64, policies: 1_000)
         let oneOf64 = try Layout(large, failing: ["wan0"], via: via)
         let halfOf64 = try Layout(large, failing: Set((0..<32).map { "wan\($0)" }), via: via)
@@ -110,7 +115,9 @@ struct NetlinkRouteBenchmarkTests {
         let cases: [(label: String, there: [TableRoute], back: [TableRoute], runs: Int)] = [
             ("1 table", [TableRoute(table: 20_000, kind: via(1))], [TableRoute(table: 20_000, kind: via(0))], 500),
             ("spec 2 WANs (\(twoWAN.counts)), eth0 fails: the routes that differ", twoWAN.failover, twoWAN.failback, 500),
-            ("spec 2 WANs, every table of the plan", twoWAN.down.routes, twoWAN.up.routes, 500),
+            ("spec 2 WANs dual-stack (IPv6 gateways on both), eth0 fails: the routes that differ", dualStack.failover,
+             dualStack.failback, 500),
+            ("spec 2 WANs, every table of the plan (both families)", twoWAN.down.routes, twoWAN.up.routes, 500),
             ("64 WANs + 1,000 policies (\(oneOf64.counts)), wan0 fails: the routes that differ", oneOf64.failover, oneOf64.failback, 300),
             ("64 WANs + 1,000 policies, 32 WANs fail: the routes that differ", halfOf64.failover, halfOf64.failback, 300),
             ("64 WANs + 1,000 policies, every table of the plan", oneOf64.down.routes, oneOf64.up.routes, 100),
@@ -130,7 +137,9 @@ struct NetlinkRouteBenchmarkTests {
                   + String(format: ", %.1f µs per route", result.median / Double(there.count)))
         }
         #expect(twoWAN.failover.count == 65)
-        #expect(oneOf64.failover.count == 3)
+        #expect(dualStack.failover.count == 130 && dualStack.failover.prefix(65).allSatisfy { $0.family == .ipv4 })
+        // 3 IPv4 routes, then wan0's no-fallback policy table, which refuses IPv6 too once wan0 is down.
+        #expect(oneOf64.failover.count == 4 && oneOf64.failover.last?.family == .ipv6)
 
         // The reconcile path (start, config reload, crash recovery): dump rules, routes and links,
         // then diff against the plan.
@@ -146,7 +155,7 @@ struct NetlinkRouteBenchmarkTests {
             let moved = try measure(runs: 1) { _ in try programmer.apply(rules: rules, routes: layout.down.routes) }
             print("  \(label) (\(rules.count) rules, \(layout.up.routes.count) routes): from empty \(format(first.median)), "
                   + "nothing to do \(format(unchanged.median)), after the failover (\(layout.failover.count) routes differ) \(format(moved.median))")
-            let routes = try spaces.ip("bench", "route show table \(layout.failover.last!.table)")
+            let routes = try spaces.ip("bench", "route show table \(layout.failover.last { $0.family == .ipv4 }!.table)")
             #expect(routes.contains("dev wan"), "\(routes)")
         }
         try programmer.removeAll()

@@ -192,6 +192,58 @@ struct NetlinkRoutingProgrammerTests {
         #expect(try programmer.apply(rules: rules, routes: moved).isEmpty)
     }
 
+    @Test("IPv6 rules and routes live beside IPv4's in the same table ids: exact, idempotent, replaced and removed apart")
+    func ipv6BesideIPv4() throws {
+        let spaces = try makeRouter()
+        defer { spaces.remove() }
+        try spaces.ip("router", "-6 addr add 2001:db8:2::2/64 dev wan1 nodad")
+        let v6Rules = rules.map { $0.inFamily(.ipv6) }
+        let linkLocal = TableRoute.Kind.via(gateway: IPAddress("fe80::1")!, device: "wan0")
+        let global = TableRoute.Kind.via(gateway: IPAddress("2001:db8:2::1")!, device: "wan1")
+        let v6Routes = [TableRoute(table: 10000, kind: linkLocal, family: .ipv6), TableRoute(table: 10001, kind: global, family: .ipv6),
+                        TableRoute(table: 20000, kind: linkLocal, family: .ipv6), TableRoute(table: 20001, kind: .throw, family: .ipv6),
+                        TableRoute(table: 20002, kind: .unreachable, family: .ipv6)]
+        let programmer = try NetworkNamespace.run(named: spaces.name("router")) { try RoutingProgrammer() }
+        let first = try programmer.apply(rules: rules + v6Rules, routes: routes + v6Routes)
+        #expect(first == RoutingChanges(rulesAdded: 16, routesReplaced: 12))
+
+        func v6Table(_ id: UInt32) throws -> [String] {
+            try spaces.ip("router", "-6 route show table \(id)").split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+        }
+        let v6Listed = try spaces.ip("router", "-6 rule show").split(separator: "\n").compactMap { line -> String? in
+            let text = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+            guard let priority = UInt32(text.prefix { $0 != ":" }), (10000...10999).contains(priority) else { return nil }
+            return text
+        }
+        #expect(v6Listed == expectedRules)
+        #expect(try flywallRules(spaces) == expectedRules)
+        #expect(try v6Table(20000) == ["default via fe80::1 dev wan0 proto static metric 1024 pref medium"])
+        #expect(try v6Table(10001) == ["default via 2001:db8:2::1 dev wan1 proto static metric 1024 pref medium"])
+        #expect(try v6Table(20001) == ["throw default dev lo proto static metric 1024 pref medium"])
+        #expect(try v6Table(20002) == ["unreachable default dev lo proto static metric 1024 pref medium"])
+        #expect(try table(spaces, 20000) == ["default via 10.1.0.1 dev wan0 proto static"])
+
+        // Again: nothing to do in either family.
+        #expect(try programmer.apply(rules: rules + v6Rules, routes: routes + v6Routes).isEmpty)
+        let snapshot = try programmer.snapshot()
+        #expect(Set(snapshot.rules) == Set(rules + v6Rules) && snapshot.rules.count == 2 * rules.count)
+        #expect(Set(snapshot.routes) == Set(routes + v6Routes))
+        #expect(snapshot.otherEntries == 0)
+
+        // A failover of IPv6 leaves the IPv4 route of the same table alone, and the other way round.
+        #expect(try programmer.replaceRoutes([TableRoute(table: 20000, kind: global, family: .ipv6)]) == RoutingChanges(routesReplaced: 1))
+        #expect(try v6Table(20000) == ["default via 2001:db8:2::1 dev wan1 proto static metric 1024 pref medium"])
+        #expect(try table(spaces, 20000) == ["default via 10.1.0.1 dev wan0 proto static"])
+        try programmer.replaceRoutes([TableRoute(table: 20000, kind: wan1)])
+        #expect(try v6Table(20000) == ["default via 2001:db8:2::1 dev wan1 proto static metric 1024 pref medium"])
+
+        // Dropping IPv6 from the plan removes exactly IPv6's part.
+        let v4Only = try programmer.apply(rules: rules, routes: routes)
+        #expect(v4Only == RoutingChanges(rulesDeleted: 8, routesReplaced: 1, routesDeleted: 5))
+        #expect(try v6Table(20000) == [] && flywallRules(spaces) == expectedRules)
+        #expect(try programmer.removeAll() == RoutingChanges(rulesDeleted: 8, routesDeleted: 7))
+    }
+
     @Test("an unknown interface fails that route only, with its name in the error")
     func unknownInterface() throws {
         let spaces = try makeRouter()

@@ -443,7 +443,9 @@ struct ConfigDefaultsTests {
 
     @Test(arguments: [("5x", "unknown unit \"x\" (use ns, us, ms, s, m, h or d)"), ("5", "missing unit (e.g. \"5s\"; units: ns, us, ms, s, m, h, d)"),
                       ("", "empty (write e.g. \"5s\")"), ("s", "expected a number before \"s\""),
-                      ("-5s", "must not be negative"), ("1h3", "missing unit (e.g. \"1h3s\"; units: ns, us, ms, s, m, h, d)")])
+                      ("-5s", "must not be negative"), ("1h3", "missing unit (e.g. \"1h3s\"; units: ns, us, ms, s, m, h, d)"),
+                      // Found by the scenario-decoder fuzzer: a trailing "." once read past the end.
+                      ("5s.", "expected digits after \".\""), (".", "expected digits after \".\"")])
     func badDurations(_ text: String, _ message: String) {
         guard case .failure(let problem) = DurationText.parse(text) else {
             Issue.record("\(text) parsed")
@@ -816,7 +818,7 @@ struct ConfigErrorTests {
             "25:20: destination: \"999.1.1.1\" is not an IP address, CIDR prefix or @ipset",
             "31:12: smtp: \"smtp.example.com\" needs a port: write host:port, e.g. \"smtp.example.com:587\"",
             "32:13: to: \"nobody\" is not an email address",
-            "34:19: url: \"https://:443/x\" has no host",
+            "34:19: url: \"https://:443/<redacted>\" has no host",  // a webhook path is a credential
         ])
         #expect(problems("""
         notifications {
@@ -947,6 +949,40 @@ struct ConfigErrorTests {
             multi.hcl:6:10: error: member "eth9": no interface named "eth9"; did you mean "eth0"?
             """)
         }
+    }
+
+    /// `gateway6`: the static IPv6 next hop of a dual-stack WAN; it must be IPv6 and not repeat
+    /// an IPv6 `gateway`.
+    @Test func ipv6Gateway() throws {
+        let config = try ConfigDecoder.load(source: """
+        interface "eth0" {
+          address  = "192.0.2.2/24"
+          gateway  = "192.0.2.1"
+          gateway6 = "fe80::1"
+          wan {}
+        }
+        """, file: file)
+        #expect(config.interface(named: "eth0")?.gateway == IPAddress("192.0.2.1"))
+        #expect(config.interface(named: "eth0")?.gateway6 == IPAddress("fe80::1"))
+        #expect(problems("""
+        interface "eth0" {
+          gateway6 = "192.0.2.1"
+          wan {}
+        }
+        interface "eth1" {
+          gateway  = "fe80::1"
+          gateway6 = "fe80::2"
+          wan {}
+        }
+        interface "eth2" {
+          gateway6 = "fe80::zz"
+          wan {}
+        }
+        """) == [
+            "2:14: gateway6: \"192.0.2.1\" is not an IPv6 address (e.g. \"fe80::1\")",
+            "7:3: gateway6: gateway fe80::1 is already IPv6; give the IPv6 next hop once",
+            "11:14: gateway6: \"fe80::zz\" is not an IPv6 address (e.g. \"fe80::1\")",
+        ])
     }
 
     @Test func miscellaneousConsistencyRules() {

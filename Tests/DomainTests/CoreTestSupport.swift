@@ -15,6 +15,9 @@ struct CoreDriver {
     var rtt: [String: Duration] = [:]
     private var pending: [(Instant, ProbeID, ProbeOutcome)] = []
     var commands: [CommandRecord] = []
+    /// Every `.startSession` / `.stopSession` effect, as "start eth1" / "stop eth1", with its time.
+    var sessions: [(Instant, String)] = []
+    var probeBindings: [[ProbeBinding]] = []
 
     init(_ config: FlywallConfig) {
         core = MultiWANStateMachine(config: config)
@@ -35,7 +38,10 @@ struct CoreDriver {
             case .emit(let ev): events.append(ev)
             case .flushConnections(let uplink): flushed.append(uplink.name)
             case .applyPlan, .repairDataplane: plans += 1
-            case .log, .configureProbes, .watchInterfaces: break
+            case .log, .watchInterfaces: break
+            case .configureProbes(let bindings): probeBindings.append(bindings)
+            case .startSession(let spec): sessions.append((now, "start \(spec.interface)"))
+            case .stopSession(let interface): sessions.append((now, "stop \(interface)"))
             case .capturePassive(let names): captured.append(names)
             case .commandHandled(let record): commands.append(record)
             }

@@ -223,6 +223,42 @@ struct StateMachineTests {
         #expect(d.core.plan.uplink(named: "eth1")?.gateway == ip("100.64.1.1"))
     }
 
+    /// IPv6 next hops are their own: learned from router advertisements (or given as an IPv6
+    /// `.addressLearned` gateway), a static `gateway6` or IPv6 `gateway` wins, and neither touches
+    /// the IPv4 gateway. A learned one changes the plan (routes) without a repair.
+    @Test func ipv6GatewaysAreKeptApartFromIPv4() {
+        var config = dualWAN()
+        config.interfaces[1].dhcp = false
+        config.interfaces[1].gateway = ip("100.64.1.1")
+        config.interfaces[1].gateway6 = ip("fe80::99")
+        var d = CoreDriver(config)
+        d.run(seconds: 1)
+        d.send(.addressLearned(interface: "eth0", address: nil, gateway: ip("100.64.0.1")))
+        let effects = d.core.handle(.ipv6GatewayLearned(interface: "eth0", gateway: ip("fe80::1")), at: d.now)
+        d.send(.ipv6GatewayLearned(interface: "eth1", gateway: ip("fe80::2")))
+        #expect(d.core.plan.uplink(named: "eth0")?.gateway == ip("100.64.0.1"))
+        #expect(d.core.plan.uplink(named: "eth0")?.ipv6Gateway == ip("fe80::1"))
+        #expect(d.core.plan.uplink(named: "eth1")?.ipv6Gateway == ip("fe80::99"))
+        let planned = effects.compactMap { effect -> ForwardingPlan? in
+            if case .applyPlan(let plan) = effect { plan } else { nil }
+        }
+        #expect(planned.count == 1 && planned.last?.uplink(named: "eth0")?.ipv6Gateway == ip("fe80::1"), "\(effects)")
+        // The same gateway again is no change; an IPv6 gateway in `.addressLearned` is IPv6's.
+        #expect(d.core.handle(.ipv6GatewayLearned(interface: "eth0", gateway: ip("fe80::1")), at: d.now).isEmpty)
+        d.send(.addressLearned(interface: "eth0", address: nil, gateway: ip("fe80::3")))
+        #expect(d.core.plan.uplink(named: "eth0")?.gateway == ip("100.64.0.1"))
+        #expect(d.core.plan.uplink(named: "eth0")?.ipv6Gateway == ip("fe80::3"))
+        d.send(.ipv6GatewayLearned(interface: "eth0", gateway: nil))
+        #expect(d.core.plan.uplink(named: "eth0")?.ipv6Gateway == nil)
+        #expect(d.core.plan.uplink(named: "eth0")?.gateway == ip("100.64.0.1"))
+        // A static IPv6 `gateway` serves IPv6 only.
+        config.interfaces[1].gateway = ip("fe80::77")
+        config.interfaces[1].gateway6 = nil
+        d.send(.configReplaced(config))
+        #expect(d.core.plan.uplink(named: "eth1")?.gateway == nil)
+        #expect(d.core.plan.uplink(named: "eth1")?.ipv6Gateway == ip("fe80::77"))
+    }
+
     @Test func deterministicForSameInputs() {
         func run() -> [WANEvent] {
             var d = CoreDriver(dualWAN())

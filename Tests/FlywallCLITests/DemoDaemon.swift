@@ -15,14 +15,17 @@ final class DemoDaemon {
 
     var api: String { "http://127.0.0.1:\(port)" }
 
-    init(speed: Int = 20, extra: String = "", stateDir: String? = nil) throws {
+    /// `base`: the scenario text (default: the built-in black-hole scenario); `edit` changes it
+    /// before it is written (e.g. removes the repair); `extra` is appended.
+    init(speed: Int = 20, extra: String = "", stateDir: String? = nil, base: String? = nil,
+         edit: (String) -> String = { $0 }) throws {
         port = DemoDaemon.freePort()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flywall-demo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         self.stateDir = stateDir ?? dir.appendingPathComponent("state").path
-        let base = try String(contentsOf: CLI.repository.appendingPathComponent("Scenarios/basic-dual-wan-blackhole.hcl"), encoding: .utf8)
+        let base = try base ?? String(contentsOf: CLI.repository.appendingPathComponent("Scenarios/basic-dual-wan-blackhole.hcl"), encoding: .utf8)
         scenarioPath = dir.appendingPathComponent("demo.hcl").path
-        try (base + "\napi {\n  listen = \"127.0.0.1:\(port)\"\n  token  = \"\(DemoDaemon.token)\"\n}\n" + extra)
+        try (edit(base) + "\napi {\n  listen = \"127.0.0.1:\(port)\"\n  token  = \"\(DemoDaemon.token)\"\n}\n" + extra)
             .write(toFile: scenarioPath, atomically: true, encoding: .utf8)
         log = dir.appendingPathComponent("daemon.log")
         try start(speed: speed)
@@ -41,7 +44,7 @@ final class DemoDaemon {
         process = p
         // Up when the API answers.
         for _ in 0..<200 {
-            if let r = try? HTTP.request(port: port, "GET /api/wan/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            if let r = try? HTTP.request(port: port, "GET /api/wan/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
                r.hasPrefix("HTTP/1.1 200") { return }
             usleep(50_000)
         }

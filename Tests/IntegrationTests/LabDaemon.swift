@@ -36,24 +36,30 @@ final class LabDaemon: @unchecked Sendable {
 
     /// `flywall daemon` and its options; FWLAB_DAEMON_LOG_LEVEL=debug shows more in failure messages.
     /// The history goes beside the config, so runs never share (or leave) /var/lib/flywall.
-    private static func command(_ configPath: String) -> [String] {
-        [binary.path, "daemon", "--config", configPath,
+    private static func command(_ configPath: String, _ extra: [String]) -> [String] {
+        [binary.path, "daemon", "--config", configPath] + extra + [
          "--state-dir", URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent("state").path]
             + (ProcessInfo.processInfo.environment["FWLAB_DAEMON_LOG_LEVEL"].map { ["--log-level", $0] } ?? [])
     }
 
     /// Writes `config` to the lab's directory and starts the daemon on it (not waiting for anything).
-    init(lab: LabTopology, config: String) throws {
+    /// `arguments`: more daemon options (e.g. `--pppd PATH`), kept for `start()`.
+    init(lab: LabTopology, config: String, arguments: [String] = []) throws {
         self.lab = lab
+        self.arguments = arguments
         configPath = lab.directory.appendingPathComponent("flywall.hcl").path
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        process = try lab.spawn("flywall daemon", in: lab.router, Self.command(configPath))
+        process = try lab.spawn("flywall daemon", in: lab.router, Self.command(configPath, arguments))
     }
+    private let arguments: [String]
+
+    /// The daemon's state directory (history, PPPoE files).
+    var stateDirectory: String { URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent("state").path }
 
     /// Starts another daemon on the same config file (after the previous one exited or was killed).
     func start() throws {
         earlierRuns.append(process.lines)
-        process = try lab.spawn("flywall daemon", in: lab.router, Self.command(configPath))
+        process = try lab.spawn("flywall daemon", in: lab.router, Self.command(configPath, arguments))
     }
 
     func writeConfig(_ config: String) throws {

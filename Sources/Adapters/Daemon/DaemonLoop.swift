@@ -25,6 +25,8 @@ public final class DaemonLoop: @unchecked Sendable {
     private var commandsHandled: UInt64 = 0
     private var maxLateness: Int64 = 0
     private var lastLateness: Int64 = 0
+    /// The HA layout of the plan it was computed from: recomputed only when the plan changes.
+    private var layout: (plan: ForwardingPlan, fingerprint: String)?
 
     public init(config: FlywallConfig, loadConfig: @escaping ConfigLoader, inputs: DaemonInputQueue, ports: DaemonPorts,
                 clock: MonotonicClock = MonotonicClock(), board: StatusBoard? = nil, logger: Logger) {
@@ -81,11 +83,13 @@ public final class DaemonLoop: @unchecked Sendable {
             perform(core.handle(.tick, at: now), at: now)
         case .core(let event):
             if case .manual = event { commandsHandled += 1 }
+            if case .roleChanged = event { publishNow = true }
             perform(core.handle(event, at: now), at: now)
         case .reload:
             reload(at: now)
         case .terminate:
-            logger.notice("terminating: removing Flywall's nftables table, ip rules and routes")
+            logger.notice("terminating: stopping PPPoE sessions, removing Flywall's nftables table, ip rules and routes")
+            ports.sessions.stopAll()
             try ports.dataplane.removeAll()
             return false
         }
@@ -110,7 +114,15 @@ public final class DaemonLoop: @unchecked Sendable {
             generation: 0, takenAt: now, status: core.status,
             groups: plan.groups.map { .init(name: $0.name, mode: $0.mode.rawValue, members: $0.members, active: $0.active) },
             checks: checks, commandsHandled: commandsHandled, maxLatenessNanos: maxLateness,
-            lastLatenessNanos: lastLateness, historyProblem: nil))
+            lastLatenessNanos: lastLateness, historyProblem: nil,
+            role: core.role, layoutFingerprint: core.role == nil ? nil : layoutFingerprint(plan)))
+    }
+
+    private func layoutFingerprint(_ plan: ForwardingPlan) -> String {
+        if let layout, layout.plan == plan { return layout.fingerprint }
+        let fingerprint = DataplaneLayout(plan: plan).fingerprint
+        layout = (plan, fingerprint)
+        return fingerprint
     }
 
     /// SIGHUP: a config with any error is rejected whole and the running one stays.
@@ -184,6 +196,10 @@ public final class DaemonLoop: @unchecked Sendable {
                 ports.recorder?.record(record, unixNanoseconds: clock.unixNanoseconds(of: record.time))
             case .log(let level, let message):
                 logger.log(level: Logger.Level(level), "\(message)")
+            case .startSession(let session):
+                ports.sessions.start(session)
+            case .stopSession(let interface):
+                ports.sessions.stop(interface: interface)
             }
         }
         // After the batch, so the core hears of it once whatever failed.

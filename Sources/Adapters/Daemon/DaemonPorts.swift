@@ -9,15 +9,41 @@ public struct DaemonPorts: Sendable {
     public var passive: any PassiveCapturing
     public var dataplane: any DataplaneApplying
     public var recorder: (any WANEventRecording)?
+    public var sessions: any SessionRunning
 
     public init(probes: any ProbeSending, interfaces: any InterfaceWatching, passive: any PassiveCapturing,
-                dataplane: any DataplaneApplying, recorder: (any WANEventRecording)? = nil) {
+                dataplane: any DataplaneApplying, recorder: (any WANEventRecording)? = nil,
+                sessions: any SessionRunning = SimulatedSessions()) {
         self.probes = probes
         self.interfaces = interfaces
         self.passive = passive
         self.dataplane = dataplane
         self.recorder = recorder
+        self.sessions = sessions
     }
+}
+
+/// Runs the PPPoE sessions (`.startSession`, `.stopSession`): `PPPDSupervisor` for real.
+public protocol SessionRunning: Sendable {
+    /// Starts the line's session; its end comes back as `.sessionEnded`. Never blocks on the network.
+    func start(_ session: PPPoESessionSpec)
+    /// Stops the line's session; no `.sessionEnded` follows.
+    func stop(interface: String)
+    /// Stops every session (graceful shutdown) and removes their files.
+    func stopAll()
+}
+
+/// Sessions of simulated links (the demo daemon, loop tests): a simulated line has its session
+/// whenever its link has carrier, so there is nothing to run.
+public struct SimulatedSessions: SessionRunning {
+    public init() {}
+    public func start(_ session: PPPoESessionSpec) {}
+    public func stop(interface: String) {}
+    public func stopAll() {}
+}
+
+extension PPPDSupervisor: SessionRunning {
+    public func stopAll() { stopAll(grace: .seconds(3)) }
 }
 
 public protocol ProbeSending: Sendable {

@@ -76,14 +76,13 @@ public final class KernelDataplane: DataplaneApplying, @unchecked Sendable {
         compiled = kernelPlan
         let result = try program(kernelPlan, next)
         logger.notice(
-            "\(first ? "dataplane ready" : "dataplane rebuilt"): table inet flywall with \(kernelPlan.ruleset.ruleCount) rules, \(kernelPlan.rules.count + 1) ip rules, \(next.routes.count) routes (\(result))")
+            "\(first ? "dataplane ready" : "dataplane rebuilt"): table inet flywall with \(kernelPlan.ruleset.ruleCount) rules, \(kernelPlan.rules.count + 2) ip rules (IPv4 and IPv6), \(next.routes.count) routes (\(result))")
     }
 
     /// Makes the kernel's Flywall rules and routes exactly `routes`, whatever happened to them.
     private func program(_ plan: KernelPlan, _ routes: RouteSet) throws -> RoutingChanges {
         self.routes = nil
-        let result = try routing.apply(rules: [FwmarkRule.mainWithoutDefault(priority: plan.mainRule.priority)] + plan.rules,
-                                       routes: routes.routes)
+        let result = try routing.apply(plan, routes: routes)
         self.routes = routes
         return result
     }

@@ -17,7 +17,7 @@ public final class KernelProbes: ProbeSending {
         let wanted = Dictionary(bindings.map { ($0.interface, $0) }, uniquingKeysWith: { first, _ in first })
         let current = uplinks.withLock { $0 }
         for (name, binding) in current where wanted[name].map(ProbeUplink.init) != ProbeUplink(binding) {
-            icmp.detach(interface: binding.interface)
+            icmp.detach(interface: binding.device)
         }
         for (name, binding) in wanted.sorted(by: { $0.key < $1.key })
         where current[name].map(ProbeUplink.init) != ProbeUplink(binding) {
@@ -42,5 +42,6 @@ public final class KernelProbes: ProbeSending {
 }
 
 extension ProbeUplink {
-    init(_ binding: ProbeBinding) { self.init(interface: binding.interface, index: binding.index) }
+    /// Bound to the binding's device: a PPPoE WAN's probes leave by its session's interface.
+    init(_ binding: ProbeBinding) { self.init(interface: binding.device, index: binding.index) }
 }

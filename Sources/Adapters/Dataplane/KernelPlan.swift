@@ -58,18 +58,20 @@ public struct SuppressedMainRule: Hashable, Sendable, CustomStringConvertible {
 
 /// The routes of Flywall's tables for one forwarding plan: the only kernel state a failover changes.
 public struct RouteSet: Sendable, Equatable {
-    /// One default route per table, ascending by table id.
+    /// One default route per table and family: IPv4 ascending by table id, then IPv6.
     public var routes: [TableRoute]
 
-    public init(routes: [TableRoute]) { self.routes = routes.sorted { $0.table < $1.table } }
+    public init(routes: [TableRoute]) { self.routes = routes.sorted { $0.key < $1.key } }
 
-    public func route(table: UInt32) -> TableRoute? { routes.first { $0.table == table } }
+    public func route(table: UInt32, family: IPFamily = .ipv4) -> TableRoute? {
+        routes.first { $0.table == table && $0.family == family }
+    }
 
-    /// The routes to replace to get from `old` to this set: new tables and tables whose route changed.
+    /// The routes to replace to get from `old` to this set: new routes and routes that changed.
     public func changes(from old: RouteSet) -> [TableRoute] {
-        var previous: [UInt32: TableRoute.Kind] = [:]
-        for r in old.routes { previous[r.table] = r.kind }
-        return routes.filter { previous[$0.table] != $0.kind }
+        var previous: [TableRoute.Key: TableRoute.Kind] = [:]
+        for r in old.routes { previous[r.key] = r.kind }
+        return routes.filter { previous[$0.key] != $0.kind }
     }
 }
 
@@ -117,6 +119,12 @@ public struct KernelPlan: Sendable, Equatable {
     public struct Uplink: Sendable, Equatable {
         public var name: String
         public var index: Int
+        /// The kernel interface (a PPPoE WAN's session device): what rules and routes name.
+        public var device: String
+        /// LAN connections leaving here are translated to this (IPv4) address instead of masqueraded.
+        public var natAddress: IPAddress? = nil
+        /// Sources in this network (the router's own) are masqueraded even with `natAddress`.
+        public var ownNetwork: CIDR? = nil
     }
 
     public struct Group: Sendable, Equatable {
@@ -153,9 +161,9 @@ public struct KernelPlan: Sendable, Equatable {
     public var defaultGroup: Int?
     /// `table inet flywall`.
     public var ruleset: NftRuleset
-    /// The fwmark rules, IPv4.
+    /// The fwmark rules: the IPv4 list, then the same rules for IPv6.
     public var rules: [FwmarkRule]
-    /// Programmed with `rules`, before them.
+    /// Programmed with `rules`, before them, in both families.
     public var mainRule = SuppressedMainRule()
 
     /// Compiles `plan`'s layout: its uplinks (indices stable for the daemon's life), groups with
@@ -168,7 +176,7 @@ public struct KernelPlan: Sendable, Equatable {
             guard (0..<DataplaneMarks.maxUplinks).contains(u.index) else { throw .init(.tooManyUplinks(u.index + 1)) }
             guard seen.insert(u.index).inserted else { throw .init(.duplicateUplinkIndex(u.index)) }
         }
-        uplinks = plan.uplinks.map { Uplink(name: $0.name, index: $0.index) }
+        uplinks = plan.uplinks.map { Uplink(name: $0.name, index: $0.index, device: $0.device, natAddress: $0.natAddress, ownNetwork: $0.ownNetwork) }
 
         var groups: [Group] = []
         var nextSlot = 0, nextSticky = 0
@@ -218,7 +226,9 @@ public struct KernelPlan: Sendable, Equatable {
         guard plan.uplinks.count == uplinks.count, plan.groups.count == groups.count,
               plan.policies.count == policies.count, plan.ipsets == ipsets,
               plan.defaultGroup.flatMap({ d in groups.first { $0.name == d }?.index }) == defaultGroup else { return false }
-        for (u, k) in zip(plan.uplinks, uplinks) where u.name != k.name || u.index != k.index { return false }
+        for (u, k) in zip(plan.uplinks, uplinks) where u.name != k.name || u.index != k.index || u.device != k.device {
+            return false
+        }
         for (g, k) in zip(plan.groups, groups) {
             guard g.name == k.name, g.sticky == k.sticky, g.slots == k.slots, g.stickyTimeout == k.stickyTimeout else {
                 return false
@@ -230,12 +240,30 @@ public struct KernelPlan: Sendable, Equatable {
         return true
     }
 
-    /// The route of every Flywall table for `plan`: the whole answer to a health change.
+    /// The route of every Flywall table for `plan`, in both families: the whole answer to a health
+    /// change. Each table's IPv6 route follows its IPv4 one: `via` the same uplink's IPv6 gateway,
+    /// or `throw` (to the main table) when the uplink has none; `throw` and `unreachable` alike.
     public func routes(for plan: ForwardingPlan) throws(KernelPlanError) -> RouteSet {
+        let ipv4 = try ipv4Routes(for: plan)
+        let ipv6 = ipv4.map { route -> TableRoute in
+            guard case .via(_, let device) = route.kind else { return TableRoute(table: route.table, kind: route.kind, family: .ipv6) }
+            // Routes name the device (a PPPoE WAN's is its session's, not the WAN's name).
+            let uplink = plan.uplinks.first { $0.device == device }
+            let kind: TableRoute.Kind = uplink?.ipv6Gateway.map { .via(gateway: $0, device: device) } ?? .throw
+            return TableRoute(table: route.table, kind: kind, family: .ipv6)
+        }
+        return RouteSet(routes: ipv4 + ipv6)
+    }
+
+    private func ipv4Routes(for plan: ForwardingPlan) throws(KernelPlanError) -> [TableRoute] {
         var routes: [TableRoute] = []
         func via(_ name: String) throws(KernelPlanError) -> TableRoute.Kind {
             guard let u = plan.uplink(named: name) else { throw .init(.unknownUplink(name)) }
-            return .via(gateway: u.gateway, device: u.name)
+            // A route through a device that does not exist cannot be programmed; the core sends a
+            // repair when the device comes (a PPPoE session's link).
+            guard u.deviceExists else { return .unreachable }
+            // The core puts IPv6 next hops in `ipv6Gateway` only; one here would make an IPv4 route invalid.
+            return .via(gateway: u.gateway.flatMap { $0.isV4 ? $0 : nil }, device: u.device)
         }
         for u in uplinks {
             routes.append(TableRoute(table: DataplaneTables.pin(uplink: u.index), kind: try via(u.name)))
@@ -254,7 +282,7 @@ public struct KernelPlan: Sendable, Equatable {
             if let existing = policyKinds[table], existing != kind { throw .init(.inconsistentPolicies(table: table)) }
             policyKinds[table] = kind
         }
-        routes += policyKinds.map { TableRoute(table: $0.key, kind: $0.value) }
+        routes += policyKinds.sorted { $0.key < $1.key }.map { TableRoute(table: $0.key, kind: $0.value) }
         for g in groups {
             guard let group = plan.group(named: g.name) else { throw .init(.unknownGroup(g.name)) }
             guard group.slots == g.slots else {
@@ -273,7 +301,7 @@ public struct KernelPlan: Sendable, Equatable {
                 }
             }
         }
-        return RouteSet(routes: routes)
+        return routes.map { TableRoute(table: $0.table, kind: $0.kind, family: .ipv4) }
     }
 
     /// The ct mark (and mask) of connections that left on `uplink`: what a conntrack flush for it
@@ -310,6 +338,6 @@ public struct KernelPlan: Sendable, Equatable {
                                         table: DataplaneTables.hashSlot(g.firstSlot + s)))
             }
         }
-        return rules
+        return rules + rules.map { $0.inFamily(.ipv6) }
     }
 }

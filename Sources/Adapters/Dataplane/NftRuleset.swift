@@ -26,10 +26,10 @@ public struct NftRuleset: Sendable, Equatable {
     public var ruleCount: Int { chains.reduce(0) { $0 + $1.rules.count } }
 }
 
-/// An address family of a match or a named set.
-public enum NftFamily: Sendable, Hashable, CaseIterable {
-    case ipv4, ipv6
+/// The address family of a match or set: the core's `IPFamily`.
+public typealias NftFamily = IPFamily
 
+extension IPFamily {
     /// The payload protocol keyword, `ip` or `ip6`.
     var keyword: String { self == .ipv4 ? "ip" : "ip6" }
 
@@ -196,6 +196,8 @@ public enum NftStatement: Sendable, Equatable {
     /// `delete @set { ip saddr }`: forget the source in that set.
     case deleteFromSet(String, NftFamily)
     case masquerade
+    /// `snat ip to ADDR` (IPv4 packets only; others go on to the next rule).
+    case snat(IPAddress)
     case jump(String)
     case accept
     case `return`

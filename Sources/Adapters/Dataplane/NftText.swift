@@ -226,6 +226,7 @@ extension NftStatement {
         case .updateSet(let set, let f): "update @\(set) { \(f.keyword) saddr }"
         case .deleteFromSet(let set, let f): "delete @\(set) { \(f.keyword) saddr }"
         case .masquerade: "masquerade"
+        case .snat(let address): "meta nfproto ipv4 snat ip to \(address)"
         case .jump(let chain): "jump \(chain)"
         case .accept: "accept"
         case .return: "return"

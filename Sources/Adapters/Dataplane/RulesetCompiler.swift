@@ -38,7 +38,7 @@ struct RulesetCompiler {
         let classifyNew = NftRule([.ctState(.new)], [.jump("classify")])
         chains.append(NftChain(name: "prerouting", hook: .init(type: .filter, point: .prerouting, priority: Self.mangle), rules: [
             // Replies arriving on a WAN must not be marked, or they would be routed back out of it.
-            NftRule([.inputInterface(["lo"] + wans.map(\.name))], [.return]),
+            NftRule([.inputInterface(["lo"] + wans.map(\.device))], [.return]),
             restore, classifyNew,
         ]))
         chains.append(NftChain(name: "output", hook: .init(type: .route, point: .output, priority: Self.mangle), rules: [
@@ -47,7 +47,7 @@ struct RulesetCompiler {
             restore, classifyNew,
         ]))
         chains.append(NftChain(name: "postrouting", hook: .init(type: .nat, point: .postrouting, priority: Self.srcnat), rules: [
-            NftRule([], [.dispatch(.outputInterface, wans.map { NftDispatchEntry(.interface($0.name), "wan_\($0.index)") })]),
+            NftRule([], [.dispatch(.outputInterface, wans.map { NftDispatchEntry(.interface($0.device), "wan_\($0.index)") })]),
         ]))
 
         // classify: policy routes in config order, first match wins; then the default group.
@@ -136,6 +136,12 @@ struct RulesetCompiler {
                 rules.append(NftRule(
                     [.mark(mask: 0xfe00_0000, value: DataplaneMarks.policy(uplink: u.index, fallback: false), equal: false)],
                     [.dispatch(.mark(mask: DataplaneMarks.slotMask), entries)]))
+            }
+            // The router's own connections (probes, keepalived's adverts) keep its own address: in
+            // an HA pair only the master holds the virtual one (docs/ha.md). Forwarded ones get it.
+            if let address = u.natAddress {
+                if let own = u.ownNetwork { rules.append(NftRule([.prefix(.source, own)], [.masquerade])) }
+                rules.append(NftRule([], [.snat(address)]))
             }
             rules.append(NftRule([], [.masquerade]))
             chains.append(NftChain(name: "wan_\(u.index)", rules: rules))

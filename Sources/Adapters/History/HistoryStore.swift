@@ -66,7 +66,7 @@ public final class HistoryStore: Sendable {
     /// Most entries one query returns.
     public static let maxLimit = 10_000
     public let path: String
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let settings: HistorySettings
 
     /// Opens (creating) the store in `directory`; throws a message naming the file when it cannot.
@@ -97,6 +97,9 @@ public final class HistoryStore: Sendable {
                     );
                     CREATE INDEX IF NOT EXISTS event_time ON event(time_ns);
                     """)
+                // Added by the notifications issue: a new table, so stores written before it keep
+                // their history and simply gain an empty outbox.
+                try HistoryStore.createOutbox(db)
             }
             // A read checks the whole file is a database, not just its header.
             _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM event") }
@@ -105,8 +108,10 @@ public final class HistoryStore: Sendable {
         }
     }
 
-    /// Appends one entry and prunes; throws a message when SQLite cannot write.
-    public func append(_ entry: HistoryEntry) throws {
+    /// Appends one entry and prunes; throws a message when SQLite cannot write. `outbox`: the
+    /// notifications this entry causes, committed in the same transaction, so an event is never
+    /// in history without its notifications (or the other way round).
+    public func append(_ entry: HistoryEntry, outbox: [OutboxItem] = []) throws {
         do {
             let evidence = try entry.evidence.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
             try pool.write { db in
@@ -123,6 +128,7 @@ public final class HistoryStore: Sendable {
                 try db.execute(sql: """
                     DELETE FROM event WHERE id <= (SELECT id FROM event ORDER BY id DESC LIMIT 1 OFFSET ?)
                     """, arguments: [settings.maxEvents])
+                try HistoryStore.insert(outbox, db, prunedBefore: oldest)
             }
         } catch {
             throw HistoryError("history store \(path): \(HistoryStore.describe(error))")
@@ -130,8 +136,9 @@ public final class HistoryStore: Sendable {
     }
 
     /// Entries newest first: at most `limit`, at or after `since` (Unix ns), about `interface`
-    /// (as the WAN, or in from/to) when given.
-    public func entries(since: Int64? = nil, limit: Int = 100, interface: String? = nil) async throws -> [HistoryEntry] {
+    /// (as the WAN, or in from/to) and of `kind` (`failover`, `command`...) when given.
+    public func entries(since: Int64? = nil, limit: Int = 100, interface: String? = nil,
+                        kind: String? = nil) async throws -> [HistoryEntry] {
         let limit = min(max(1, limit), HistoryStore.maxLimit)
         do {
             return try await pool.read { db in
@@ -145,6 +152,10 @@ public final class HistoryStore: Sendable {
                     sql += " AND (interface = ? OR instr(',' || from_uplinks || ',', ?) > 0 OR instr(',' || to_uplinks || ',', ?) > 0)"
                     let delimited = "," + interface + ","
                     arguments += [interface, delimited, delimited]
+                }
+                if let kind {
+                    sql += " AND kind = ?"
+                    arguments += [kind]
                 }
                 sql += " ORDER BY id DESC LIMIT ?"
                 arguments += [limit]

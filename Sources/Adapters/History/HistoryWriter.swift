@@ -10,6 +10,9 @@ import Synchronization
 /// counted, and failover goes on. A store that could not be opened, or a write that fails, is
 /// logged once per kind of problem and shown on the status board (`history unavailable`); the
 /// next write that succeeds clears it.
+///
+/// With a `NotificationSender`, each event's notifications go into the store's outbox in the
+/// event's own transaction, and the sender is woken once it is committed.
 public final class HistoryWriter: WANEventRecording {
     public static let defaultCapacity = 10_000
     public let store: HistoryStore?
@@ -17,6 +20,7 @@ public final class HistoryWriter: WANEventRecording {
     private let capacity: Int
     private let board: StatusBoard?
     private let logger: Logger
+    private let notifier: NotificationSender?
     private let state = Mutex(State())
 
     private struct State {
@@ -27,8 +31,9 @@ public final class HistoryWriter: WANEventRecording {
 
     /// `store` nil: it could not be opened (`problem` says why); entries are counted as dropped.
     public init(store: HistoryStore?, problem: String? = nil, board: StatusBoard?, logger: Logger,
-                capacity: Int = HistoryWriter.defaultCapacity) {
+                capacity: Int = HistoryWriter.defaultCapacity, notifier: NotificationSender? = nil) {
         self.store = store
+        self.notifier = notifier
         self.board = board
         self.logger = logger
         self.capacity = capacity
@@ -36,7 +41,9 @@ public final class HistoryWriter: WANEventRecording {
     }
 
     public func record(_ event: WANEvent, unixNanoseconds: Int64) {
-        enqueue(HistoryEntry(event, unixNanoseconds: unixNanoseconds))
+        enqueue(HistoryEntry(event, unixNanoseconds: unixNanoseconds)) { [notifier] in
+            notifier?.items(for: event, unixNanoseconds: unixNanoseconds) ?? []
+        }
     }
 
     public func record(_ command: CommandRecord, unixNanoseconds: Int64) {
@@ -49,7 +56,7 @@ public final class HistoryWriter: WANEventRecording {
     /// Waits until every entry handed over so far is committed (tests, shutdown).
     public func drain() { queue.sync {} }
 
-    private func enqueue(_ entry: HistoryEntry) {
+    private func enqueue(_ entry: HistoryEntry, outbox: @escaping @Sendable () -> [OutboxItem] = { [] }) {
         let accepted = state.withLock { s -> Bool in
             guard store != nil, s.waiting < capacity else {
                 s.dropped += 1
@@ -61,7 +68,9 @@ public final class HistoryWriter: WANEventRecording {
         guard accepted, let store else { return }
         queue.async { [self] in
             do {
-                try store.append(entry)
+                let items = outbox()
+                try store.append(entry, outbox: items)
+                if !items.isEmpty { notifier?.wake() }
                 clearProblem()
             } catch {
                 report("\(error)")

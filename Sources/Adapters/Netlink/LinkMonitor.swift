@@ -17,21 +17,25 @@ public struct InterfaceState: Sendable, Equatable, CustomStringConvertible {
     /// The interface's primary address: its first global primary IPv4 address, else its first
     /// global, settled IPv6 address.
     public var address: CIDR?
-    /// The next hop of the interface's default route in the main table (the one a DHCP client or
-    /// the operator installs); lowest metric first, IPv4 before IPv6. Nil for a default route
-    /// without a gateway (point-to-point) and when there is no default route on the interface.
+    /// The next hop of the interface's IPv4 default route in the main table (the one a DHCP
+    /// client or the operator installs), lowest metric first. Nil for a default route without a
+    /// gateway (point-to-point) and when there is no default route on the interface.
     public var gateway: IPAddress?
+    /// The same for IPv6: the router a router advertisement named (the kernel installs its
+    /// default route with `proto ra`), a DHCPv6 client's or the operator's.
+    public var ipv6Gateway: IPAddress?
 
-    public init(name: String, index: Int32?, carrier: Bool, address: CIDR?, gateway: IPAddress?) {
+    public init(name: String, index: Int32?, carrier: Bool, address: CIDR?, gateway: IPAddress?, ipv6Gateway: IPAddress? = nil) {
         self.name = name
         self.index = index
         self.carrier = carrier
         self.address = address
         self.gateway = gateway
+        self.ipv6Gateway = ipv6Gateway
     }
 
     public var description: String {
-        "\(name)[\(index.map(String.init) ?? "-")] carrier \(carrier ? "up" : "down"), address \(address?.description ?? "-"), gateway \(gateway?.description ?? "-")"
+        "\(name)[\(index.map(String.init) ?? "-")] carrier \(carrier ? "up" : "down"), address \(address?.description ?? "-"), gateway \(gateway?.description ?? "-"), IPv6 gateway \(ipv6Gateway?.description ?? "-")"
     }
 }
 
@@ -40,8 +44,9 @@ public struct InterfaceState: Sendable, Equatable, CustomStringConvertible {
 ///
 /// On creation it subscribes to the kernel's link, address and route notifications (IPv4 and
 /// IPv6), then reads the current state, and `events` starts with one `.carrier` event per watched
-/// interface and an `.addressLearned` event for each that has an address or gateway, so the
-/// daemon knows the state at start. After that, an event comes only when something it reports
+/// interface, an `.addressLearned` event for each that has an address or IPv4 gateway and an
+/// `.ipv6GatewayLearned` event for each with an IPv6 default route, so the daemon knows the
+/// state at start. After that, an event comes only when something it reports
 /// changed. A receive thread reads the notifications; when the kernel dropped some (the socket's
 /// queue overflowed) or when it removes routes silently (interface down, address removed), the
 /// monitor reads the state again and reports the differences.
@@ -342,6 +347,7 @@ struct LinkTracker {
         var carrier: Bool
         var address: CIDR?
         var gateway: IPAddress?
+        var ipv6Gateway: IPAddress?
     }
 
     var watched: Set<String>
@@ -405,19 +411,22 @@ struct LinkTracker {
         let v6 = list.filter { !$0.cidr.address.isV4 && $0.isGlobal && $0.isSettled }
         let address = (v4.first { $0.isGlobal && !$0.isSecondary } ?? v4.first ?? v6.first)?.cidr
 
-        let candidates = routes.filter { $0.index == index }
-            .sorted { ($0.family != UInt8(AF_INET) ? 1 : 0, $0.metric) < ($1.family != UInt8(AF_INET) ? 1 : 0, $1.metric) }
+        func gateway(_ family: Int32) -> IPAddress? {
+            routes.filter { $0.index == index && $0.family == UInt8(family) }.min { $0.metric < $1.metric }?.gateway
+        }
         return InterfaceState(name: name, index: index, carrier: link.carrier, address: address,
-                              gateway: candidates.first?.gateway)
+                              gateway: gateway(AF_INET), ipv6Gateway: gateway(AF_INET6))
     }
 
     /// Events for every watched interface whose reported facts changed since the last call; the
-    /// first call reports every watched interface's carrier, and its address if it has one.
+    /// first call reports every watched interface's carrier, and its address and gateways if it has
+    /// them.
     mutating func takeEvents() -> [CoreEvent] {
         var events: [CoreEvent] = []
         for name in watched.sorted() {
             let state = view(of: name)
-            let now = Reported(carrier: state.carrier, address: state.address, gateway: state.gateway)
+            let now = Reported(carrier: state.carrier, address: state.address, gateway: state.gateway,
+                               ipv6Gateway: state.ipv6Gateway)
             let before = reported[name]
             if before?.carrier != now.carrier {
                 events.append(.carrier(interface: name, up: now.carrier))
@@ -426,6 +435,9 @@ struct LinkTracker {
                 ?? (now.address != nil || now.gateway != nil)
             if learnedChanged {
                 events.append(.addressLearned(interface: name, address: now.address, gateway: now.gateway))
+            }
+            if before.map({ $0.ipv6Gateway != now.ipv6Gateway }) ?? (now.ipv6Gateway != nil) {
+                events.append(.ipv6GatewayLearned(interface: name, gateway: now.ipv6Gateway))
             }
             reported[name] = now
         }

@@ -249,7 +249,9 @@ extension IPAddress {
             return withUnsafeBytes(of: (high.bigEndian, low.bigEndian), body)
         }
     }
+}
 
+extension IPFamily {
     /// `AF_INET` or `AF_INET6`.
-    var family: UInt8 { isV4 ? UInt8(AF_INET) : UInt8(AF_INET6) }
+    var netlinkFamily: UInt8 { self == .ipv4 ? UInt8(AF_INET) : UInt8(AF_INET6) }
 }

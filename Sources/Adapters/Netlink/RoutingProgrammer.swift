@@ -137,6 +137,8 @@ private struct KernelRoute {
     /// The `rtmsg` and the attributes that identify the route, to send back as `RTM_DELROUTE`.
     var deleteRequest: [UInt8]
 
+    var key: TableRoute.Key { TableRoute.Key(table: table, family: family == UInt8(AF_INET6) ? .ipv6 : .ipv4) }
+
     /// The route a `NLM_F_REPLACE` of a default route in this table and family overwrites.
     func isReplacedBy(_ spec: RouteSpec) -> Bool {
         family == spec.family && destinationLength == 0 && tos == 0 && metric == defaultMetric(family)
@@ -163,6 +165,9 @@ private struct KernelRule {
 final class RoutingSession {
     private let socket: NetlinkSession
     private var interfaceIndex: [String: Int32] = [:]
+    /// The families the kernel answered for in the last full read: route replaces skip the others
+    /// (a kernel booted without IPv6 would refuse every IPv6 route of every failover).
+    private var supportedFamilies: Set<IPFamily> = Set(IPFamily.allCases)
     private static let resolveOperation = "resolve interface"
 
     init() throws(SystemError) {
@@ -174,28 +179,33 @@ final class RoutingSession {
     func apply(rules: [FwmarkRule], routes: [TableRoute], families: [Int32] = [AF_INET, AF_INET6]) throws(RoutingError) -> RoutingChanges {
         var existingRules: [KernelRule] = []
         var existingRoutes: [KernelRoute] = []
+        // A kernel booted without IPv6 gets IPv4 only: asking for IPv6 there fails every time.
+        var supported = Set<IPFamily>()
         do {
             try refreshInterfaces()
             for family in families {
-                existingRules += try withoutFamilySupport(family) { () throws(SystemError) in try dumpRules(family: family) } ?? []
+                guard let found = try withoutFamilySupport(family, { () throws(SystemError) in try dumpRules(family: family) }) else { continue }
+                existingRules += found
                 existingRoutes += try withoutFamilySupport(family) { () throws(SystemError) in try dumpRoutes(family: family) } ?? []
+                supported.insert(family == AF_INET6 ? .ipv6 : .ipv4)
             }
         } catch {
             throw RoutingError(failures: [.init(change: "read rules and routes", error: error)], changes: RoutingChanges())
         }
+        if families.count == IPFamily.allCases.count { supportedFamilies = supported }
 
         var failures: [RoutingError.Failure] = []
         let batch = NetlinkBatch(capacity: 16 * 1024)
         var pending: [PendingChange] = []
 
         // Routes first, so that a new rule never points to an empty table.
-        var desiredTables = Set<UInt32>()
-        var routesByTable: [UInt32: [KernelRoute]] = [:]
-        for route in existingRoutes { routesByTable[route.table, default: []].append(route) }
-        for route in deduplicated(routes) {
-            desiredTables.insert(route.table)
+        var desiredTables = Set<TableRoute.Key>()
+        var routesByTable: [TableRoute.Key: [KernelRoute]] = [:]
+        for route in existingRoutes { routesByTable[route.key, default: []].append(route) }
+        for route in deduplicated(routes) where supported.contains(route.family) {
+            desiredTables.insert(route.key)
             guard let spec = resolve(route, failures: &failures) else { continue }
-            var present = routesByTable[route.table] ?? []
+            var present = routesByTable[route.key] ?? []
             if let keep = present.firstIndex(where: { $0.matches(spec) }) {
                 present.remove(at: keep)
             } else {
@@ -209,8 +219,8 @@ final class RoutingSession {
 
         // Rules: add the missing ones, then delete whatever else holds a Flywall priority.
         var unclaimed = existingRules
-        for rule in deduplicated(rules) {
-            if let index = unclaimed.firstIndex(where: { $0.isPlain && $0.family == UInt8(AF_INET) && $0.rule == rule }) {
+        for rule in deduplicated(rules) where supported.contains(rule.family) {
+            if let index = unclaimed.firstIndex(where: { $0.isPlain && $0.rule == rule }) {
                 unclaimed.remove(at: index)
             } else {
                 appendAdd(rule, to: batch, pending: &pending)
@@ -219,7 +229,7 @@ final class RoutingSession {
         for stale in unclaimed { appendDelete(stale, to: batch, pending: &pending) }
 
         // Tables no longer asked for go last, once no rule leads to them.
-        for route in existingRoutes where !desiredTables.contains(route.table) {
+        for route in existingRoutes where !desiredTables.contains(route.key) {
             appendDelete(route, to: batch, pending: &pending)
         }
 
@@ -229,6 +239,7 @@ final class RoutingSession {
     // MARK: replaceRoutes
 
     func replaceRoutes(_ routes: [TableRoute]) throws(RoutingError) -> RoutingChanges {
+        let routes = routes.filter { supportedFamilies.contains($0.family) }
         var failures: [RoutingError.Failure] = []
         let batch = NetlinkBatch(capacity: max(4096, routes.count * 64))
         var pending: [PendingChange] = []
@@ -272,7 +283,7 @@ final class RoutingSession {
         var others = 0
         for family in [AF_INET, AF_INET6] {
             for rule in try withoutFamilySupport(family, { () throws(SystemError) in try dumpRules(family: family) }) ?? [] {
-                if rule.isPlain && rule.family == UInt8(AF_INET) { rules.append(rule.rule) } else { others += 1 }
+                if rule.isPlain { rules.append(rule.rule) } else { others += 1 }
             }
             for route in try withoutFamilySupport(family, { () throws(SystemError) in try dumpRoutes(family: family) }) ?? [] {
                 let shaped = route.destinationLength == 0 && route.tos == 0 && !route.hasExtras
@@ -280,11 +291,11 @@ final class RoutingSession {
                 switch Int(route.type) {
                 case RTN_UNICAST where shaped:
                     guard let index = route.outputIndex, let name = names[index] else { others += 1; continue }
-                    routes.append(TableRoute(table: route.table, kind: .via(gateway: route.gateway, device: name)))
-                case RTN_THROW where shaped && route.family == UInt8(AF_INET):
-                    routes.append(TableRoute(table: route.table, kind: .throw))
-                case RTN_UNREACHABLE where shaped && route.family == UInt8(AF_INET):
-                    routes.append(TableRoute(table: route.table, kind: .unreachable))
+                    routes.append(TableRoute(table: route.table, kind: .via(gateway: route.gateway, device: name), family: route.key.family))
+                case RTN_THROW where shaped:
+                    routes.append(TableRoute(table: route.table, kind: .throw, family: route.key.family))
+                case RTN_UNREACHABLE where shaped:
+                    routes.append(TableRoute(table: route.table, kind: .unreachable, family: route.key.family))
                 default:
                     others += 1
                 }
@@ -320,14 +331,14 @@ final class RoutingSession {
                                       error: SystemError(operation: Self.resolveOperation, subject: device, errno: .noSuchDevice)))
                 return nil
             }
-            return RouteSpec(table: route.table, family: gateway?.family ?? UInt8(AF_INET), type: UInt8(RTN_UNICAST),
+            return RouteSpec(table: route.table, family: route.family.netlinkFamily, type: UInt8(RTN_UNICAST),
                              scope: gateway == nil ? UInt8(RT_SCOPE_LINK.rawValue) : UInt8(RT_SCOPE_UNIVERSE.rawValue),
                              gateway: gateway, outputIndex: index)
         case .throw:
-            return RouteSpec(table: route.table, family: UInt8(AF_INET), type: UInt8(RTN_THROW),
+            return RouteSpec(table: route.table, family: route.family.netlinkFamily, type: UInt8(RTN_THROW),
                              scope: UInt8(RT_SCOPE_UNIVERSE.rawValue), gateway: nil, outputIndex: nil)
         case .unreachable:
-            return RouteSpec(table: route.table, family: UInt8(AF_INET), type: UInt8(RTN_UNREACHABLE),
+            return RouteSpec(table: route.table, family: route.family.netlinkFamily, type: UInt8(RTN_UNREACHABLE),
                              scope: UInt8(RT_SCOPE_UNIVERSE.rawValue), gateway: nil, outputIndex: nil)
         }
     }
@@ -355,7 +366,7 @@ final class RoutingSession {
         let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
         batch.append(type: UInt16(RTM_NEWRULE), flags: UInt16(flags), sequence: socket.makeSequence(), reserve: 96) { message in
             message.putFamilyHeader(fib_rule_hdr(
-                family: UInt8(AF_INET), dst_len: 0, src_len: 0, tos: 0,
+                family: rule.family.netlinkFamily, dst_len: 0, src_len: 0, tos: 0,
                 table: UInt8(rule.table < 256 ? rule.table : UInt32(RT_TABLE_UNSPEC.rawValue)),
                 res1: 0, res2: 0, action: UInt8(FR_ACT_TO_TBL), flags: 0))
             message.put(FRA_PRIORITY, u32: rule.priority)
@@ -420,12 +431,12 @@ final class RoutingSession {
     }
 
     private func deduplicated(_ routes: [TableRoute]) -> [TableRoute] {
-        // One route per table: the last one given wins.
-        var position: [UInt32: Int] = [:]
+        // One route per table and family: the last one given wins.
+        var position: [TableRoute.Key: Int] = [:]
         var result: [TableRoute] = []
         for route in routes {
-            if let index = position[route.table] { result[index] = route } else {
-                position[route.table] = result.count
+            if let index = position[route.key] { result[index] = route } else {
+                position[route.key] = result.count
                 result.append(route)
             }
         }
@@ -478,7 +489,8 @@ final class RoutingSession {
                 }
             rules.append(KernelRule(family: header.family,
                                     rule: FwmarkRule(priority: priority, mark: mark, mask: mask, table: table,
-                                                     suppressPrefixLength: suppress),
+                                                     suppressPrefixLength: suppress,
+                                                     family: header.family == UInt8(AF_INET6) ? .ipv6 : .ipv4),
                                     isPlain: isPlain, deleteRequest: Array(message.payload)))
         }
         return rules

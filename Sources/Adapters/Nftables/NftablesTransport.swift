@@ -476,6 +476,15 @@ struct NftBatch {
             if case .updateSet = s { e.dynset(set, op: NFT_DYNSET_OP_UPDATE) } else { e.dynset(set, op: NFT_DYNSET_OP_DELETE) }
         case .masquerade:
             e.add(nftnl_expr_alloc("masq")!)
+        case .snat(let address):
+            guard case .v4(let v4) = address else { break }
+            e.require(.ipv4)
+            e.immediate(data: withUnsafeBytes(of: v4.bigEndian) { Array($0) }, register: 1)
+            let x = nftnl_expr_alloc("nat")!
+            nftnl_expr_set_u32(x, UInt16(NFTNL_EXPR_NAT_TYPE), UInt32(NFT_NAT_SNAT.rawValue))
+            nftnl_expr_set_u32(x, UInt16(NFTNL_EXPR_NAT_FAMILY), UInt32(NFPROTO_IPV4))
+            nftnl_expr_set_u32(x, UInt16(NFTNL_EXPR_NAT_REG_ADDR_MIN), 1)
+            e.add(x)
         case .jump(let chain): e.verdict(NFT_JUMP.rawValue, chain: chain)
         case .accept: e.verdict(Int32(NF_ACCEPT))
         case .return: e.verdict(NFT_RETURN.rawValue)
@@ -626,6 +635,14 @@ struct RuleExpressions {
         nftnl_expr_set_u32(x, UInt16(NFTNL_EXPR_DYNSET_SREG_KEY), 1)
         nftnl_expr_set_u32(x, UInt16(NFTNL_EXPR_DYNSET_OP), op.rawValue)
         _ = nftnl_expr_set_str(x, UInt16(NFTNL_EXPR_DYNSET_SET_NAME), set)
+        add(x)
+    }
+
+    /// `immediate reg = data` (a constant loaded for the next expression, e.g. a NAT address).
+    func immediate(data: [UInt8], register: UInt32) {
+        let x = nftnl_expr_alloc("immediate")!
+        nftnl_expr_set_u32(x, UInt16(NFTNL_EXPR_IMM_DREG), register)
+        set(x, UInt16(NFTNL_EXPR_IMM_DATA), data)
         add(x)
     }
 

@@ -101,14 +101,35 @@ public struct APIServer: Service {
             if let interface, interface.isEmpty || interface.count > 64 {
                 return APIServer.failure(.badRequest, "interface: expected an interface name")
             }
+            let kind = q["kind"].map(String.init)
+            if let kind, !APIServer.historyKinds.contains(kind) {
+                return APIServer.failure(.badRequest, "kind: expected one of \(APIServer.historyKinds.joined(separator: ", "))")
+            }
             guard let history else {
                 return APIServer.failure(.serviceUnavailable, "history unavailable: \(board.historyProblem ?? "no store")")
             }
             do {
-                return APIServer.json(APIViews.history(try await history.entries(since: since, limit: limit, interface: interface)))
+                return APIServer.json(APIViews.history(try await history.entries(since: since, limit: limit, interface: interface, kind: kind)))
             } catch {
                 return APIServer.failure(.serviceUnavailable, "history unavailable: \(error)")
             }
+        }
+        router.get("/api/wan/samples") { request, _ -> Response in
+            guard let s = board.snapshot else { return APIServer.failure(.serviceUnavailable, "the core has not started yet") }
+            let q = request.uri.queryParameters
+            var since: Int64?
+            if let text = q["since"].map(String.init) {
+                guard let t = WallClockText.parse(text) else {
+                    return APIServer.failure(.badRequest, "since: expected an RFC 3339 time such as 2026-12-01T10:00:00Z")
+                }
+                since = t
+            }
+            var names = s.wanNames
+            if let interface = q["interface"].map(String.init) {
+                guard names.contains(interface) else { return APIServer.failure(.notFound, "no WAN named \(interface.prefix(64))") }
+                names = [interface]
+            }
+            return APIServer.json(APIViews.samples(board, snapshot: s, names: names, sinceUnixNanos: since))
         }
         router.get("/metrics") { _, _ -> Response in
             var headers = HTTPFields()
@@ -162,15 +183,19 @@ public struct APIServer: Service {
             case .success(let c): command = c
             case .failure(let e): return APIServer.failure(e.status, e.message)
             }
-            let client = request.headers[HTTPField.Name("X-Flywall-Client")!] == "cli" ? "cli" : "api"
+            let client = request.headers[HTTPField.Name("X-Flywall-Client")!].flatMap { ["cli", "dashboard"].contains($0) ? $0 : nil } ?? "api"
             let origin = CommandOrigin(source: client, peer: context.remoteAddress.map(APIServer.peer))
             let ticket = board.submit(command, origin: origin, into: inputs)
             let handled = await board.waitHandled(ticket)
             return APIServer.json(APIViews.CommandResult(command: command.text, handled: handled),
                                   status: handled ? .ok : .accepted)
         }
+        Dashboard.register(on: router)
         return router
     }
+
+    /// What `kind` may filter history by.
+    static let historyKinds = WANEventKind.allCases.map(\.rawValue) + ["command"]
 
     /// `{"interface": "eth1"}` or `{"auto": true}`, nothing else.
     struct FailoverRequest {
@@ -274,7 +299,8 @@ public struct APIRequestContext: RequestContext, RemoteAddressRequestContext {
 
 /// Every request passes here first: bodies over the limit are refused by their declared length,
 /// writes need the bearer token (401 without, 403 wrong or none configured), reads need it from
-/// anywhere but loopback. Unknown paths and failures get JSON errors too.
+/// anywhere but loopback, and on loopback unless the request names loopback (127.x.x.x, [::1] or
+/// localhost). Unknown paths and failures get JSON errors too.
 struct APIGuard: RouterMiddleware {
     typealias Context = APIRequestContext
     let token: String?
@@ -284,7 +310,11 @@ struct APIGuard: RouterMiddleware {
             return APIServer.failure(.contentTooLarge, "body larger than \(APIServer.maxBody / 1024) KiB")
         }
         let isWrite = request.method != .get && request.method != .head
-        if isWrite || !isLoopback(context.remoteAddress) {
+        // The dashboard's files hold no data (a browser cannot add a header to a page load): every
+        // value the page shows comes from the API under the rules below.
+        let isPage = !isWrite && Dashboard.files[request.uri.path] != nil
+        let tokenFreeRead = isPage || (isLoopback(context.remoteAddress) && namesLoopbackLiterally(request.head.authority))
+        if isWrite || !tokenFreeRead {
             if let refusal = authorize(request.headers[.authorization]) { return refusal }
         }
         do {
@@ -303,7 +333,8 @@ struct APIGuard: RouterMiddleware {
 
     /// The method a known path takes, for 405 answers to the others.
     func allowedMethod(_ path: String) -> String? {
-        if ["/api/wan/status", "/api/wan/health", "/api/wan/history", "/metrics"].contains(path) { return "GET" }
+        if ["/api/wan/status", "/api/wan/health", "/api/wan/history", "/api/wan/samples", "/metrics"].contains(path)
+            || Dashboard.files[path] != nil { return "GET" }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         if parts.count == 5, parts[1] == "api", parts[2] == "wan", ["disable", "enable"].contains(parts[4]) { return "POST" }
         if parts.count == 5, parts[1] == "api", parts[2] == "groups", parts[4] == "failover" { return "POST" }
@@ -322,6 +353,23 @@ struct APIGuard: RouterMiddleware {
         var diff = given.count == expected.count ? 0 : 1
         for i in 0..<min(given.count, expected.count) { diff |= Int(given[i] ^ expected[i]) }
         return diff == 0 ? nil : APIServer.failure(.forbidden, "wrong token")
+    }
+
+    /// A token-free loopback read must also have been addressed to loopback by its number or as
+    /// `localhost`. A web page the operator visits can point its own host name at 127.0.0.1 (DNS
+    /// rebinding) and so make the browser read from loopback; its requests then carry that name.
+    func namesLoopbackLiterally(_ authority: String?) -> Bool {
+        guard let authority, !authority.isEmpty else { return true }  // HTTP/1.0 without Host: no browser
+        var host = Substring(authority.lowercased())
+        if host.hasPrefix("[") {
+            guard let end = host.firstIndex(of: "]") else { return false }
+            host = host[host.index(after: host.startIndex)..<end]
+            return host == "::1" || host.hasPrefix("::ffff:127.")
+        }
+        if let colon = host.lastIndex(of: ":") { host = host[..<colon] }
+        if host == "localhost" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
     }
 
     func isLoopback(_ address: SocketAddress?) -> Bool {

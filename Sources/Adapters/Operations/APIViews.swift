@@ -29,6 +29,10 @@ public enum APIViews {
             public var active: [String]
         }
         public var generatedAt: String
+        /// `master` or `backup` in an HA pair (`ha_pair { }`); absent when standalone.
+        public var role: String?
+        /// `DataplaneLayout.fingerprint`: equal on both routers of a working pair; absent when standalone.
+        public var layoutFingerprint: String?
         public var wans: [WAN]
         public var groups: [Group]
     }
@@ -114,6 +118,7 @@ public enum APIViews {
     public static func status(_ s: DaemonSnapshot, clock: MonotonicClock) -> Status {
         Status(
             generatedAt: WallClockText.rfc3339(clock.unixNanoseconds(of: s.takenAt)),
+            role: s.role?.rawValue, layoutFingerprint: s.layoutFingerprint,
             wans: s.status.map { w in
                 .init(interface: w.interface, status: w.state.rawValue, priority: w.priority, weight: w.weight,
                       carrier: w.carrier, latencyMs: finite(w.latencyMs), lossPercent: w.lossPercent,

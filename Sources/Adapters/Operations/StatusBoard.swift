@@ -27,6 +27,9 @@ public struct DaemonSnapshot: Sendable {
     public var lastLatenessNanos: Int64
     /// Whether the history store is writing, and if not, why.
     public var historyProblem: String?
+    /// The router's role in its HA pair, and its dataplane layout's fingerprint; nil when standalone.
+    public var role: HARole? = nil
+    public var layoutFingerprint: String? = nil
 
     public var wanNames: [String] { status.map(\.interface) }
 }
@@ -44,6 +47,9 @@ public final class StatusBoard: Sendable {
     public let clock: MonotonicClock
     private let periodNanos: Int64
     private let state: Mutex<State>
+    /// The dashboard's chart samples, under a lock of their own so a chart read never holds up a
+    /// status read.
+    private let samples = Mutex(RoundSamples())
 
     private struct State {
         var snapshot: DaemonSnapshot?
@@ -73,6 +79,12 @@ public final class StatusBoard: Sendable {
             snapshot.historyProblem = s.historyProblem
             s.snapshot = snapshot
         }
+        samples.withLock { $0.record(snapshot.status, at: snapshot.takenAt) }
+    }
+
+    /// Each named WAN's chart samples at or after `since` (core time), oldest first.
+    public func samples(for names: [String], since: Instant?) -> [(interface: String, samples: [RoundSample])] {
+        samples.withLock { $0.samples(for: names, since: since) }
     }
 
     /// Pushes a manual command into the loop and returns its ticket: the command has been handled

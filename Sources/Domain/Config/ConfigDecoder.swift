@@ -3,7 +3,7 @@
 public enum ConfigDecoder {
     /// The blocks a config file may hold at its top level.
     public static let topLevelBlocks = ["interface", "uplink_group", "policy_route", "ipset", "notifications", "health_check",
-                                        "api", "history"]
+                                        "api", "history", "ha_pair"]
 
     /// ICMP targets of a health check that names none (the LTE example on the spec page): two
     /// independent public resolvers, so one of them failing does not take a WAN down.
@@ -38,9 +38,9 @@ public enum ConfigDecoder {
 struct ConfigDecoding {
     let sink: DiagnosticSink
 
-    static let interfaceAttributes = ["zone", "dhcp", "address", "gateway"]
+    static let interfaceAttributes = ["zone", "dhcp", "address", "gateway", "gateway6"]
     static let interfaceBlocks = ["wan", "pppoe", "health_check"]
-    static let wanAttributes = ["priority", "weight", "bandwidth"]
+    static let wanAttributes = ["priority", "weight", "bandwidth", "nat_address"]
     static let healthCheckAttributes = ["type", "targets", "url", "expected_status", "ca_file", "interval", "timeout",
                                         "failure_interval", "recovery_interval", "standby_interval",
                                         "threshold_down", "threshold_up", "reliability", "window",
@@ -49,8 +49,8 @@ struct ConfigDecoding {
     static let memberAttributes = ["priority", "weight"]
     static let policyAttributes = ["uplink", "fallback"]
     static let matchAttributes = ["protocol", "dest_port", "source", "destination"]
-    static let emailAttributes = ["enabled", "smtp", "from", "to", "events"]
-    static let webhookAttributes = ["enabled", "url", "events"]
+    static let emailAttributes = ["enabled", "smtp", "from", "to", "events", "username", "password", "tls", "ca_file"]
+    static let webhookAttributes = ["enabled", "url", "events", "secret", "ca_file"]
 
     static let healthCheckKinds: [HealthCheck.Kind] = [.icmp, .http, .passive]
     static let groupModes: [UplinkGroup.Mode] = [.failover, .balance]
@@ -91,6 +91,7 @@ struct ConfigDecoding {
         }
         if let block = top.singleBlock("api") { config.api = decodeAPI(block) }
         if let block = top.singleBlock("history") { config.history = decodeHistory(block) }
+        if let block = top.singleBlock("ha_pair") { config.ha = decodeHA(block) }
         return config
     }
 
@@ -158,14 +159,32 @@ struct ConfigDecoding {
                     sink.error(a.value.location, "gateway: \"\(text)\" is not an IP address")
                 }
             }
+            if let a = r.attribute("gateway6"), let text = HCLValue.string(a.value, "gateway6", sink) {
+                if let ip = IPAddress(text), !ip.isV4 {
+                    interface.gateway6 = ip
+                    if let g = interface.gateway, !g.isV4 {
+                        sink.error(a.location, "gateway6: gateway \(g) is already IPv6; give the IPv6 next hop once")
+                    }
+                } else {
+                    sink.error(a.value.location, "gateway6: \"\(text)\" is not an IPv6 address (e.g. \"fe80::1\")")
+                }
+            }
             if let block = r.singleBlock("pppoe") {
                 interface.pppoe = decodePPPoE(block)
+                if let label, label.value.utf8.count > PPPoE.maxEthernetNameLength {
+                    sink.error(block.location, "pppoe: interface name \"\(label.value)\" is too long for a PPPoE line: its session interface \"\(PPPoE.sessionDevice(for: label.value))\" must fit 15 characters (at most \(PPPoE.maxEthernetNameLength) here)")
+                }
                 if interface.dhcp || r.has("address") {
                     sink.error(block.location, "pppoe: a PPPoE interface gets its address from the PPP session; remove dhcp/address")
                 }
             }
             if let block = r.singleBlock("wan") {
                 interface.wan = decodeWAN(block)
+                // The router's own traffic is told from the LAN's by its source in this network.
+                if interface.wan?.natAddress != nil, interface.address?.address.isV4 != true,
+                   let a = BodyReader.attributeLocation(block.body, "nat_address") {
+                    sink.error(a, "nat_address: needs a static IPv4 address on interface \"\(interface.name)\" (address = \"...\"): the router's own traffic keeps its own address")
+                }
             } else if interface.pppoe != nil {
                 interface.wan = WANSettings()   // a PPPoE interface is an uplink even without `wan {}`
             }
@@ -202,6 +221,13 @@ struct ConfigDecoding {
                 sink.error(a.value.location, "bandwidth: expected a string such as \"100Mbps\", got \(a.value.kindDescription)")
             }
         }
+        if let a = r.attribute("nat_address"), let text = HCLValue.string(a.value, "nat_address", sink) {
+            if case .v4 = IPAddress(text) {
+                wan.natAddress = IPAddress(text)
+            } else {
+                sink.error(a.value.location, "nat_address: \"\(text.prefix(64))\" is not an IPv4 address (IPv6 is not translated)")
+            }
+        }
         return wan
     }
 
@@ -227,7 +253,15 @@ struct ConfigDecoding {
         let r = BodyReader(block.body, context: "pppoe", attributes: ["username", "password"], sink: sink)
         r.require("username", at: block.location, example: "\"user@isp.example\"")
         r.require("password", at: block.location, example: "\"secret\"")
-        return PPPoE(username: r.string("username") ?? "", password: r.string("password") ?? "")
+        let username = r.attribute("username").flatMap { a in HCLValue.string(a.value, "username", sink).map { ($0, a) } }
+        let password = r.attribute("password").flatMap { a in HCLValue.string(a.value, "password", sink).map { ($0, a) } }
+        // pppd reads both from the options file Flywall writes: one line each, within its limits.
+        // The message never quotes the password.
+        for (name, value) in [("username", username), ("password", password)] {
+            guard let (text, a) = value else { continue }
+            if let problem = PPPoE.credentialProblem(text) { sink.error(a.value.location, "\(name): \(problem)") }
+        }
+        return PPPoE(username: username?.0 ?? "", password: password?.0 ?? "")
     }
 
     // MARK: health_check
@@ -589,8 +623,9 @@ struct ConfigDecoding {
 
     func decodeNotifications(_ block: HCLBlock) -> Notifications {
         noLabels(block)
-        let r = BodyReader(block.body, context: "notifications", attributes: [], blocks: ["email", "webhook"], sink: sink)
+        let r = BodyReader(block.body, context: "notifications", attributes: ["coalesce"], blocks: ["email", "webhook"], sink: sink)
         var notifications = Notifications()
+        if let coalesce = r.duration("coalesce", in: ConfigLimits.coalesce) { notifications.coalesce = coalesce }
         for email in r.blocks("email") {
             noLabels(email)
             let er = BodyReader(email.body, context: "email", attributes: Self.emailAttributes, sink: sink)
@@ -615,8 +650,17 @@ struct ConfigDecoding {
                     to.append(text)
                 }
             }
-            notifications.email.append(.init(enabled: er.bool("enabled") ?? true, smtp: smtp, from: from, to: to,
-                                             events: events(er)))
+            let port = smtp.split(separator: ":").last.flatMap { Int($0) }
+            var value = Notifications.Email(enabled: er.bool("enabled") ?? true, smtp: smtp, from: from, to: to,
+                                            events: events(er), tls: port == 465 ? .implicit : .starttls)
+            value.username = secretText(er, "username")
+            value.password = secretText(er, "password")
+            if value.password != nil && value.username == nil, let a = er.attribute("password") {
+                sink.error(a.location, "password: needs username = \"...\" too (SMTP AUTH sends both)")
+            }
+            if let tls = er.enumeration("tls", Notifications.EmailTLS.allCases) { value.tls = tls }
+            value.caFile = caFile(er, usable: value.tls != .none, why: "tls = \"none\" verifies no certificate")
+            notifications.email.append(value)
         }
         for hook in r.blocks("webhook") {
             noLabels(hook)
@@ -624,12 +668,43 @@ struct ConfigDecoding {
             wr.require("url", at: hook.location, example: "\"https://hooks.example.com/...\"")
             var url = ""
             if let a = wr.attribute("url"), let text = HCLValue.string(a.value, "url", sink) {
-                if let problem = NetValues.urlProblem(text) { sink.error(a.value.location, "url: \(problem)") }
+                // The path is a credential: the message names the URL without it.
+                if let problem = NetValues.urlProblem(text) {
+                    sink.error(a.value.location, "url: " + problem.replacing(text, with: NotificationPolicy.redactedURL(text)))
+                }
                 url = text
             }
-            notifications.webhook.append(.init(enabled: wr.bool("enabled") ?? true, url: url, events: events(wr)))
+            var value = Notifications.Webhook(enabled: wr.bool("enabled") ?? true, url: url, events: events(wr))
+            value.secret = secretText(wr, "secret")
+            value.caFile = caFile(wr, usable: url.lowercased().hasPrefix("https://"), why: "the url is not https://")
+            notifications.webhook.append(value)
         }
         return notifications
+    }
+
+    /// A password, secret or user name: a non-empty string of bounded size. Errors never quote it.
+    func secretText(_ r: BodyReader, _ name: String) -> String? {
+        guard let a = r.attribute(name) else { return nil }
+        guard case .string(let text) = a.value.kind else {
+            sink.error(a.value.location, "\(name): must be a string")
+            return nil
+        }
+        if text.isEmpty { sink.error(a.value.location, "\(name): must not be empty") }
+        if text.utf8.count > ConfigLimits.secretBytes { sink.error(a.value.location, "\(name): longer than \(ConfigLimits.secretBytes) bytes") }
+        if text.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" }) {
+            sink.error(a.value.location, "\(name): must not contain line breaks or NUL")
+        }
+        return text
+    }
+
+    func caFile(_ r: BodyReader, usable: Bool, why: String) -> String? {
+        guard let a = r.attribute("ca_file"), let path = HCLValue.string(a.value, "ca_file", sink) else { return nil }
+        if !usable {
+            sink.error(a.location, "ca_file: unused, \(why)")
+        } else if !path.hasPrefix("/") {
+            sink.error(a.value.location, "ca_file: must be an absolute path, got \"\(path)\"")
+        }
+        return path
     }
 
     /// `events = [...]`; default: every event kind.

@@ -24,6 +24,10 @@ public enum ConfigLimits {
     public static let latency: ClosedRange<Duration> = .milliseconds(1) ... .seconds(3_600)
     /// `sticky_timeout`: from 1 s to 7 days.
     public static let stickyTimeout: ClosedRange<Duration> = .seconds(1) ... .seconds(7 * 86_400)
+    /// `notifications { coalesce }`: at least 1 s (the floor), at most a day.
+    public static let coalesce: ClosedRange<Duration> = .seconds(1) ... .seconds(86_400)
+    /// Secrets and user names in `notifications` (bytes).
+    public static let secretBytes = 4_096
     /// Linux's IFNAMSIZ less the terminating NUL.
     public static let interfaceNameBytes = 15
 

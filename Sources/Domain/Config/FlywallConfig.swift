@@ -9,6 +9,8 @@ public struct FlywallConfig: Sendable, Equatable {
     /// `api { }` and `history { }` (OperationsConfig.swift).
     public var api = APISettings()
     public var history = HistorySettings()
+    /// `ha_pair { }`: one router of an HA pair; nil when standalone (HA/HASettings.swift).
+    public var ha: HASettings?
 
     public init(interfaces: [Interface] = [], uplinkGroups: [UplinkGroup] = [], policyRoutes: [PolicyRoute] = [],
                 ipsets: [IPSet] = [], notifications: Notifications = Notifications()) {
@@ -85,8 +87,12 @@ public struct Interface: Sendable, Equatable {
     public var dhcp: Bool
     /// Static address with prefix, e.g. `203.0.113.2/30`.
     public var address: CIDR?
-    /// Static next hop for the uplink's routing table.
+    /// Static next hop for the uplink's routing tables, of its own family (an IPv6 one serves as
+    /// `gateway6` when that is not given).
     public var gateway: IPAddress?
+    /// Static IPv6 next hop (often the ISP router's link-local address), for a dual-stack WAN
+    /// whose `gateway` is IPv4; without one, the IPv6 default route the system learned counts.
+    public var gateway6: IPAddress?
     public var wan: WANSettings?
     public var pppoe: PPPoE?
     /// Interface-level health check (the spec's LTE example): applies where a member has none.
@@ -99,6 +105,10 @@ public struct Interface: Sendable, Equatable {
     /// `zone = "WAN"` (any case): such an interface is a WAN when an uplink_group names it, even
     /// without a `wan` block.
     public var isWANZone: Bool { zone?.uppercased() == "WAN" }
+
+    /// The kernel interface that carries this WAN's traffic: its own name, or for a PPPoE WAN the
+    /// session's `ppp` interface (`PPPoE.sessionDevice(for:)`), which probes, routes and rules use.
+    public var device: String { pppoe == nil ? name : PPPoE.sessionDevice(for: name) }
 
     public init(name: String, zone: String? = nil, dhcp: Bool = false, address: CIDR? = nil, gateway: IPAddress? = nil,
                 wan: WANSettings? = nil, pppoe: PPPoE? = nil, healthCheck: HealthCheck? = nil, location: SourceLocation? = nil) {
@@ -121,20 +131,49 @@ public struct WANSettings: Sendable, Equatable {
     public var weight: Int
     /// Link capacity in bits per second, informational (QoS).
     public var bandwidthBitsPerSecond: Int64?
+    /// `nat_address`: the IPv4 address LAN connections leaving here are translated to (an HA
+    /// pair's virtual address, docs/ha.md); nil masquerades to the interface's own address. The
+    /// router's own traffic (its probes) keeps its own address.
+    public var natAddress: IPAddress?
 
-    public init(priority: Int = 1, weight: Int = 1, bandwidthBitsPerSecond: Int64? = nil) {
+    public init(priority: Int = 1, weight: Int = 1, bandwidthBitsPerSecond: Int64? = nil, natAddress: IPAddress? = nil) {
         self.priority = priority
         self.weight = weight
         self.bandwidthBitsPerSecond = bandwidthBitsPerSecond
+        self.natAddress = natAddress
     }
 }
 
-public struct PPPoE: Sendable, Equatable {
+/// A PPPoE session Flywall runs on the interface (its Ethernet device). The password is a secret:
+/// `description` never shows it.
+public struct PPPoE: Sendable, Equatable, CustomStringConvertible {
     public var username: String
     public var password: String
     public init(username: String, password: String) {
         self.username = username
         self.password = password
+    }
+
+    /// The session's `ppp` interface on `ethernet`: `ppp-` and the Ethernet name, so it is
+    /// predictable (pppd's `ifname`) and names which line it belongs to.
+    public static func sessionDevice(for ethernet: String) -> String { sessionDevicePrefix + ethernet }
+    public static let sessionDevicePrefix = "ppp-"
+    /// Longest Ethernet name whose session name still fits the kernel's 15 characters.
+    public static let maxEthernetNameLength = 15 - sessionDevicePrefix.count
+
+    public var description: String { "PPPoE(username: \(username), password: ********)" }
+
+    /// pppd's limit for names and secrets (MAXNAMELEN, MAXSECRETLEN) less its terminating byte.
+    public static let maxCredentialBytes = 255
+
+    /// Why a username or password cannot be handed to pppd, nil when it can.
+    public static func credentialProblem(_ text: String) -> String? {
+        if text.isEmpty { return "must not be empty" }
+        if text.utf8.count > maxCredentialBytes { return "must be at most \(maxCredentialBytes) bytes" }
+        if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return "must not contain control characters (newlines, tabs)"
+        }
+        return nil
     }
 }
 
@@ -345,6 +384,15 @@ public enum WANEventKind: String, Sendable, Hashable, CaseIterable, Codable {
 }
 
 public struct Notifications: Sendable, Equatable {
+    /// How the mail client protects the SMTP connection.
+    public enum EmailTLS: String, Sendable, Equatable, CaseIterable {
+        /// Plain connect, then `STARTTLS` (required: a server without it is an error).
+        case starttls
+        /// TLS from the first byte (`smtps`, port 465).
+        case implicit
+        /// No TLS at all (a relay on loopback or a trusted LAN).
+        case none
+    }
     public struct Email: Sendable, Equatable {
         public var enabled: Bool
         /// `host:port`
@@ -352,28 +400,49 @@ public struct Notifications: Sendable, Equatable {
         public var from: String?
         public var to: [String]
         public var events: [WANEventKind]
-        public init(enabled: Bool = true, smtp: String, from: String? = nil, to: [String], events: [WANEventKind]) {
+        public var username: String?
+        /// A secret: never printed, logged or served.
+        public var password: String?
+        public var tls: EmailTLS
+        /// A PEM file of the CA that signed the server's certificate, instead of the system store.
+        public var caFile: String?
+        public init(enabled: Bool = true, smtp: String, from: String? = nil, to: [String], events: [WANEventKind],
+                    username: String? = nil, password: String? = nil, tls: EmailTLS = .starttls, caFile: String? = nil) {
             self.enabled = enabled
             self.smtp = smtp
             self.from = from
             self.to = to
             self.events = events
+            self.username = username
+            self.password = password
+            self.tls = tls
+            self.caFile = caFile
         }
     }
     public struct Webhook: Sendable, Equatable {
         public var enabled: Bool
+        /// Its path is a credential (Slack, Mattermost): shown only as `scheme://host/<redacted>`.
         public var url: String
         public var events: [WANEventKind]
-        public init(enabled: Bool = true, url: String, events: [WANEventKind]) {
+        /// The HMAC-SHA256 key of `X-Flywall-Signature`; a secret.
+        public var secret: String?
+        public var caFile: String?
+        public init(enabled: Bool = true, url: String, events: [WANEventKind], secret: String? = nil, caFile: String? = nil) {
             self.enabled = enabled
             self.url = url
             self.events = events
+            self.secret = secret
+            self.caFile = caFile
         }
     }
+    public static let defaultCoalesce: Duration = .seconds(30)
     public var email: [Email]
     public var webhook: [Webhook]
-    public init(email: [Email] = [], webhook: [Webhook] = []) {
+    /// Events about one WAN or group closer together than this go out as one message.
+    public var coalesce: Duration
+    public init(email: [Email] = [], webhook: [Webhook] = [], coalesce: Duration = Notifications.defaultCoalesce) {
         self.email = email
         self.webhook = webhook
+        self.coalesce = coalesce
     }
 }

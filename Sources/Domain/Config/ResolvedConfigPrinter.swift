@@ -26,6 +26,7 @@ public enum ResolvedConfigPrinter {
             attributes.append(("dhcp", "\(i.dhcp)"))
             if let a = i.address { attributes.append(("address", HCLFormatter.quote("\(a.address)/\(a.prefixLength)"))) }
             if let g = i.gateway { attributes.append(("gateway", HCLFormatter.quote(g.description))) }
+            if let g = i.gateway6 { attributes.append(("gateway6", HCLFormatter.quote(g.description))) }
             w.attributes(attributes)
             if let p = i.pppoe {
                 w.open("pppoe")
@@ -103,19 +104,29 @@ public enum ResolvedConfigPrinter {
         if !n.email.isEmpty || !n.webhook.isEmpty {
             w.blank()
             w.open("notifications")
+            w.attributes([("coalesce", HCLFormatter.quote(DurationText.format(n.coalesce)))])
+            func secret(_ value: String) -> String { HCLFormatter.quote(redactSecrets ? "<redacted>" : value) }
             for email in n.email {
                 w.open("email")
                 var a = [("enabled", "\(email.enabled)"), ("smtp", HCLFormatter.quote(email.smtp))]
                 if let from = email.from { a.append(("from", HCLFormatter.quote(from))) }
                 a.append(("to", list(email.to)))
                 a.append(("events", list(email.events.map(\.rawValue))))
+                if let username = email.username { a.append(("username", HCLFormatter.quote(username))) }
+                if let password = email.password { a.append(("password", secret(password))) }
+                a.append(("tls", HCLFormatter.quote(email.tls.rawValue)))
+                if let caFile = email.caFile { a.append(("ca_file", HCLFormatter.quote(caFile))) }
                 w.attributes(a)
                 w.close()
             }
             for hook in n.webhook {
                 w.open("webhook")
-                w.attributes([("enabled", "\(hook.enabled)"), ("url", HCLFormatter.quote(hook.url)),
-                              ("events", list(hook.events.map(\.rawValue)))])
+                let url = redactSecrets ? NotificationPolicy.redactedURL(hook.url) : hook.url
+                var a = [("enabled", "\(hook.enabled)"), ("url", HCLFormatter.quote(url)),
+                         ("events", list(hook.events.map(\.rawValue)))]
+                if let value = hook.secret { a.append(("secret", secret(value))) }
+                if let caFile = hook.caFile { a.append(("ca_file", HCLFormatter.quote(caFile))) }
+                w.attributes(a)
                 w.close()
             }
             w.close()
@@ -136,6 +147,11 @@ public enum ResolvedConfigPrinter {
         w.open("history")
         w.attributes([("retention", HCLFormatter.quote(DurationText.format(config.history.retention))),
                       ("max_events", "\(config.history.maxEvents)")])
+        w.close()
+        guard let ha = config.ha else { return }
+        w.blank()
+        w.open("ha_pair", comment: "dataplane layout \(DataplaneLayout(config: config).fingerprint): must be equal on both routers")
+        w.attributes([("role_file", HCLFormatter.quote(ha.roleFile))])
         w.close()
     }
 
@@ -213,13 +229,15 @@ public enum ResolvedConfigPrinter {
             return .object(o)
         }
         let checks = config.effectiveHealthChecks
+        func address(_ ip: IPAddress?) -> JSONValue { ip.map { .string($0.description) } ?? .null }
         let interfaces: [JSONValue] = config.interfaces.map { i in
             .object([
                 ("name", .string(i.name)),
                 ("zone", i.zone.map(JSONValue.string) ?? .null),
                 ("dhcp", .bool(i.dhcp)),
                 ("address", i.address.map { .string("\($0.address)/\($0.prefixLength)") } ?? .null),
-                ("gateway", i.gateway.map { .string($0.description) } ?? .null),
+                ("gateway", address(i.gateway)),
+                ("gateway6", address(i.gateway6)),
                 ("wan", i.wan.map { wan in
                     .object([("priority", .int(wan.priority)), ("weight", .int(wan.weight)),
                              ("bandwidth_bps", wan.bandwidthBitsPerSecond.map { .double(Double($0)) } ?? .null)])
@@ -261,14 +279,19 @@ public enum ResolvedConfigPrinter {
             .object([("name", .string(s.name)), ("entries", .array(s.entries.map { .string($0.description) }))])
         }
         let n = config.notifications
+        let redacted: (String?) -> JSONValue = { $0 == nil ? .null : .string("<redacted>") }
         let notifications: JSONValue = .object([
+            ("coalesce", .string(DurationText.format(n.coalesce))),
             ("email", .array(n.email.map { e in
                 .object([("enabled", .bool(e.enabled)), ("smtp", .string(e.smtp)), ("from", e.from.map(JSONValue.string) ?? .null),
-                         ("to", .array(e.to.map(JSONValue.string))), ("events", .array(e.events.map { .string($0.rawValue) }))])
+                         ("to", .array(e.to.map(JSONValue.string))), ("events", .array(e.events.map { .string($0.rawValue) })),
+                         ("username", e.username.map(JSONValue.string) ?? .null), ("password", redacted(e.password)),
+                         ("tls", .string(e.tls.rawValue)), ("ca_file", e.caFile.map(JSONValue.string) ?? .null)])
             })),
             ("webhook", .array(n.webhook.map { h in
-                .object([("enabled", .bool(h.enabled)), ("url", .string(h.url)),
-                         ("events", .array(h.events.map { .string($0.rawValue) }))])
+                .object([("enabled", .bool(h.enabled)), ("url", .string(NotificationPolicy.redactedURL(h.url))),
+                         ("events", .array(h.events.map { .string($0.rawValue) })), ("secret", redacted(h.secret)),
+                         ("ca_file", h.caFile.map(JSONValue.string) ?? .null)])
             })),
         ])
         return JSONValue.object([
@@ -282,6 +305,8 @@ public enum ResolvedConfigPrinter {
                              ("token", config.api.token == nil ? .null : .string("<redacted>"))])),
             ("history", .object([("retention", .string(DurationText.format(config.history.retention))),
                                  ("max_events", .number("\(config.history.maxEvents)"))])),
+            ("ha_pair", config.ha.map { .object([("role_file", .string($0.roleFile)),
+                                            ("layout_fingerprint", .string(DataplaneLayout(config: config).fingerprint))]) } ?? .null),
         ]).serialized(scalarArraysOnOneLine: true) + "\n"
     }
 

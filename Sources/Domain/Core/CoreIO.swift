@@ -7,7 +7,11 @@ public enum CoreEvent: Sendable, Equatable {
     /// Netlink saw the interface's carrier (lower layer) come or go.
     case carrier(interface: String, up: Bool)
     /// An address and/or next hop was learned for a WAN (static config, DHCP client, netlink).
+    /// A gateway of the IPv6 family here is taken as the WAN's IPv6 next hop.
     case addressLearned(interface: String, address: CIDR?, gateway: IPAddress?)
+    /// The next hop of the WAN's IPv6 default route in the main table (router advertisements, a
+    /// DHCPv6 client, the operator), nil when it went away. A static `gateway6` wins over it.
+    case ipv6GatewayLearned(interface: String, gateway: IPAddress?)
     /// A validated config replaces the running one. Health state of unchanged WANs is kept.
     case configReplaced(FlywallConfig)
     /// An operator's command, with who asked (kept in history with the command's result).
@@ -18,6 +22,12 @@ public enum CoreEvent: Sendable, Equatable {
     /// The dataplane could not carry out an `.applyPlan` or `.repairDataplane` (with its words):
     /// the kernel may now hold part of a plan, so the next programming repairs it whole.
     case dataplaneFailed(String)
+    /// The pppd run started by `.startSession` for this PPPoE WAN ended (or could not start).
+    /// Whether its link is up comes as `.carrier` on the session's device, like any other link.
+    case sessionEnded(interface: String, SessionExit)
+    /// keepalived moved this router to another role in its HA pair (`ha_pair { role_file }`). Ignored
+    /// by a standalone core (no `ha_pair` block).
+    case roleChanged(HARole)
 }
 
 public enum ManualCommand: Sendable, Equatable {
@@ -104,11 +114,14 @@ public struct ProbeBinding: Sendable, Equatable, Hashable {
     public var ipv6: Bool
     /// The CA file its `https` check trusts instead of the system store (`ca_file`).
     public var caFile: String?
-    public init(interface: String, index: Int, ipv6: Bool, caFile: String? = nil) {
+    /// The kernel interface the sockets bind to: the WAN's own, or its PPPoE session's `ppp` device.
+    public var device: String
+    public init(interface: String, index: Int, ipv6: Bool, caFile: String? = nil, device: String? = nil) {
         self.interface = interface
         self.index = index
         self.ipv6 = ipv6
         self.caFile = caFile
+        self.device = device ?? interface
     }
 }
 
@@ -116,8 +129,9 @@ public struct ProbeBinding: Sendable, Equatable, Hashable {
 public enum CoreEffect: Sendable, Equatable {
     /// Open exactly these probe paths (closing any others) before the probes that follow use them.
     case configureProbes([ProbeBinding])
-    /// Follow carrier, addresses and default routes of exactly these interfaces; newly watched ones
-    /// are reported (`.carrier`, `.addressLearned`) as they are now.
+    /// Follow carrier, addresses and default routes of exactly these interfaces (kernel names: a
+    /// PPPoE WAN's session device); newly watched ones are reported (`.carrier`, `.addressLearned`)
+    /// as they are now.
     case watchInterfaces([String])
     case sendProbe(ProbeRequest)
     /// The whole dataplane answer; the adapter makes the kernel agree with `plan.route`, changing
@@ -138,6 +152,11 @@ public enum CoreEffect: Sendable, Equatable {
     /// effective check is passive, sorted by name) and report them as `.passive` events. Emitted on
     /// the first tick (also when empty) and whenever a config replacement changes the set.
     case capturePassive(interfaces: [String])
+    /// Run pppd for this PPPoE line until `.stopSession` or until it ends by itself (then the shell
+    /// reports `.sessionEnded`; the core decides when to start it again).
+    case startSession(PPPoESessionSpec)
+    /// Stop the pppd of this PPPoE WAN (removed or changed by a reload); no `.sessionEnded` follows.
+    case stopSession(interface: String)
 }
 
 public enum LogLevel: String, Sendable, Equatable { case debug, info, notice, warning, error }

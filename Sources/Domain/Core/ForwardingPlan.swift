@@ -30,12 +30,36 @@ public struct ForwardingPlan: Sendable, Equatable {
         public var index: Int
         /// Usable for new connections (healthy, carrier, not in maintenance).
         public var usable: Bool
+        /// The IPv4 next hop (nil: the route goes straight out of the device, as for a
+        /// point-to-point link such as a PPPoE session).
         public var gateway: IPAddress?
-        public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil) {
+        /// The IPv6 next hop, usually the link-local address of the router that advertised the
+        /// default route. Nil: the uplink carries no IPv6 of its own; IPv6 flows the plan gives it
+        /// leave by the system's main table instead (the dataplane throws them there), as they did
+        /// before Flywall.
+        public var ipv6Gateway: IPAddress?
+        /// The kernel interface its traffic leaves by: the WAN's own, or its PPPoE session's.
+        public var device: String
+        /// False while the device cannot exist: a PPPoE session's interface before its link is up.
+        /// Nothing can leave by it, so the dataplane routes its tables nowhere until it returns.
+        public var deviceExists: Bool
+        /// `wan { nat_address }`: what LAN connections leaving here are translated to (nil: masquerade).
+        public var natAddress: IPAddress?
+        /// With `natAddress`: the network of the interface's own address. Connections from it are the
+        /// router's own (probes, VRRP) and are masqueraded, not translated. The same on both routers
+        /// of a pair: their own addresses differ, their network does not.
+        public var ownNetwork: CIDR?
+        public init(name: String, index: Int, usable: Bool, gateway: IPAddress? = nil, ipv6Gateway: IPAddress? = nil,
+                    device: String? = nil, deviceExists: Bool = true, natAddress: IPAddress? = nil, ownNetwork: CIDR? = nil) {
             self.name = name
             self.index = index
             self.usable = usable
             self.gateway = gateway
+            self.ipv6Gateway = ipv6Gateway
+            self.device = device ?? name
+            self.deviceExists = deviceExists
+            self.natAddress = natAddress
+            self.ownNetwork = ownNetwork
         }
     }
 

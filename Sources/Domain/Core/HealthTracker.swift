@@ -243,6 +243,20 @@ struct HealthTracker: Sendable {
         reschedule()
     }
 
+    /// A PPPoE WAN before its session has a link: down for that, though (as any WAN at start)
+    /// assumed healthy once its link is there.
+    mutating func awaitSession() {
+        carrier = false
+        reason = "PPPoE session starting"
+    }
+
+    /// Its PPPoE session ended: down as for a lost carrier, with pppd's reason.
+    mutating func sessionEnded(_ why: String, at now: Instant) {
+        if carrier { setCarrier(false, at: now) }
+        reason = why
+        evidence = WANEvidence(cause: .carrier, detail: why)
+    }
+
     /// Standby on or off (the core's judgement after each event); true when that changed. The next
     /// round moves to the new cadence, counted from the last round's start.
     mutating func setStandby(_ on: Bool) -> Bool {
@@ -339,7 +353,10 @@ struct HealthTracker: Sendable {
         } else {
             failedRounds += 1
             goodRounds = 0
-            if healthy && failedRounds >= check.thresholdDown {
+            // Without a link (a PPPoE WAN before its first session) the link is why it is down:
+            // rounds that fail for it do not replace that reason, and its first link is trusted
+            // as any WAN's is at start.
+            if healthy && carrier && failedRounds >= check.thresholdDown {
                 healthy = false
                 reason = "\(failedRounds) consecutive failed \(roundNoun)" + (detail.isEmpty ? "" : " (\(detail))")
                 evidence = roundEvidence("\(failedRounds)/\(check.thresholdDown) failed \(roundNoun)", rounds: failedRounds, detail: detail)

@@ -17,6 +17,8 @@ public struct MultiWANStateMachine: Sendable {
     /// Next hops learned from the system (DHCP client routes, netlink). A static `gateway` in the
     /// config wins over these; see `gateway(of:)`.
     private var learnedGateways: [String: IPAddress] = [:]
+    /// IPv6 next hops learned from the system (router advertisements); a static one wins.
+    private var learnedIPv6Gateways: [String: IPAddress] = [:]
     private var forced: [String: String] = [:]
     /// The command behind each group's last force or release, for its failover event's evidence.
     private var forceEvidence: [String: WANEvidence] = [:]
@@ -40,6 +42,16 @@ public struct MultiWANStateMachine: Sendable {
     /// Trackers whose check has a `standby_interval`: only these are judged for standby, so a
     /// config without one pays nothing per event.
     private var standbyCandidates: [Int] = []
+    /// Kernel interface name -> tracker: what netlink and captures report is the device, which for
+    /// a PPPoE WAN is its session's `ppp` interface, not the WAN's name.
+    private var deviceTracker: [String: Int] = [:]
+    /// The PPPoE lines the core runs pppd for, with their restart schedule.
+    private var sessions: PPPoESessions
+    /// This router's role in its HA pair; nil when standalone (no `ha_pair` block). A pair member is a
+    /// backup until keepalived says otherwise: before that it does not hold the virtual addresses.
+    public private(set) var role: HARole?
+    /// `translations(config)`, kept with the config.
+    private var translations: [String: (address: IPAddress, ownNetwork: CIDR?)]
 
     public init(config: FlywallConfig) {
         self.config = config
@@ -48,13 +60,18 @@ public struct MultiWANStateMachine: Sendable {
         self.trackers = []
         self.trackerIndex = [:]
         self.uplinkIndex = [:]
+        self.sessions = PPPoESessions(config: config)
+        self.role = config.ha == nil ? nil : .backup
+        self.translations = Self.translations(config)
         installTrackers(for: config, at: .zero)
         predictSlots()
     }
 
     /// The earliest time the core wants a `.tick`.
     public var nextDeadline: Instant? {
-        earliestDeadline == .max ? nil : Instant(nanoseconds: earliestDeadline)
+        let restart = sessions.earliestRestart?.nanoseconds ?? .max
+        let earliest = min(earliestDeadline, restart)
+        return earliest == .max ? nil : Instant(nanoseconds: earliest)
     }
 
     /// Each tracker's next deadline (Int64.max: none), and their minimum, kept up to date because
@@ -88,6 +105,7 @@ public struct MultiWANStateMachine: Sendable {
                     since[trackers[i].interface] = now
                 }
             }
+            startDueSessions(at: now, into: &effects)
             for i in trackers.indices where deadlines[i] <= now.nanoseconds {
                 let wasUsable = trackers[i].usable
                 for request in trackers[i].tick(at: now) { effects.append(.sendProbe(request)) }
@@ -100,30 +118,50 @@ public struct MultiWANStateMachine: Sendable {
             trackers[i].record(id, outcome)
             refreshDeadline(i, now: now)
             if trackers[i].usable != wasUsable { dirty = true }
-        case .passive(let interface, let observation):
-            guard let i = trackerIndex[interface] else { return [] }
+        case .passive(let device, let observation):
+            guard let i = deviceTracker[device] else { return [] }
             let wasUsable = trackers[i].usable
             trackers[i].observe(observation, at: now)
             refreshDeadline(i, now: now)
             if trackers[i].usable != wasUsable { dirty = true }
-        case .carrier(let interface, let up):
-            guard let i = trackerIndex[interface] else { return [] }
+        case .carrier(let device, let up):
+            guard let i = deviceTracker[device] else { return [] }
+            let interface = trackers[i].interface
             trackers[i].setCarrier(up, at: now)
             refreshDeadline(i, now: now)
-            effects.append(.log(up ? .info : .warning, "\(interface): carrier \(up ? "up" : "down")"))
+            effects.append(.log(up ? .info : .warning, "\(interface): carrier \(up ? "up" : "down")"
+                                + (device == interface ? "" : " on \(device)")))
+            // A session's link that came or went changes its probe path: sockets bound to a ppp
+            // interface that was deleted and made again would be bound to the old one.
+            if sessions.setLink(interface, up: up) && started { effects.append(.configureProbes(probeBindings())) }
             // Routes through the link were deleted by the kernel when it went down.
             if up { needsRepair = true }
             dirty = true
-        case .addressLearned(let interface, _, let gateway):
-            guard trackerIndex[interface] != nil else { return [] }
+        case .addressLearned(let device, _, let gateway):
+            guard let i = deviceTracker[device] else { return [] }
+            let interface = trackers[i].interface
             // An address that comes back may also bring back a link whose routes the kernel deleted.
             needsRepair = true
             dirty = true
-            if learnedGateways[interface] != gateway {
+            if let gateway, !gateway.isV4 {
+                learnIPv6Gateway(gateway, of: interface, into: &effects)
+            } else if learnedGateways[interface] != gateway {
                 // nil: the system withdrew its route (lease lost); a static gateway is unaffected.
                 learnedGateways[interface] = gateway
                 effects.append(.log(.info, "\(interface): gateway \(gateway.map { "\($0)" } ?? "withdrawn")"))
             }
+        case .ipv6GatewayLearned(let interface, let gateway):
+            guard trackerIndex[interface] != nil else { return [] }
+            // Only routes change: the next plan replaces them.
+            if gateway.map({ !$0.isV4 }) ?? true { learnIPv6Gateway(gateway, of: interface, into: &effects) }
+        case .sessionEnded(let interface, let exit):
+            guard let i = trackerIndex[interface], let delay = sessions.ended(interface, at: now) else { return [] }
+            let reason = "PPPoE session down: \(exit.reason)"
+            trackers[i].sessionEnded(reason, at: now)
+            refreshDeadline(i, now: now)
+            effects.append(.log(.warning, "\(interface): \(reason); restarting in \(DurationText.format(delay))"))
+            if sessions.setLink(interface, up: false) && started { effects.append(.configureProbes(probeBindings())) }
+            dirty = true
         case .dataplaneFailed:
             // The shell has logged its words; the next plan goes out as a repair.
             needsRepair = true
@@ -131,9 +169,22 @@ public struct MultiWANStateMachine: Sendable {
             guard newConfig != config else {
                 return [.log(.info, "reload: configuration unchanged")]
             }
+            let stopped = sessions.replace(with: newConfig)
+            for interface in stopped {
+                effects.append(.log(.info, "\(interface): stopping its PPPoE session (removed or changed)"))
+                effects.append(.stopSession(interface: interface))
+            }
+            if newConfig.ha != config.ha {
+                effects.append(.log(.warning, "reload: the ha_pair block changed; the role file is read from the one at start until a restart"))
+            }
             replaceConfig(newConfig, at: now)
+            // Joining or leaving a pair: a new member waits for keepalived's word as a backup.
+            if (newConfig.ha == nil) != (role == nil) { role = newConfig.ha == nil ? nil : .backup }
             effects.append(.log(.notice, "configuration reloaded: \(newConfig.wans.count) WANs, \(groups.count) groups"))
-            if started { appendEdgeConfiguration(to: &effects) }
+            if started {
+                appendEdgeConfiguration(to: &effects)
+                startDueSessions(at: now, into: &effects)
+            }
             for i in trackers.indices {
                 trackers[i].start(at: now)
                 refreshDeadline(i, now: now)
@@ -144,10 +195,34 @@ public struct MultiWANStateMachine: Sendable {
         case .manual(let command, let origin):
             effects.append(contentsOf: apply(command, origin: origin, at: now))
             dirty = true
+        case .roleChanged(let newRole):
+            changeRole(to: newRole, into: &effects)
         }
         if dirty && started { reconcile(at: now, into: &effects) }
         if started && !standbyCandidates.isEmpty { updateStandby(at: now) }
         return effects
+    }
+
+    private mutating func learnIPv6Gateway(_ gateway: IPAddress?, of interface: String, into effects: inout [CoreEffect]) {
+        guard learnedIPv6Gateways[interface] != gateway else { return }
+        learnedIPv6Gateways[interface] = gateway
+        dirty = true
+        effects.append(.log(.info, "\(interface): IPv6 gateway \(gateway.map { "\($0)" } ?? "withdrawn")"))
+    }
+
+    // MARK: HA role
+
+    /// A backup's kernel holds no LAN connections of its own (conntrackd keeps the master's in its
+    /// external cache), so it flushes nothing. Becoming master, it now owns the connections
+    /// conntrackd just committed: those pinned to an uplink that is dead here are dead, and go.
+    private mutating func changeRole(to newRole: HARole, into effects: inout [CoreEffect]) {
+        guard let old = role, old != newRole else { return }
+        role = newRole
+        effects.append(.log(.notice, "ha: role \(newRole.rawValue) (was \(old.rawValue))"))
+        guard newRole == .master, planApplied else { return }
+        for t in trackers where !(t.healthy && t.carrier) {
+            if let uplink = plan.uplink(named: t.interface) { effects.append(.flushConnections(uplink)) }
+        }
     }
 
     // MARK: Standby
@@ -182,7 +257,7 @@ public struct MultiWANStateMachine: Sendable {
         let names = trackers.filter(\.isPassive).map(\.interface).sorted()
         guard names != capturedPassive else { return }
         capturedPassive = names
-        effects.append(.capturePassive(interfaces: names))
+        effects.append(.capturePassive(interfaces: names.map { config.interface(named: $0)?.device ?? $0 }))
     }
 
     // MARK: Status
@@ -257,10 +332,14 @@ public struct MultiWANStateMachine: Sendable {
         trackers = []
         trackerIndex = [:]
         deadlines = []
+        deviceTracker = [:]
         let checks = config.effectiveHealthChecks
         for wan in config.wans {
             var tracker = kept[wan.name] ?? HealthTracker(interface: wan.name, check: checks[wan.name])
+            // A PPPoE WAN has no link until its session brings one (also one that just became PPPoE).
+            if wan.pppoe != nil && !sessions.isLinkUp(wan.name) && tracker.carrier { tracker.awaitSession() }
             tracker.replaceCheck(checks[wan.name], at: now)
+            deviceTracker[wan.device] = trackers.count
             trackerIndex[wan.name] = trackers.count
             trackers.append(tracker)
             deadlines.append(tracker.nextDeadline?.nanoseconds ?? .max)
@@ -272,6 +351,7 @@ public struct MultiWANStateMachine: Sendable {
 
     private mutating func replaceConfig(_ newConfig: FlywallConfig, at now: Instant) {
         config = newConfig
+        translations = Self.translations(newConfig)
         groups = newConfig.effectiveGroups
         installTrackers(for: newConfig, at: now)
         predictSlots()
@@ -289,15 +369,30 @@ public struct MultiWANStateMachine: Sendable {
     /// interfaces whose links and addresses matter, and the passive captures. On start and after
     /// every config change.
     private mutating func appendEdgeConfiguration(to effects: inout [CoreEffect]) {
+        effects.append(.configureProbes(probeBindings()))
+        effects.append(.watchInterfaces(config.wans.map(\.device)))
+        announcePassiveCaptures(into: &effects)
+    }
+
+    /// Probe paths of every WAN whose device exists: a PPPoE WAN's only while its session's link is
+    /// up (its probes meanwhile get no answer, and the WAN is down for its session anyway).
+    private func probeBindings() -> [ProbeBinding] {
         let checks = config.effectiveHealthChecks
-        let bindings = config.wans.map { wan in
+        return config.wans.filter { sessions.isLinkUp($0.name) }.map { wan in
             let check = checks[wan.name]
             return ProbeBinding(interface: wan.name, index: uplinkIndex[wan.name] ?? 0,
-                                ipv6: check?.targets.contains { !$0.isV4 } ?? false, caFile: check?.caFile)
+                                ipv6: check?.targets.contains { !$0.isV4 } ?? false, caFile: check?.caFile,
+                                device: wan.device)
         }
-        effects.append(.configureProbes(bindings))
-        effects.append(.watchInterfaces(config.wans.map(\.name)))
-        announcePassiveCaptures(into: &effects)
+    }
+
+    /// Starts pppd for every PPPoE line that is due: all of them at start, then each at the end of
+    /// its backoff (`SessionBackoff`).
+    private mutating func startDueSessions(at now: Instant, into effects: inout [CoreEffect]) {
+        for spec in sessions.startDue(at: now) {
+            effects.append(.log(.info, "\(spec.interface): starting its PPPoE session (pppd, interface \(spec.device))"))
+            effects.append(.startSession(spec))
+        }
     }
 
     // MARK: Reconcile
@@ -352,13 +447,35 @@ public struct MultiWANStateMachine: Sendable {
             effects.append(.applyPlan(newPlan))
         }
         var flushed = Set<String>()
-        for interface in died + flushes where flushed.insert(interface).inserted {
+        for interface in died + flushes where role != .backup && flushed.insert(interface).inserted {
             if let uplink = newPlan.uplink(named: interface) { effects.append(.flushConnections(uplink)) }
         }
     }
 
+    /// `nat_address` of each WAN that has one, with the IPv4 network of its own address (host bits
+    /// cleared), from the config once: plans are made on the failover path.
+    private static func translations(_ config: FlywallConfig) -> [String: (address: IPAddress, ownNetwork: CIDR?)] {
+        var result: [String: (address: IPAddress, ownNetwork: CIDR?)] = [:]
+        for i in config.wans {
+            guard let nat = i.wan?.natAddress else { continue }
+            var network: CIDR?
+            if let own = i.address, case .v4(let v) = own.address {
+                let mask: UInt32 = own.prefixLength == 0 ? 0 : ~UInt32(0) << (32 - UInt32(own.prefixLength))
+                network = CIDR(address: .v4(v & mask), prefixLength: own.prefixLength)
+            }
+            result[i.name] = (nat, network)
+        }
+        return result
+    }
+
     private func gateway(of interface: String) -> IPAddress? {
-        config.interface(named: interface)?.gateway ?? learnedGateways[interface]
+        config.interface(named: interface)?.gateway.flatMap { $0.isV4 ? $0 : nil } ?? learnedGateways[interface]
+    }
+
+    /// `gateway6`, else a static IPv6 `gateway`, else the advertised one.
+    private func ipv6Gateway(of interface: String) -> IPAddress? {
+        let settings = config.interface(named: interface)
+        return settings?.gateway6 ?? settings?.gateway.flatMap { $0.isV4 ? nil : $0 } ?? learnedIPv6Gateways[interface]
     }
 
     private func isUsable(_ interface: String) -> Bool {
@@ -416,7 +533,11 @@ public struct MultiWANStateMachine: Sendable {
     private func makePlan() -> ForwardingPlan {
         let uplinks = trackers.map { t in
             ForwardingPlan.Uplink(name: t.interface, index: uplinkIndex[t.interface] ?? 0, usable: t.usable,
-                                  gateway: gateway(of: t.interface))
+                                  gateway: gateway(of: t.interface), ipv6Gateway: ipv6Gateway(of: t.interface),
+                                  device: config.interface(named: t.interface)?.device,
+                                  deviceExists: sessions.isLinkUp(t.interface),
+                                  natAddress: translations[t.interface]?.address,
+                                  ownNetwork: translations[t.interface]?.ownNetwork)
         }
         let planGroups = groups.map { g in
             let s = selections[g.name] ?? GroupSelector.Selection(active: [], buckets: [])

@@ -1,3 +1,8 @@
+/// The two address families: what a route, a rule or a set of the dataplane is for.
+public enum IPFamily: Sendable, Hashable, CaseIterable {
+    case ipv4, ipv6
+}
+
 /// An IPv4 or IPv6 address, parsed without Foundation so the core stays dependency-free.
 public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
     case v4(UInt32)
@@ -15,6 +20,8 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 
     public var isV4: Bool { if case .v4 = self { true } else { false } }
+
+    public var family: IPFamily { isV4 ? .ipv4 : .ipv6 }
 
     /// The address `n` further on (wrapping within the family), for `source_count` ranges.
     public func advanced(by n: Int) -> IPAddress {

@@ -48,6 +48,8 @@ public enum DurationText {
                 }
             }
             if digits == 0 {
+                // A lone "." (as in "5s.") leaves nothing after it to name.
+                guard i < chars.count else { return .failure(Problem(message: "expected digits after \".\"")) }
                 let rest = String(chars[i...])
                 if chars[i] == "-" { return .failure(Problem(message: "must not be negative")) }
                 return .failure(Problem(message: "expected a number before \"\(rest)\""))

@@ -110,9 +110,9 @@ struct LabPlan: Sendable {
         var core = MultiWANStateMachine(config: config)
         for (index, wan) in config.wans.enumerated() {
             let a = addressing(wan, index: index, targets: [])
-            _ = core.handle(.addressLearned(interface: wan.name, address: CIDR(address: IPAddress(a.address)!, prefixLength: a.prefixLength),
+            _ = core.handle(.addressLearned(interface: wan.device, address: CIDR(address: IPAddress(a.address)!, prefixLength: a.prefixLength),
                                             gateway: IPAddress(a.gateway)), at: .zero)
-            _ = core.handle(.carrier(interface: wan.name, up: true), at: .zero)
+            _ = core.handle(.carrier(interface: wan.device, up: true), at: .zero)
         }
         _ = core.handle(.tick, at: .zero)
         return core.plan

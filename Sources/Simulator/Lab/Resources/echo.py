@@ -81,10 +81,11 @@ def serve(args):
     async def main():
         loop = asyncio.get_running_loop()
         servers = []
+        # host None: every IPv4 and IPv6 address, also those added after the start.
         for port in args.http:
-            servers.append(await asyncio.start_server(http, "0.0.0.0", port, reuse_address=True))
+            servers.append(await asyncio.start_server(http, None, port, reuse_address=True))
         for port in args.tcp:
-            servers.append(await asyncio.start_server(tcp_echo, "0.0.0.0", port, backlog=1024, reuse_address=True))
+            servers.append(await asyncio.start_server(tcp_echo, None, port, backlog=1024, reuse_address=True))
         # One UDP socket per address: a wildcard socket would answer from the address the route to
         # the client picks, not the one the client wrote to, and NAT on the router would drop it.
         for address in args.udp_address:
@@ -123,7 +124,7 @@ async def one_tcp(item, timeout):
 
 async def one_udp(item, timeout):
     loop = asyncio.get_running_loop()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = socket.socket(family(item["src"]), socket.SOCK_DGRAM)
     try:
         sock.setblocking(False)
         sock.bind((item["src"], item.get("sport", 0)))
@@ -156,8 +157,12 @@ def client(args):
     print(json.dumps(asyncio.run(main())), flush=True)
 
 
+def family(address):
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
 def hold(args):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(family(args.src), socket.SOCK_STREAM)
     sock.settimeout(args.timeout)
     try:
         sock.bind((args.src, 0))

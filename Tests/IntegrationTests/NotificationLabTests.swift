@@ -1,0 +1,77 @@
+import Foundation
+import Lab
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real daemon's webhook in namespaces: the receiver is 203.0.113.10, which every ISP holds,
+/// so the ISP that records a message is the uplink it left through.
+@Suite(.serialized) struct NotificationLabTests {
+    static let secret = "lab-hook-secret-789"
+
+    /// `hang`: both receivers accept the connection and never answer (the sender times out at
+    /// 30 s); the failover must come as fast as with receivers that answer.
+    @Test(arguments: [false, true]) func notificationsLeaveThroughAWorkingUplinkNeverTheDeadOne(hang: Bool) async throws {
+        guard LabDaemon.check() else { return }
+        try await withLab(wans: 2) { lab in
+            let dir = lab.directory.appendingPathComponent("notify")
+            let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            _ = try LabShell.runStatus(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                                        "-subj", "/CN=flywall-lab", "-addext", "subjectAltName=IP:\(LabTopology.server)",
+                                        "-keyout", key, "-out", cert])
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("scripts/notify-test-servers.py").path
+            var outs: [URL] = []
+            var servers: [LabProcess] = []
+            for isp in lab.isps {
+                let out = dir.appendingPathComponent(isp.name)
+                try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+                outs.append(out)
+                if hang { FileManager.default.createFile(atPath: out.appendingPathComponent("hook-hang").path, contents: nil) }
+                servers += [try lab.spawn("hooks \(isp.name)", in: isp.namespace,
+                                  ["python3", script, "--out", out.path, "--cert", cert, "--key", key, "--https-host", LabTopology.server,
+                                   "--https-port", "8443", "--secret", Self.secret, "--no-smtp"])]
+            }
+            func hooks(_ i: Int) -> [[String: Any]] {
+                (1...).lazy.map { outs[i].appendingPathComponent("hook-\($0).json") }
+                    .prefix { FileManager.default.fileExists(atPath: $0.path) }
+                    .compactMap { (try? Data(contentsOf: $0)).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } }
+            }
+            let notifications = """
+                notifications {
+                  coalesce = "1s"
+                  webhook {
+                    url     = "https://\(LabTopology.server):8443/hooks/LABSECRETPATH"
+                    secret  = "\(Self.secret)"
+                    ca_file = "\(cert)"
+                    events  = ["wan_down", "failover"]
+                  }
+                }
+
+                """
+            let daemon = try LabDaemon(lab: lab, config: LabConfig.interfaces(lab) + LabConfig.failoverGroup(lab) + notifications)
+            guard await daemon.waitReady() else { return }
+            let started = Date()
+            try lab.blackhole(0)
+            guard await daemon.expectLog("failover: group default: eth0 -> eth1") != nil else { return }
+            let failoverAfter = Date().timeIntervalSince(started)
+            #expect(failoverAfter < 3.5, "2 rounds of 1 s and the 500 ms timeout: \(failoverAfter) s")
+            if hang {
+                #expect(hooks(0).isEmpty && hooks(1).isEmpty)
+                #expect(await daemon.waitForLog("failed (attempt", seconds: 0.5) == nil, "the hung attempt has not timed out yet")
+            } else {
+                let arrived = await eventually(seconds: 15) { hooks(1).count >= 2 }
+                let bodies = hooks(1).compactMap { ($0["body"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } }
+                #expect(arrived, "isp1 got \(hooks(1)), isp0 \(hooks(0)); servers: \(servers.map(\.lines)); \(daemon.tail)")
+                #expect(Set(bodies.compactMap { $0["event"] as? String }) == ["wan_down", "failover"], "\(bodies)")
+                #expect(hooks(1).allSatisfy { $0["signature_valid"] as? Bool == true })
+                #expect(hooks(0).isEmpty, "nothing through the black-holed eth0: \(hooks(0))")
+            }
+            #expect(!daemon.lines.joined().contains("LABSECRETPATH") && !daemon.lines.joined().contains(Self.secret))
+            print("lab notifications (receivers \(hang ? "hung" : "answering")): failover logged \(String(format: "%.2f", failoverAfter)) s after the black hole (2 rounds of 1 s), webhooks at isp1: \(hooks(1).count), at isp0: \(hooks(0).count), load \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "")")
+        }
+    }
+}
