@@ -140,7 +140,7 @@ import Glibc
         // wan_down at 40-47 s of scenario time, failover with it: 4-4.7 s at speed 10, whatever the hook does.
         _ = try d.wait(["wan", "history"]) { $0.contains("failover  default  eth0 → eth1") }
         let failoverAfter = Date().timeIntervalSince(started)
-        let health = try HTTP.request(port: d.port, "GET /api/wan/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let health = try HTTP.request(port: d.port, "GET /api/wan/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         let body = String(health[health.range(of: "\r\n\r\n")!.upperBound...])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
         let lateness = try #require((json["round_lateness"] as? [String: Any])?["max_ms"] as? Double)
