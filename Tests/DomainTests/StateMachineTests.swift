@@ -157,6 +157,10 @@ struct StateMachineTests {
         #expect(d.core.plan.group(named: "default")?.active == ["eth1"])
         d.send(.manual(.forceActive(group: "default", interface: nil), origin: CommandOrigin(source: "test")))
         #expect(d.core.plan.group(named: "default")?.active == ["eth0"])
+        // eth0 was up all along: the failback is the release's, not a stale "maintenance ended".
+        #expect(d.events.last?.kind == .failback)
+        #expect(d.events.last?.reason == "force released: eth0 preferred again")
+        #expect(d.events.last?.evidence?.origin?.source == "test")
     }
 
     @Test func aWANDyingWhileInMaintenanceIsFlushedOnce() {

@@ -20,6 +20,9 @@ public struct MultiWANStateMachine: Sendable {
     /// IPv6 next hops learned from the system (router advertisements); a static one wins.
     private var learnedIPv6Gateways: [String: IPAddress] = [:]
     private var forced: [String: String] = [:]
+    /// Groups whose force the operator released since the last reconcile: the failback that follows
+    /// is the release's, whatever its uplinks' last change was.
+    private var releasedForces: Set<String> = []
     /// The command behind each group's last force or release, for its failover event's evidence.
     private var forceEvidence: [String: WANEvidence] = [:]
     private var selections: [String: GroupSelector.Selection] = [:]
@@ -322,6 +325,7 @@ public struct MultiWANStateMachine: Sendable {
             }
             forced[group] = nil
             forceEvidence[group] = evidence
+            releasedForces.insert(group)
             return (true, .notice, "\(group): force released")
         }
     }
@@ -435,6 +439,7 @@ public struct MultiWANStateMachine: Sendable {
             }
         }
 
+        releasedForces = []
         let newPlan = makePlan()
         if needsRepair {
             needsRepair = false
@@ -518,6 +523,10 @@ public struct MultiWANStateMachine: Sendable {
         } else if forced[group.name] != nil && to == [forced[group.name]!] {
             kind = .failover
             reason = "forced to \(to[0]) by operator"
+            evidence = forceEvidence[group.name]
+        } else if !gained.isEmpty && releasedForces.contains(group.name) {
+            kind = .failback
+            reason = "force released: " + gained.joined(separator: ", ") + " preferred again"
             evidence = forceEvidence[group.name]
         } else if !gained.isEmpty {
             kind = .failback
