@@ -37,7 +37,7 @@ declare -A CMD_PACKAGES=(
     [keepalived]="keepalived"
     [conntrackd]="conntrackd"
 )
-ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev libcurl4-openssl-dev libssl-dev ca-certificates nftables iproute2 tcpdump conntrack python3 python3-pip dnsmasq-base udhcpc openssl libsqlite3-dev sqlite3 chromium ppp keepalived conntrackd"
+ALL_PACKAGES="pkg-config libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libpcap-dev libcurl4-openssl-dev libssl-dev ca-certificates nftables iproute2 tcpdump conntrack python3 python3-pip dnsmasq-base udhcpc openssl libsqlite3-dev sqlite3 chromium ppp keepalived conntrackd python3-aiosmtpd"
 
 # nft, ip, tcpdump, conntrack, dnsmasq and udhcpc live in /usr/sbin, which a non-root PATH may lack.
 has_command() {
@@ -50,6 +50,9 @@ missing=()
 for cmd in "${!CMD_PACKAGES[@]}"; do
     has_command "$cmd" || missing+=("command $cmd")
 done
+# The real daemon's notification test in namespaces runs Debian's python3 (/usr/bin/python3) for
+# its SMTP server, which pip's aiosmtpd (in whatever python3 comes first) may not reach.
+/usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || missing+=("python3 module aiosmtpd")
 if has_command pkg-config; then
     for pc in "${!PC_PACKAGES[@]}"; do
         pkg-config --exists "$pc" || missing+=("pkg-config $pc")

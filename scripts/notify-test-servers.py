@@ -18,6 +18,7 @@ parser.add_argument("--out", required=True)
 parser.add_argument("--cert", required=True)
 parser.add_argument("--key", required=True)
 parser.add_argument("--smtp-port", type=int, default=0)
+parser.add_argument("--smtp-host", default="127.0.0.1")
 parser.add_argument("--https-port", type=int, default=0)
 parser.add_argument("--https-host", default="127.0.0.1")
 parser.add_argument("--password", default="smtp-pass-123")
@@ -63,7 +64,7 @@ if not args.no_smtp:
         return AuthResult(success=ok, handled=False)
 
 
-    smtp = Controller(Handler(), hostname="127.0.0.1", port=args.smtp_port or 0, tls_context=context,
+    smtp = Controller(Handler(), hostname=args.smtp_host, port=args.smtp_port or 0, tls_context=context,
                       require_starttls=True, authenticator=authenticator, auth_required=True)
     if args.smtp_port == 0:
         import socket

@@ -6,10 +6,12 @@ import Testing
 import Glibc
 #endif
 
-/// The real daemon's webhook in namespaces: the receiver is 203.0.113.10, which every ISP holds,
-/// so the ISP that records a message is the uplink it left through.
+/// The real daemon's webhook and email in namespaces: the HTTPS receiver and the SMTP server
+/// (aiosmtpd, STARTTLS and AUTH) are 203.0.113.10, which every ISP holds, so the ISP that records a
+/// message is the uplink it left through.
 @Suite(.serialized) struct NotificationLabTests {
     static let secret = "lab-hook-secret-789"
+    static let smtpPassword = "lab-smtp-pass-456"
 
     /// `hang`: both receivers accept the connection and never answer (the sender times out at
     /// 30 s); the failover must come as fast as with receivers that answer.
@@ -32,14 +34,17 @@ import Glibc
                 outs.append(out)
                 if hang { FileManager.default.createFile(atPath: out.appendingPathComponent("hook-hang").path, contents: nil) }
                 servers += [try lab.spawn("hooks \(isp.name)", in: isp.namespace,
-                                  ["python3", script, "--out", out.path, "--cert", cert, "--key", key, "--https-host", LabTopology.server,
-                                   "--https-port", "8443", "--secret", Self.secret, "--no-smtp"])]
+                                  ["/usr/bin/python3", script, "--out", out.path, "--cert", cert, "--key", key,
+                                   "--https-host", LabTopology.server, "--https-port", "8443", "--secret", Self.secret,
+                                   "--smtp-host", LabTopology.server, "--smtp-port", "2525", "--password", Self.smtpPassword])]
             }
-            func hooks(_ i: Int) -> [[String: Any]] {
-                (1...).lazy.map { outs[i].appendingPathComponent("hook-\($0).json") }
+            func received(_ kind: String, _ i: Int) -> [[String: Any]] {
+                (1...).lazy.map { outs[i].appendingPathComponent("\(kind)-\($0).json") }
                     .prefix { FileManager.default.fileExists(atPath: $0.path) }
                     .compactMap { (try? Data(contentsOf: $0)).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } }
             }
+            func hooks(_ i: Int) -> [[String: Any]] { received("hook", i) }
+            func mails(_ i: Int) -> [[String: Any]] { received("mail", i) }
             let notifications = """
                 notifications {
                   coalesce = "1s"
@@ -48,6 +53,15 @@ import Glibc
                     secret  = "\(Self.secret)"
                     ca_file = "\(cert)"
                     events  = ["wan_down", "failover"]
+                  }
+                  email {
+                    smtp     = "\(LabTopology.server):2525"
+                    from     = "router@example.com"
+                    to       = ["noc@example.com"]
+                    username = "flywall"
+                    password = "\(Self.smtpPassword)"
+                    ca_file  = "\(cert)"
+                    events   = ["failover"]
                   }
                 }
 
@@ -70,8 +84,18 @@ import Glibc
                 #expect(hooks(1).allSatisfy { $0["signature_valid"] as? Bool == true })
                 #expect(hooks(0).isEmpty, "nothing through the black-holed eth0: \(hooks(0))")
             }
-            #expect(!daemon.lines.joined().contains("LABSECRETPATH") && !daemon.lines.joined().contains(Self.secret))
-            print("lab notifications (receivers \(hang ? "hung" : "answering")): failover logged \(String(format: "%.2f", failoverAfter)) s after the black hole (2 rounds of 1 s), webhooks at isp1: \(hooks(1).count), at isp0: \(hooks(0).count), load \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "")")
+            // The mail server is not hung in either case: the failover's mail arrives by eth1, over
+            // STARTTLS with the login, and nothing reaches eth0's ISP.
+            let mailed = await eventually(seconds: 15) { !mails(1).isEmpty }
+            #expect(mailed, "isp1 mails \(mails(1)), isp0 \(mails(0)); servers: \(servers.map(\.lines)); \(daemon.tail)")
+            if let mail = mails(1).first {
+                #expect((mail["subject"] as? String)?.contains("failover default: eth0 -> eth1") == true, "\(mail)")
+                #expect(mail["tls"] as? Bool == true && mail["login"] as? String == "flywall", "\(mail)")
+            }
+            #expect(mails(0).isEmpty, "no mail through the black-holed eth0: \(mails(0))")
+            #expect(!daemon.lines.joined().contains("LABSECRETPATH") && !daemon.lines.joined().contains(Self.secret)
+                    && !daemon.lines.joined().contains(Self.smtpPassword))
+            print("lab notifications (receivers \(hang ? "hung" : "answering")): failover logged \(String(format: "%.2f", failoverAfter)) s after the black hole (2 rounds of 1 s), webhooks at isp1: \(hooks(1).count), at isp0: \(hooks(0).count), mails at isp1: \(mails(1).count), at isp0: \(mails(0).count), load \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "")")
         }
     }
 }
