@@ -42,6 +42,17 @@ struct PPPoESessionTests {
 
     static let noKernel = SessionExit(.exited(1), lastMessage: "Linux kernel does not support PPPoE -- are you running 2.4.x?")
 
+    /// Netlink names the session's device; its IPv6 gateway belongs to the WAN (and the WAN's own
+    /// name, not a device, means nothing there).
+    @Test func anIPv6GatewayOnTheSessionDeviceIsTheWANs() throws {
+        var d = try Self.driver()
+        d.run(seconds: 1)
+        d.send(.ipv6GatewayLearned(interface: "ppp-eth1", gateway: IPAddress("fe80::7")))
+        #expect(d.core.plan.uplink(named: "eth1")?.ipv6Gateway == IPAddress("fe80::7"))
+        d.send(.ipv6GatewayLearned(interface: "eth1", gateway: IPAddress("fe80::8")))
+        #expect(d.core.plan.uplink(named: "eth1")?.ipv6Gateway == IPAddress("fe80::7"))
+    }
+
     @Test func backoffDoublesFromOneSecondUpToSixty() {
         let delays = (1...9).map { SessionBackoff.delay(afterFailures: $0) }
         #expect(delays == [1, 2, 4, 8, 16, 32, 60, 60, 60].map { Duration.seconds($0) })

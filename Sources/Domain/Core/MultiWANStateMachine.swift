@@ -153,10 +153,11 @@ public struct MultiWANStateMachine: Sendable {
                 learnedGateways[interface] = gateway
                 effects.append(.log(.info, "\(interface): gateway \(gateway.map { "\($0)" } ?? "withdrawn")"))
             }
-        case .ipv6GatewayLearned(let interface, let gateway):
-            guard trackerIndex[interface] != nil else { return [] }
+        case .ipv6GatewayLearned(let device, let gateway):
+            // Netlink names the device, as for `.carrier` (a PPPoE WAN's is its session's).
+            guard let i = deviceTracker[device] else { return [] }
             // Only routes change: the next plan replaces them.
-            if gateway.map({ !$0.isV4 }) ?? true { learnIPv6Gateway(gateway, of: interface, into: &effects) }
+            if gateway.map({ !$0.isV4 }) ?? true { learnIPv6Gateway(gateway, of: trackers[i].interface, into: &effects) }
         case .sessionEnded(let interface, let exit):
             guard let i = trackerIndex[interface], let delay = sessions.ended(interface, at: now) else { return [] }
             let reason = "PPPoE session down: \(exit.reason)"
