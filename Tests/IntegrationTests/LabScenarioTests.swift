@@ -23,11 +23,11 @@ struct LabScenarioTests {
     /// share window cannot be observed); random-loss-max-loss (the kernel's unseeded loss degrades
     /// eth0 inside the window in 93.5 % of runs, not always); fast-reprobing (its 100 ms timeout and
     /// 150 ms blip would be 10 ms and 15 ms, under the fault commands' own latency; the real daemon
-    /// runs its timings in FastReprobingTests); cable-dsl (its PPPoE WAN: the daemon now runs pppd
-    /// itself, which cannot work in this kernel, and the lab does not hand it a stand-in yet).
+    /// runs its timings in FastReprobingTests). cable-dsl runs with the lab's PPPoE stand-in (the
+    /// session's device as a veth, a pppd that holds it: this kernel has no PPP).
     static let scenarios = [
         "balance-2to1.hcl", "basic-dual-wan.hcl", "basic-dual-wan-blackhole.hcl", "basic-dual-wan-default-check.hcl",
-        "cable-pulled.hcl", "failback.hcl", "flapping.hcl", "health-check-targets.hcl", "http-check.hcl",
+        "cable-dsl.hcl", "cable-pulled.hcl", "failback.hcl", "flapping.hcl", "health-check-targets.hcl", "http-check.hcl",
         "lte-backup.hcl", "lte-standby.hcl", "maintenance-and-force.hcl", "one-target-dead.hcl", "passive-blackhole.hcl",
         "passive-idle.hcl", "passive-last-active.hcl", "policy-routes.hcl", "random-loss-20.hcl",
         "reliability-k-of-three.hcl", "reliability-two-targets.hcl", "slow-failover-tuning.hcl", "sticky-sessions.hcl",

@@ -90,7 +90,8 @@ struct LabPlan: Sendable {
 
     /// The config's own address and gateway for a static WAN; DHCP and PPPoE WANs get
     /// 100.64.N.2/24 behind 100.64.N.1 (N = 1, 2, ... in config order), leased by the ISP's dnsmasq
-    /// for DHCP and set by the lab for PPPoE (this kernel has no PPP).
+    /// for DHCP and set by the lab for PPPoE (this kernel has no PPP: the lab names the router's veth
+    /// after the session's device, `ppp-eth1`, and hands the daemon a stand-in pppd that holds it).
     static func addressing(_ wan: Interface, index: Int, targets: [String]) -> LabTopology.Layout.WAN {
         if let address = wan.address, case .v4(let a) = address.address {
             let mask: UInt32 = address.prefixLength == 0 ? 0 : ~(UInt32.max >> UInt32(address.prefixLength))
@@ -101,7 +102,7 @@ struct LabPlan: Sendable {
         }
         let n = index + 1
         return .init(name: wan.name, address: "100.64.\(n).2", gateway: "100.64.\(n).1", prefixLength: 24,
-                     targets: targets, staticAddress: !wan.dhcp)
+                     targets: targets, staticAddress: !wan.dhcp, device: wan.device)
     }
 
     /// The plan the core applies with every WAN up: only its policy routes and groups are used,

@@ -51,7 +51,7 @@ public struct LabReport: Sendable {
                 + "the lab judges shares and the sticky property, not which source went where")
         }
         if scenario.config.wans.contains(where: { $0.pppoe != nil }) {
-            notes.append("PPPoE WANs get a static address from the lab (this kernel has no PPP)")
+            notes.append("PPPoE WANs: this kernel has no PPP, so the lab makes the session's device (ppp-<wan>) as a veth with a static address and the daemon's pppd is a stand-in that holds it")
         }
         self.notes = notes
     }

@@ -89,8 +89,17 @@ public enum LabRun {
         let spawned = LabClock.now()
         // Its own history store: never the host's /var/lib/flywall, nor another run's.
         let stateDirectory = topology.directory.appendingPathComponent("state").path
-        let daemon = try topology.spawn("flywall daemon", in: topology.router,
-                                        [options.daemonBinary, "daemon", "--config", configPath, "--state-dir", stateDirectory])
+        var daemonArguments = [options.daemonBinary, "daemon", "--config", configPath, "--state-dir", stateDirectory]
+        if scenario.config.wans.contains(where: { $0.pppoe != nil }) {
+            // This kernel has no PPP: the lab made each session's device as a veth to its ISP, and
+            // the daemon's pppd is a stand-in that holds the "session" until the daemon stops it.
+            let pppd = topology.directory.appendingPathComponent("pppd-stand-in").path
+            try "#!/bin/sh\n# The lab's stand-in for pppd: the session's device already exists.\nexec sleep infinity\n"
+                .write(toFile: pppd, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: pppd)
+            daemonArguments += ["--pppd", pppd]
+        }
+        let daemon = try topology.spawn("flywall daemon", in: topology.router, daemonArguments)
         guard daemon.waitUntil(seconds: 20, { $0.contains("dataplane ready") }) else {
             throw LabFailure("the daemon did not report `dataplane ready` within 20s (exit status \(daemon.exitStatus.map(String.init) ?? "none")):\n"
                 + daemon.lines.suffix(30).joined(separator: "\n"))

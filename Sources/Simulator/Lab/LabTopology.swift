@@ -60,9 +60,13 @@ public final class LabTopology: @unchecked Sendable {
             public var targets: [String]
             /// false: the router's side is left without an address (a DHCP client sets it).
             public var staticAddress: Bool
+            /// The router's end of the veth: the WAN's name, or a PPPoE WAN's session device
+            /// (`ppp-eth1`), which the lab makes itself since this kernel has no PPP.
+            public var device: String
             public init(name: String, address: String, gateway: String, prefixLength: Int, targets: [String],
-                        staticAddress: Bool = true) {
+                        staticAddress: Bool = true, device: String? = nil) {
                 self.name = name
+                self.device = device ?? name
                 self.address = address
                 self.gateway = gateway
                 self.prefixLength = prefixLength
@@ -119,7 +123,7 @@ public final class LabTopology: @unchecked Sendable {
         router = Self.prefix + id + "-router"
         lan = Self.prefix + id + "-lan"
         isps = layout.wans.enumerated().map { i, wan in
-            ISP(index: i, namespace: Self.prefix + id + "-isp\(i)", wan: wan.name, gateway: wan.gateway,
+            ISP(index: i, namespace: Self.prefix + id + "-isp\(i)", wan: wan.device, gateway: wan.gateway,
                 address: wan.address, prefixLength: wan.prefixLength, targets: wan.targets, servers: layout.servers)
         }
         directory = LabShell.scratch.appendingPathComponent(id)
