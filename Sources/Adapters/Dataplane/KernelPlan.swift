@@ -245,11 +245,12 @@ public struct KernelPlan: Sendable, Equatable {
     /// or `throw` (to the main table) when the uplink has none; `throw` and `unreachable` alike.
     public func routes(for plan: ForwardingPlan) throws(KernelPlanError) -> RouteSet {
         let ipv4 = try ipv4Routes(for: plan)
+        // Routes name the device (a PPPoE WAN's is its session's, not the WAN's name). Looked up
+        // once per plan, not once per route: a balance group has up to 1,023 slot tables.
+        let ipv6Gateways = Dictionary(plan.uplinks.map { ($0.device, $0.ipv6Gateway) }, uniquingKeysWith: { first, _ in first })
         let ipv6 = ipv4.map { route -> TableRoute in
             guard case .via(_, let device) = route.kind else { return TableRoute(table: route.table, kind: route.kind, family: .ipv6) }
-            // Routes name the device (a PPPoE WAN's is its session's, not the WAN's name).
-            let uplink = plan.uplinks.first { $0.device == device }
-            let kind: TableRoute.Kind = uplink?.ipv6Gateway.map { .via(gateway: $0, device: device) } ?? .throw
+            let kind: TableRoute.Kind = ipv6Gateways[device]?.map { .via(gateway: $0, device: device) } ?? .throw
             return TableRoute(table: route.table, kind: kind, family: .ipv6)
         }
         return RouteSet(routes: ipv4 + ipv6)
