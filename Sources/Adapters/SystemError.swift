@@ -36,11 +36,16 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// After a call that reported its failure through `errno`, read here at once.
-    static func lastErrno(_ operation: String, on subject: String? = nil, needs capability: String? = nil) -> SystemError {
+    public static func lastErrno(_ operation: String, on subject: String? = nil, needs capability: String? = nil) -> SystemError {
         SystemError(operation: operation, subject: subject, errno: Errno(rawValue: Glibc.errno), capability: capability)
     }
 
     /// The capability the kernel wanted, when it refused the operation for lack of privileges.
+    /// A call that returns its error code instead of setting `errno` (`posix_spawn`, pthreads).
+    public static func returned(_ code: Int32, by operation: String, on subject: String? = nil) -> SystemError {
+        SystemError(operation: operation, subject: subject, errno: Errno(rawValue: code))
+    }
+
     public var missingCapability: String? {
         errno == .notPermitted || errno == .permissionDenied ? capability : nil
     }

@@ -1,3 +1,4 @@
+import Adapters
 import Domain
 import Foundation
 
@@ -56,7 +57,7 @@ struct LabAPIClient: Sendable {
 
     private static func exchange(_ message: String, host: String, port: UInt16) throws -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw LabFailure("socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw LabFailure("\(SystemError.lastErrno("socket"))") }
         defer { close(fd) }
         var timeout = Self.timeout
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -70,12 +71,12 @@ struct LabAPIClient: Sendable {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw LabFailure("cannot connect to the daemon's API at \(host):\(port): \(String(cString: strerror(errno)))") }
+        guard connected == 0 else { throw LabFailure("cannot reach the daemon's API: \(SystemError.lastErrno("connect", on: "\(host):\(port)"))") }
         let bytes = Array(message.utf8)
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw LabFailure("sending to the daemon's API: \(String(cString: strerror(errno)))") }
+            guard n > 0 else { throw LabFailure("sending to the daemon's API: \(SystemError.lastErrno("send", on: "\(host):\(port)"))") }
             sent += n
         }
         var answer: [UInt8] = []
@@ -83,7 +84,7 @@ struct LabAPIClient: Sendable {
         while answer.count < maximumAnswer {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n == 0 { break }
-            guard n > 0 else { throw LabFailure("no answer from the daemon's API: \(String(cString: strerror(errno)))") }
+            guard n > 0 else { throw LabFailure("no answer from the daemon's API: \(SystemError.lastErrno("recv", on: "\(host):\(port)"))") }
             answer += buffer[0..<n]
         }
         return String(decoding: answer, as: UTF8.self)

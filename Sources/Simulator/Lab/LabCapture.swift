@@ -122,7 +122,8 @@ enum LabNamespace {
             }
             defer { close(fd) }
             guard let setns = setNamespace, setns(fd, cloneNewNet) == 0 else {
-                result.withLock { $0 = .failure(LabCommandError(command: ["setns", namespace], status: errno, output: String(cString: strerror(errno)))) }
+                let failure = SystemError.lastErrno("setns", on: namespace)
+                result.withLock { $0 = .failure(LabCommandError(command: ["setns", namespace], status: failure.errno?.rawValue ?? -1, output: failure.description)) }
                 return
             }
             let outcome = Result { try body() }

@@ -1,3 +1,4 @@
+import Adapters
 import Foundation
 import Synchronization
 
@@ -58,7 +59,7 @@ public enum LabSpawn {
         var pid: pid_t = 0
         let status = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, argv, envp)
         guard status == 0 else {
-            throw LabCommandError(command: arguments, status: -1, output: "posix_spawn: \(String(cString: strerror(status)))")
+            throw LabCommandError(command: arguments, status: -1, output: "\(SystemError.returned(status, by: "posix_spawn", on: "/usr/bin/env"))")
         }
         return pid
     }

@@ -363,7 +363,8 @@ public final class LabTopology: @unchecked Sendable {
     /// written to this process's scratch directory once, so the lab needs nothing on disk.
     public static let echoScript: String = {
         let path = LabShell.scratch.appendingPathComponent("echo.py").path
-        FileManager.default.createFile(atPath: path, contents: Data(PackageResources.echo_py))
+        // A failure to write shows where it matters: python3 names this path when it cannot open it.
+        _ = FileManager.default.createFile(atPath: path, contents: Data(PackageResources.echo_py))
         return path
     }()
 
