@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bounds of issue #10, measured: builds main.swift with the Domain and Simulator sources (swiftc -O,
-# no SwiftPM; the Lab target under Sources/Simulator/Lab needs Adapters and is left out) and prints decode and `config check` times at n and 2n for n WANs, groups and policy
-# routes, then the time and peak RSS of a scenario at the work limit.
+# no SwiftPM; the Lab target under Sources/Simulator/Lab needs Adapters and is left out) and prints
+# decode and `config check` times at n and 2n for n WANs, groups and policy routes, then the time
+# and peak RSS of a scenario at each work limit (ScenarioDecoder.Limits.probes, .connections).
 #   bash Benchmarks/Scaling/run.sh [n] [WANs|groups|policies|work]     # default n = 10000, all
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."

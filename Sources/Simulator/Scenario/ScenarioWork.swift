@@ -6,10 +6,11 @@ import Domain
 /// Probes: per WAN, one round per shortest cadence over the run, times its targets. The tracker
 /// spaces rounds by `interval`, but by `recovery_interval` while down, `failure_interval` after a
 /// failed round and `standby_interval` on standby, and a link may hold any of those states the
-/// whole run, so the shortest of them bounds the rounds (a passive WAN probes only while down). Connections: per traffic block, rate times the
-/// seconds it is on; each connection is stored as a flow and read again by every expectation that
-/// scans flows (share, sticky, policy), so it counts once plus once per such expectation. Probes and
-/// connections have limits of their own (`ScenarioDecoder.Limits`): a kept flow costs far more.
+/// whole run, so the shortest of them bounds the rounds (a passive WAN probes only while down).
+/// Connections: per traffic block, rate times the seconds it is on; each connection is stored as a
+/// flow and read again by every expectation that scans flows (share, sticky, policy), so it counts
+/// once plus once per such expectation. Probes and connections have limits of their own
+/// (`ScenarioDecoder.Limits`): a kept flow costs far more.
 struct ScenarioWork {
     var probes: Int64 = 0
     var connections: Int64 = 0
