@@ -93,6 +93,19 @@ struct DataplaneLimitsTests {
         #expect(problems(wans(4) + two).first?.contains("uplink_group \"h\": too many hash slots, at most 1023 over all groups (the dataplane's hash marks), got 1200 (2 groups; this one takes up to 600") == true)
     }
 
+    /// Without an uplink_group, the WANs of one priority share by weight in the implicit group,
+    /// and their weights are bounded as a declared group's are, at the first WAN's block.
+    @Test func theImplicitGroupsWeightsAreBoundedToo() {
+        func two(_ a: Int, _ b: Int, priorities: (Int, Int) = (1, 1)) -> String {
+            "interface \"e0\" {\n  wan {\n    priority = \(priorities.0)\n    weight = \(a)\n  }\n}\n"
+                + "interface \"e1\" {\n  wan {\n    priority = \(priorities.1)\n    weight = \(b)\n  }\n}\n"
+        }
+        #expect(problems(two(1000, 23)) == [])
+        #expect(problems(two(999, 25)) == ["1:1: the implicit uplink_group \"default\" of all WANs: weights of its priority-1 members add up to 1024 (divided by their common factor); too large, at most 1023, the dataplane's hash slots"])
+        // At different priorities they never share.
+        #expect(problems(two(1000, 999, priorities: (1, 2))) == [])
+    }
+
     /// The limits are the dataplane's: one constant each, used by the decoder and `KernelPlan`.
     @Test func theLimitsAreTheMarkFieldsSizes() {
         #expect(ConfigLimits.uplinks == 64)

@@ -497,17 +497,7 @@ struct ConfigDecoding {
             if memberBlocks.isEmpty {
                 sink.error(label.location, "uplink_group \"\(label.value)\" has no members; add member \"eth0\" { }")
             }
-            // The members that share new connections by weight: all of them when balancing, one
-            // priority tier at a time in failover mode.
-            var tiers: [Int: [Int]] = [:]
-            for m in group.members { tiers[group.mode == .balance ? 0 : m.priority, default: []].append(m.weight) }
-            for (priority, weights) in tiers.sorted(by: { $0.key < $1.key }) {
-                let weightSum = GroupWeights.reducedSum(weights)
-                guard weightSum > ConfigLimits.groupWeightSum else { continue }
-                let which = group.mode == .balance ? "member weights" : "weights of its priority-\(priority) members"
-                sink.error(label.location,
-                           "uplink_group \"\(label.value)\": \(which) add up to \(weightSum) (divided by their common factor); too large, at most \(ConfigLimits.groupWeightSum), the dataplane's hash slots")
-            }
+            checkWeightSums(group, at: label.location, named: "uplink_group \"\(label.value)\"")
             if interfaceIndex[label.value] != nil {
                 sink.error(label.location,
                            "uplink_group \"\(label.value)\" has the name of an interface; policy routes could not tell them apart")
@@ -515,6 +505,20 @@ struct ConfigDecoding {
             if seen.declare(label, kind: "uplink_group", sink: sink) { result.append(group) }
         }
         return result
+    }
+
+    /// The members that share new connections by weight (all of them when balancing, one priority
+    /// tier at a time in failover mode) have reduced weights of at most `ConfigLimits.groupWeightSum`.
+    func checkWeightSums(_ group: UplinkGroup, at location: SourceLocation, named name: String) {
+        var tiers: [Int: [Int]] = [:]
+        for m in group.members { tiers[group.mode == .balance ? 0 : m.priority, default: []].append(m.weight) }
+        for (priority, weights) in tiers.sorted(by: { $0.key < $1.key }) {
+            let weightSum = GroupWeights.reducedSum(weights)
+            guard weightSum > ConfigLimits.groupWeightSum else { continue }
+            let which = group.mode == .balance ? "member weights" : "weights of its priority-\(priority) members"
+            sink.error(location,
+                       "\(name): \(which) add up to \(weightSum) (divided by their common factor); too large, at most \(ConfigLimits.groupWeightSum), the dataplane's hash slots")
+        }
     }
 
     /// The limits of the dataplane's mark fields over the whole config (`ConfigLimits.uplinks`,
@@ -530,6 +534,9 @@ struct ConfigDecoding {
         let groups = config.effectiveGroups
         // The implicit group has no block of its own: its first WAN's stands for it.
         func location(_ group: UplinkGroup) -> SourceLocation { group.location ?? wans.first?.location ?? start }
+        if config.uplinkGroups.isEmpty, let implicit = groups.first {
+            checkWeightSums(implicit, at: location(implicit), named: "the implicit uplink_group \"default\" of all WANs")
+        }
         let sticky = groups.filter(\.sticky)
         let stickyMembers = sticky.reduce(0) { $0 + $1.members.count }
         if stickyMembers > ConfigLimits.stickyMembers {
