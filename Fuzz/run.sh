@@ -4,7 +4,8 @@
 # A crash, a leak report, an input slower than 10 s or above 2 GB fails the run; the input is saved
 # under .build/fuzz/artifacts/<target>/ and named in the output.
 #
-#   bash Fuzz/run.sh                   # every target, 45 s each (what CI runs, via scripts/test.sh)
+#   bash Fuzz/run.sh                   # every target, 45 s each (CI runs 30 s each: scripts/test.sh,
+#                                      # FLYWALL_FUZZ_SECONDS)
 #   bash Fuzz/run.sh 600 simulate      # one target for 10 minutes
 #
 # Seeds: Fuzz/corpus/ (spec snippets and edge cases, committed) and Scenarios/ (read in place).

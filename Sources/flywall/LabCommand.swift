@@ -25,7 +25,10 @@ struct LabCommand: AsyncParsableCommand {
             SIGTERM, and a later run removes those of a run that was killed.
 
             Exit status: 0 if every expectation holds, 1 if any fails, 2 if the file or an option \
-            is invalid, 3 if the lab could not run (or was interrupted).
+            is invalid or the --svg file cannot be written (checked before the run: it may not be \
+            one of the run's own input files, and its directory must be writable; a write that \
+            fails after the run still prints the report, then exits 2), 3 if the lab could not run \
+            (130 if it was interrupted).
             """
     )
 
@@ -55,7 +58,7 @@ struct LabCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let tolerance = Self.parseTolerance(tolerance) else {
-            printError("--tolerance: expected a duration with an optional percentage, e.g. \"100ms+2%\", got \"\(self.tolerance)\"")
+            printError(Diagnostic.readable("--tolerance: expected a duration with an optional percentage, e.g. \"100ms+2%\", got \"\(self.tolerance)\""))
             throw ExitCode(2)
         }
         let source: String
@@ -66,10 +69,18 @@ struct LabCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let lab: LabScenario
+        var inputs = [file]
         do {
-            lab = try LabScenario.load(source: source, file: file, scale: durationScale) { try readConfigFile($0) }
+            lab = try LabScenario.load(source: source, file: file, scale: durationScale) { referenced in
+                inputs.append(referenced)
+                return try readConfigFile(referenced)
+            }
         } catch {
             printError(error.description)
+            throw ExitCode(2)
+        }
+        if let svg, let problem = SVGOutput.problem(writing: svg, inputs: inputs) {
+            printError("\(svg): error: \(problem)")
             throw ExitCode(2)
         }
         guard getuid() == 0 else {
@@ -87,6 +98,9 @@ struct LabCommand: AsyncParsableCommand {
             throw ExitCode(interrupted.happened ? 130 : 3)
         }
 
+        // Written before the report is printed, so the drawing is in place when the report is read; a
+        // failed write is reported after it, so that the report of a long run is not lost.
+        let svgProblem = svg.flatMap { SVGOutput.write(SVGRenderer.render(report.report), to: $0) }
         if compare {
             let simulated = Simulation(scenario: lab.scenario).evaluate()
             let comparison = LabComparison(simulated: simulated, lab: report)
@@ -95,13 +109,9 @@ struct LabCommand: AsyncParsableCommand {
             let text = json ? report.json(verbose: verbose) : report.text(verbose: verbose)
             FileHandle.standardOutput.write(Data(text.utf8))
         }
-        if let svg {
-            do {
-                try Data(SVGRenderer.render(report.report).utf8).write(to: URL(fileURLWithPath: svg))
-            } catch {
-                printError("\(svg): error: cannot write: \(error.localizedDescription)")
-                throw ExitCode(2)
-            }
+        if let svg, let svgProblem {
+            printError("\(svg): error: cannot write: \(svgProblem)")
+            throw ExitCode(2)
         }
         if !report.allPassed { throw ExitCode(1) }
     }

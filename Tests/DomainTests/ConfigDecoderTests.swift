@@ -1021,7 +1021,7 @@ struct ConfigErrorTests {
             "8:3: pppoe: a PPPoE interface gets its address from the PPP session; remove dhcp/address",
             "13:3: only one wan block is allowed in interface \"eth1\"; first defined at 12:3",
             "17:13: gateway: 2001:db8::1 is not in the same address family as address 192.0.2.2",
-            "18:21: bandwidth: invalid bandwidth \"10MB\": unknown unit \"MB\" (use bps, kbps, Mbps or Gbps)",
+            "18:21: bandwidth: invalid bandwidth \"10MB\": unknown unit \"MB\" (use bps, kbps, Mbps, Gbps or Tbps)",
             "20:14: uplink_group \"eth0\" has the name of an interface; policy routes could not tell them apart",
             "26:5: dest_port: ports apply to tcp and udp, but this route matches only icmp",
         ])

@@ -103,10 +103,11 @@ struct DecoderBoundsTests {
         }
         // 1000 + 1000 share a factor of 1000: the same as 1:1.
         #expect(problems(group([1000, 1000])) == [])
-        // In failover mode only one priority tier shares by weight: 1,100 members at priorities 0-1099.
-        let many = (0..<1_100).map { "interface \"e\($0)\" {\n  wan { priority = \($0 % 1000) }\n}" }.joined(separator: "\n")
-            + "\nuplink_group \"f\" {\n" + (0..<1_100).map { "  member \"e\($0)\" {}" }.joined(separator: "\n") + "\n}"
-        #expect(problems(many) == [])
+        // In failover mode only one priority tier shares by weight: two tiers of 1000:23 each (2,046
+        // together), and the group's slots are at most one tier's 1,023 (DataplaneLimitsTests).
+        let tiers = (0..<4).map { "interface \"e\($0)\" {\n  wan {\n    priority = \($0 / 2)\n    weight = \($0 % 2 == 0 ? 1000 : 23)\n  }\n}" }
+            .joined(separator: "\n") + "\nuplink_group \"f\" {\n" + (0..<4).map { "  member \"e\($0)\" {}" }.joined(separator: "\n") + "\n}"
+        #expect(problems(tiers) == [])
         // 1000 + 23 = 1023: the most.
         #expect(problems(group([1000, 23])) == [])
         let line = 2 * 3 + 1
@@ -150,6 +151,45 @@ struct DecoderBoundsTests {
         #expect(found[0].hasSuffix("…\" is not an IP address"))
     }
 
+    /// The cadences of #11 have the interval's bounds.
+    @Test(arguments: ["failure_interval", "recovery_interval", "standby_interval"])
+    func cadenceBounds(_ name: String) {
+        let column = 5 + name.count + 3
+        #expect(problems(check("\(name) = \"10ms\"")) == [])
+        #expect(problems(check("\(name) = \"1h\"")) == [])
+        #expect(problems(check("\(name) = \"9ms\"")) == ["4:\(column): \(name): too short, at least 10ms, got \"9ms\""])
+        #expect(problems(check("\(name) = \"1h1ms\"")) == ["4:\(column): \(name): too long, at most 1h, got \"1h1ms\""])
+    }
+
+    @Test func bandwidthBoundsAndUnits() throws {
+        #expect(problems(wan("bandwidth = \"1bps\"")) == [])
+        #expect(problems(wan("bandwidth = \"1000Tbps\"")) == [])
+        #expect(problems(wan("bandwidth = \"1001Tbps\"")) == ["3:17: bandwidth: invalid bandwidth \"1001Tbps\": too large, at most 1000Tbps"])
+        #expect(problems(wan("bandwidth = \"99999999Tbps\"")) == ["3:17: bandwidth: invalid bandwidth \"99999999Tbps\": too large, at most 1000Tbps"])
+        #expect(problems(wan("bandwidth = \"0.5bps\"")) == ["3:17: bandwidth: invalid bandwidth \"0.5bps\": too small, at least 1bps"])
+        #expect(problems(wan("bandwidth = \"5\"")) == ["3:17: bandwidth: invalid bandwidth \"5\": missing unit (bps, kbps, Mbps, Gbps or Tbps)"])
+        #expect(problems(wan("bandwidth = \"5MB\"")) == ["3:17: bandwidth: invalid bandwidth \"5MB\": unknown unit \"MB\" (use bps, kbps, Mbps, Gbps or Tbps)"])
+        #expect(try ConfigDecoding.parseBandwidth("2tbps").get() == 2_000_000_000_000)
+    }
+
+    @Test func historyAndNotificationBounds() {
+        func history(_ line: String) -> [String] { problems("history {\n  \(line)\n}") }
+        #expect(history("retention = \"1m\"") == [])
+        #expect(history("retention = \"3650d\"") == [])
+        #expect(history("retention = \"59s\"") == ["2:15: retention: must be at least 1m, got \"59s\""])
+        #expect(history("retention = \"3650d1s\"") == ["2:15: retention: too long, at most 3650d (10 years), got \"87600h1s\""])
+        #expect(history("retention = \"2562047h\"") == ["2:15: retention: too long, at most 3650d (10 years), got \"2562047h\""])
+        #expect(history("max_events = 1") == [])
+        #expect(history("max_events = 10000000") == [])
+        #expect(history("max_events = 10000001") == ["2:16: max_events: too large, at most 10000000, got 10000001"])
+        #expect(history("max_events = 0") == ["2:16: max_events: must be at least 1, got 0"])
+        func notifications(_ line: String) -> [String] { problems("notifications {\n  \(line)\n}") }
+        #expect(notifications("coalesce = \"1s\"") == [])
+        #expect(notifications("coalesce = \"24h\"") == [])
+        #expect(notifications("coalesce = \"999ms\"") == ["2:14: coalesce: too short, at least 1s, got \"999ms\""])
+        #expect(notifications("coalesce = \"24h1s\"") == ["2:14: coalesce: too long, at most 24h, got \"24h1s\""])
+    }
+
     @Test func durationHintsListEveryUnit() {
         #expect(problems(check("interval = \"5w\"")) == ["4:16: interval: invalid duration \"5w\": unknown unit \"w\" (use ns, us, ms, s, m, h or d)"])
     }
@@ -191,7 +231,7 @@ struct OperatorMeaningTests {
               zone = "WAN"
               health_check {}
             }
-            """) == ["3:3: health_check applies to WANs, and interface \"eth0\" has no wan or pppoe block"])
+            """) == ["3:3: health_check applies to WANs, and interface \"eth0\" is in zone \"WAN\" but no uplink_group has it as a member and it has no wan or pppoe block (add member \"eth0\" { } to a group, or give it a wan { } block)"])
     }
 
     @Test func aWANWithoutACheckGetsTheBuiltInDefaultAndTheCoreProbesIt() throws {
@@ -323,7 +363,7 @@ struct ArithmeticBoundsTests {
         let group = UplinkGroup(name: "g", mode: .balance, members: members)
         let selection = GroupSelector.select(group, usable: { _ in true }, forced: nil, previous: nil)
         #expect(selection.buckets.count == count)
-        #expect(GroupSelector.predictedSlots(group) <= GroupSelector.maximumSlots)
+        #expect(GroupSelector.predictedSlots(group) <= ConfigLimits.hashSlots)
     }
 
     @Test func theLargestValidWeightsGiveAtMostTheSlots() throws {
@@ -344,7 +384,7 @@ struct ArithmeticBoundsTests {
         driver.run(seconds: 1)
         let group = try #require(driver.core.plan.groups.first)
         #expect(group.buckets.count == 1_023)
-        #expect(group.slots <= GroupSelector.maximumSlots)
+        #expect(group.slots <= ConfigLimits.hashSlots)
     }
 }
 

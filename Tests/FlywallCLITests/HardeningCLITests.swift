@@ -77,6 +77,33 @@ struct HardeningCLITests {
         #expect(!r.stderr.contains("NSCocoaErrorDomain"))
     }
 
+    /// `flywall lab --svg` follows `simulate`'s rules: refused before the run (so before the root
+    /// check, and without root), the scenario and the config it names both counted as inputs.
+    @Test func labSvgRefusesToOverwriteItsInputsBeforeTheRun() throws {
+        let config = try CLI.temporaryFile("lab-c.hcl", "interface \"eth0\" {\n  wan {}\n}\n")
+        let scenario = (config as NSString).deletingLastPathComponent + "/lab-s.hcl"
+        try "scenario \"s\" {\n  config   = \"lab-c.hcl\"\n  duration = \"10s\"\n}\n".write(toFile: scenario, atomically: true, encoding: .utf8)
+        let before = try String(contentsOfFile: config, encoding: .utf8)
+        for target in [scenario, config] {
+            let r = try CLI.run(["lab", scenario, "--svg", target])
+            #expect(r.status == 2, "\(r.status) \(r.stderr)")
+            #expect(r.stdout.isEmpty, "the lab must not run")
+            #expect(r.stderr.contains("\(target): error: refusing to overwrite"), "\(r.stderr)")
+        }
+        #expect(try String(contentsOfFile: config, encoding: .utf8) == before)
+        let missing = try CLI.run(["lab", scenario, "--svg", "/nonexistent-flywall-dir/run.svg"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "/nonexistent-flywall-dir/run.svg: error: cannot write: directory /nonexistent-flywall-dir: No such file or directory\n")
+    }
+
+    @Test func labToleranceEchoesABadValueCut() throws {
+        let long = String(repeating: "x", count: 5_000)
+        let r = try CLI.run(["lab", "Scenarios/basic-dual-wan-blackhole.hcl", "--tolerance", long])
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("--tolerance: expected a duration with an optional percentage"), "\(r.stderr)")
+        #expect(r.stderr.contains("xxx…\"") && r.stderr.utf8.count < 200, "\(r.stderr.utf8.count) bytes")
+    }
+
     @Test func configCheckWarnsAboutTheBuiltInDefaultCheckAndShowsIt() throws {
         let path = try CLI.temporaryFile("dual.hcl", """
             interface "eth0" {

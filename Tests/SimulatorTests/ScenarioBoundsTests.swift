@@ -56,6 +56,16 @@ struct ScenarioBoundsTests {
         #expect(problems("traffic \"lan\" {\n  rate = 10001\n}") ==
                 ["9:10: rate: too large, at most 10000 new connections per second, got 10001"])
         #expect(problems("traffic \"lan\" {\n  rate = 1e308\n}").first?.hasPrefix("9:10: rate: too large, at most 10000") == true)
+        #expect(problems("traffic \"lan\" {\n  rate = 0.001\n}") == [])
+        #expect(problems("traffic \"lan\" {\n  rate = 0.0009\n}") ==
+                ["9:10: rate: too small, at least 0.001 new connections per second, got 0.0009"])
+    }
+
+    @Test func sourceCountBounds() {
+        #expect(problems("traffic \"lan\" {\n  source_count = 65536\n  rate = 1\n}") == [])
+        #expect(problems("traffic \"lan\" {\n  source_count = 65537\n  rate = 1\n}") ==
+                ["9:18: source_count: too large, at most 65536, got 65537"])
+        #expect(problems("traffic \"lan\" {\n  source_count = 0\n  rate = 1\n}").count == 1)
     }
 
     @Test func workBeyondTheLimitIsRejectedBeforeTheRunNamingTheProduct() {
@@ -101,6 +111,35 @@ struct ScenarioBoundsTests {
         #expect(found.first?.contains("too many probes, at most 10000000, got 4148755219 (eth0: 518401 rounds × 1 target, eth1: 518401 rounds × 2 targets, eth2: 259200001 rounds × 16 targets)") == true, "\(found)")
         // eth0 and eth1 alone for 720h: 518,401 + 1,036,802 probes, inside the limit.
         #expect(problems("scenario \"s\" { duration = \"720h\" }") == [])
+    }
+
+    /// Issue #10 after #11: a WAN held down, failing or on standby probes at that cadence the whole
+    /// run, so a short recovery, failure or standby interval bounds the rounds, not `interval`.
+    @Test(arguments: ["recovery_interval", "failure_interval", "standby_interval"])
+    func probesAreCountedAtTheShortestCadence(_ name: String) {
+        let targets = (1...16).map { "\"192.0.2.\($0)\"" }.joined(separator: ", ")
+        /// eth2 with 16 targets, probed hourly but every `cadence` in state `name`, black-holed from 0s.
+        func eth2(_ cadence: String) -> String {
+            """
+            interface "eth2" {
+              wan {}
+              health_check {
+                targets  = [\(targets)]
+                interval = "1h"
+                \(name) = "\(cadence)"
+              }
+            }
+            scenario "s" { duration = "720h" }
+            link "eth2" {
+              blackhole = true
+            }
+            """
+        }
+        // 720h / 10ms + 1 = 259,200,001 rounds × 16 targets, plus eth0's and eth1's 1,555,203.
+        let found = problems(eth2("10ms"))
+        #expect(found.first?.contains("too many probes, at most 10000000, got 4148755219 (eth0: 518401 rounds × 1 target, eth1: 518401 rounds × 2 targets, eth2: 259200001 rounds × 16 targets (\(name) 10ms))") == true, "\(found)")
+        // With that cadence at 1h as well, it fits easily.
+        #expect(problems(eth2("1h")) == [])
     }
 
     @Test func everyFlowReadingExpectationCountsTheConnectionsAgain() {

@@ -11,9 +11,11 @@ public enum DataplaneMarks {
     /// Every bit Flywall owns.
     public static let flywallMask: UInt32 = 0xffff_ff00
 
-    public static let maxUplinks = 64
-    public static let maxStickySlots = 63
-    public static let maxHashSlots = 1023
+    /// The fields' sizes: the decoder checks a config against them (`ConfigLimits`, located
+    /// errors); `KernelPlan` checks again for a hand-built plan.
+    public static let maxUplinks = ConfigLimits.uplinks
+    public static let maxStickySlots = ConfigLimits.stickyMembers
+    public static let maxHashSlots = ConfigLimits.hashSlots
 
     /// Field A value of uplink `index`: connections that left on it (ct mark) and its probes (SO_MARK).
     public static func pin(uplink index: Int) -> UInt32 { UInt32(index + 1) << 24 }

@@ -71,9 +71,10 @@ struct ConfigDecoding {
         let groups = decodeGroups(top.blocks("uplink_group"), interfaces: &interfaces)
         let wanNames = Set(interfaces.filter { $0.wan != nil }.map(\.name))
         for (name, location) in checksOnNonWANs where !wanNames.contains(name) {
-            sink.error(location, "health_check applies to WANs, and interface \"\(name)\" has no wan or pppoe block")
+            sink.error(location, "health_check applies to WANs, and interface \"\(name)\" is in zone \"WAN\" but no uplink_group has it as a member and it has no wan or pppoe block (add member \"\(name)\" { } to a group, or give it a wan { } block)")
         }
         var config = FlywallConfig(interfaces: interfaces, uplinkGroups: groups, ipsets: ipsets)
+        checkDataplaneLimits(config)
         // A top-level health_check is the default for every WAN without its own; a WAN with no
         // check anywhere gets the built-in one (`HealthCheck.builtInDefault`), marked as such.
         let checked = config.effectiveHealthChecks
@@ -239,12 +240,17 @@ struct ConfigDecoding {
             return .failure(.init(message: "expected a number and a unit, e.g. \"100Mbps\""))
         }
         let scales: [String: Double] = ["bps": 1, "kbps": 1e3, "mbps": 1e6, "gbps": 1e9, "tbps": 1e12]
+        let units = "bps, kbps, Mbps, Gbps or Tbps"
         guard let scale = scales[unit.lowercased()] else {
-            if unit.isEmpty { return .failure(.init(message: "missing unit (bps, kbps, Mbps or Gbps)")) }
-            return .failure(.init(message: "unknown unit \"\(unit)\" (use bps, kbps, Mbps or Gbps)"))
+            if unit.isEmpty { return .failure(.init(message: "missing unit (\(units))")) }
+            return .failure(.init(message: "unknown unit \"\(unit)\" (use \(units))"))
         }
         let bps = value * scale
-        guard bps >= 1, bps < 9e18 else { return .failure(.init(message: "must be at least 1bps")) }
+        let limits = ConfigLimits.bandwidth
+        guard bps >= Double(limits.lowerBound) else { return .failure(.init(message: "too small, at least 1bps")) }
+        guard bps <= Double(limits.upperBound) else {
+            return .failure(.init(message: "too large, at most \(limits.upperBound / 1_000_000_000_000)Tbps"))
+        }
         return .success(Int64(bps.rounded()))
     }
 
@@ -491,17 +497,7 @@ struct ConfigDecoding {
             if memberBlocks.isEmpty {
                 sink.error(label.location, "uplink_group \"\(label.value)\" has no members; add member \"eth0\" { }")
             }
-            // The members that share new connections by weight: all of them when balancing, one
-            // priority tier at a time in failover mode.
-            var tiers: [Int: [Int]] = [:]
-            for m in group.members { tiers[group.mode == .balance ? 0 : m.priority, default: []].append(m.weight) }
-            for (priority, weights) in tiers.sorted(by: { $0.key < $1.key }) {
-                let weightSum = GroupWeights.reducedSum(weights)
-                guard weightSum > ConfigLimits.groupWeightSum else { continue }
-                let which = group.mode == .balance ? "member weights" : "weights of its priority-\(priority) members"
-                sink.error(label.location,
-                           "uplink_group \"\(label.value)\": \(which) add up to \(weightSum) (divided by their common factor); too large, at most \(ConfigLimits.groupWeightSum), the dataplane's hash slots")
-            }
+            checkWeightSums(group, at: label.location, named: "uplink_group \"\(label.value)\"")
             if interfaceIndex[label.value] != nil {
                 sink.error(label.location,
                            "uplink_group \"\(label.value)\" has the name of an interface; policy routes could not tell them apart")
@@ -509,6 +505,52 @@ struct ConfigDecoding {
             if seen.declare(label, kind: "uplink_group", sink: sink) { result.append(group) }
         }
         return result
+    }
+
+    /// The members that share new connections by weight (all of them when balancing, one priority
+    /// tier at a time in failover mode) have reduced weights of at most `ConfigLimits.groupWeightSum`.
+    func checkWeightSums(_ group: UplinkGroup, at location: SourceLocation, named name: String) {
+        var tiers: [Int: [Int]] = [:]
+        for m in group.members { tiers[group.mode == .balance ? 0 : m.priority, default: []].append(m.weight) }
+        for (priority, weights) in tiers.sorted(by: { $0.key < $1.key }) {
+            let weightSum = GroupWeights.reducedSum(weights)
+            guard weightSum > ConfigLimits.groupWeightSum else { continue }
+            let which = group.mode == .balance ? "member weights" : "weights of its priority-\(priority) members"
+            sink.error(location,
+                       "\(name): \(which) add up to \(weightSum) (divided by their common factor); too large, at most \(ConfigLimits.groupWeightSum), the dataplane's hash slots")
+        }
+    }
+
+    /// The limits of the dataplane's mark fields over the whole config (`ConfigLimits.uplinks`,
+    /// `stickyMembers`, `hashSlots`), each reported once, at the block that goes beyond it: a
+    /// config `config check` accepts is one the daemon can program.
+    func checkDataplaneLimits(_ config: FlywallConfig) {
+        let wans = config.wans
+        let start = SourceLocation(file: "", line: 1, column: 1)
+        if wans.count > ConfigLimits.uplinks {
+            let first = wans[ConfigLimits.uplinks]
+            sink.error(first.location ?? start, "interface \"\(first.name)\": too many WANs, at most \(ConfigLimits.uplinks) (the dataplane's uplink marks), got \(wans.count)")
+        }
+        let groups = config.effectiveGroups
+        // The implicit group has no block of its own: its first WAN's stands for it.
+        func location(_ group: UplinkGroup) -> SourceLocation { group.location ?? wans.first?.location ?? start }
+        if config.uplinkGroups.isEmpty, let implicit = groups.first {
+            checkWeightSums(implicit, at: location(implicit), named: "the implicit uplink_group \"default\" of all WANs")
+        }
+        let sticky = groups.filter(\.sticky)
+        let stickyMembers = sticky.reduce(0) { $0 + $1.members.count }
+        if stickyMembers > ConfigLimits.stickyMembers {
+            var total = 0
+            let over = sticky.first { total += $0.members.count; return total > ConfigLimits.stickyMembers }!
+            sink.error(location(over), "uplink_group \"\(over.name)\": too many members of sticky groups, at most \(ConfigLimits.stickyMembers) over all groups (the dataplane's sticky marks), got \(stickyMembers)")
+        }
+        let slots = groups.map(GroupSelector.mostSlots)
+        let totalSlots = slots.reduce(0, +)
+        if totalSlots > ConfigLimits.hashSlots {
+            var total = 0
+            let over = groups.indices.first { total += slots[$0]; return total > ConfigLimits.hashSlots }!
+            sink.error(location(groups[over]), "uplink_group \"\(groups[over].name)\": too many hash slots, at most \(ConfigLimits.hashSlots) over all groups (the dataplane's hash marks), got \(totalSlots) (\(groups.count) group\(groups.count == 1 ? "" : "s"); this one takes up to \(slots[over]), every group at least \(GroupSelector.minimumBuckets)); lower the weights or use fewer groups")
+        }
     }
 
     // MARK: policy_route

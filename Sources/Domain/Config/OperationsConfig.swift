@@ -75,13 +75,16 @@ extension ConfigDecoding {
         let r = BodyReader(block.body, context: "history", attributes: Self.historyAttributes, sink: sink)
         var history = HistorySettings()
         if let retention = r.duration("retention") {
-            if retention < .seconds(60) {
+            let limits = ConfigLimits.historyRetention
+            if retention < limits.lowerBound {
                 sink.error(r.attribute("retention")!.value.location, "retention: must be at least 1m, got \"\(DurationText.format(retention))\"")
+            } else if retention > limits.upperBound {
+                sink.error(r.attribute("retention")!.value.location, "retention: too long, at most \(limits.upperBound.nanoseconds / 86_400_000_000_000)d (10 years), got \"\(DurationText.format(retention))\"")
             } else {
                 history.retention = retention
             }
         }
-        if let n = r.integer("max_events", in: .between(1, HistorySettings.maxEventsLimit)) { history.maxEvents = n }
+        if let n = r.integer("max_events", in: .limited(1, HistorySettings.maxEventsLimit)) { history.maxEvents = n }
         return history
     }
 }

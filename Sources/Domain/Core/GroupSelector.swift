@@ -78,8 +78,6 @@ struct GroupSelector: Sendable {
 
     // MARK: Hash slots
 
-    /// Most slots a dataplane has for all groups together (docs/dataplane.md, "Mark layout").
-    static let maximumSlots = 1023
     /// Slot counts predicted per group stay at most this, leaving room for other groups.
     static let maximumPredictedSlots = 256
 
@@ -89,11 +87,34 @@ struct GroupSelector: Sendable {
         let all = max(1, bucketCount(group.members))
         guard group.mode == .failover else { return all }
         var slots = all
-        for p in Set(group.members.map(\.priority)).sorted() {
-            let l = lcm(slots, max(1, bucketCount(group.members.filter { $0.priority == p })))
+        for count in tierBucketCounts(group) {
+            let l = lcm(slots, count)
             if l <= maximumPredictedSlots { slots = l }
         }
         return slots
+    }
+
+    /// The most slots `slots(predicted:buckets:)` can give the group under any health: the
+    /// prediction, or more while a failover tier whose bucket count does not divide it is in use.
+    /// An operator's pin lays out one member alone, which fits any count. The decoder keeps the
+    /// sum over all groups within `ConfigLimits.hashSlots`, so a group never grows its slots at
+    /// run time beyond what the dataplane has.
+    static func mostSlots(_ group: UplinkGroup) -> Int {
+        let predicted = predictedSlots(group)
+        guard group.mode == .failover else { return predicted }
+        var most = predicted
+        for count in tierBucketCounts(group) where predicted % count != 0 {
+            let l = lcm(predicted, count)
+            most = max(most, l <= ConfigLimits.hashSlots ? l : count)
+        }
+        return most
+    }
+
+    /// Each priority tier's bucket count, by ascending priority (one pass over the members).
+    private static func tierBucketCounts(_ group: UplinkGroup) -> [Int] {
+        var tiers: [Int: [Member]] = [:]
+        for m in group.members { tiers[m.priority, default: []].append(m) }
+        return tiers.sorted { $0.key < $1.key }.map { max(1, bucketCount($0.value)) }
     }
 
     /// The slots for `buckets`: the prediction when the layout fits it, else the least count that
@@ -101,7 +122,7 @@ struct GroupSelector: Sendable {
     static func slots(predicted: Int, buckets: [String]) -> Int {
         guard !fits(slots: predicted, buckets) else { return predicted }
         let l = lcm(predicted, buckets.count)
-        return l <= maximumSlots ? l : buckets.count
+        return l <= ConfigLimits.hashSlots ? l : buckets.count
     }
 
     /// Slot s routes like bucket `s % c`; that equals `buckets[h % c]` for every hash h taken modulo

@@ -38,7 +38,7 @@ public struct Diagnostic: Hashable, Sendable, Error, CustomStringConvertible {
 
     /// Messages quote the values they complain about; a value of any length must not make the
     /// message unreadable, so long words and long messages are cut.
-    static func readable(_ message: String) -> String {
+    public static func readable(_ message: String) -> String {
         guard message.utf8.count > longestWord else { return message }
         var out = ""
         var length = 0

@@ -331,13 +331,16 @@ struct ScenarioDecoding {
                 }
                 if items.isEmpty { sink.error(a.value.location, "sources: needs at least one address") }
             }
-        } else if let n = r.integer("source_count", in: .between(1, 65536)) {
+        } else if let n = r.integer("source_count", in: .limited(1, 65536)) {
             sources = (0..<n).map { Self.firstSource.advanced(by: $0) }
         }
         r.require("rate", at: at, example: "20")
         let rate = r.number("rate", mustBePositive: true).flatMap { value -> Double? in
-            guard value > ScenarioDecoder.Limits.rate.upperBound, let a = r.attribute("rate") else { return value }
-            sink.error(a.value.location, "rate: too large, at most \(HCLFormatter.number(ScenarioDecoder.Limits.rate.upperBound)) new connections per second, got \(HCLFormatter.number(value))")
+            let limits = ScenarioDecoder.Limits.rate
+            guard !limits.contains(value), let a = r.attribute("rate") else { return value }
+            sink.error(a.value.location, value > limits.upperBound
+                ? "rate: too large, at most \(HCLFormatter.number(limits.upperBound)) new connections per second, got \(HCLFormatter.number(value))"
+                : "rate: too small, at least \(HCLFormatter.number(limits.lowerBound)) new connections per second, got \(HCLFormatter.number(value))")
             return nil
         }
         let proto = r.enumeration("protocol", TransportProtocol.allCases) ?? .tcp
