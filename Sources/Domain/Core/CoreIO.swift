@@ -157,6 +157,17 @@ public enum CoreEffect: Sendable, Equatable {
     case startSession(PPPoESessionSpec)
     /// Stop the pppd of this PPPoE WAN (removed or changed by a reload); no `.sessionEnded` follows.
     case stopSession(interface: String)
+    /// Deliver notifications as this block says (channels, filters, coalescing, secrets): on the
+    /// first tick, and after a config replacement that changed the block. The shell keeps no copy
+    /// of its own from the file.
+    case configureNotifications(Notifications)
+    /// Serve the API with these settings: the token takes effect at once (a SIGHUP that changes it
+    /// changes who may write); `listen` is bound on the first of these only, since rebinding a
+    /// socket a client may be using is not a reload's business (the core logs a changed `listen`).
+    case configureAPI(APISettings)
+    /// Follow keepalived's role file at this path (`ha_pair { role_file }`) and report its roles as
+    /// `.roleChanged`; nil: follow none. On the first tick, and when a reload changes it.
+    case watchRoleFile(String?)
 }
 
 public enum LogLevel: String, Sendable, Equatable { case debug, info, notice, warning, error }

@@ -333,6 +333,16 @@ struct HealthTracker: Sendable {
         finishRound(success: success, detail: named + more, probed: true)
     }
 
+    /// The counter `finishRound` compares with a threshold next: good rounds while the probes'
+    /// verdict holds the WAN down with its link up, failed rounds otherwise (a WAN without a link
+    /// comes back with its carrier, then counts good rounds).
+    var nextCounter: WANStatus.RoundCounter? {
+        guard let check else { return nil }
+        return !healthy && carrier
+            ? .init(kind: .good, value: goodRounds, threshold: check.thresholdUp)
+            : .init(kind: .failed, value: failedRounds, threshold: check.thresholdDown)
+    }
+
     /// `probed`: the round was active probes (for a passive check: its recovery probes).
     private mutating func finishRound(success: Bool, detail: String, probed: Bool = false) {
         guard let check else { return }
