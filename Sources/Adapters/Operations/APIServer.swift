@@ -155,13 +155,13 @@ public struct APIServer: Service {
         }
 
         router.post("/api/wan/:interface/disable") { request, context -> Response in
-            let name = context.parameters.get("interface") ?? ""
-            if let problem = APIServer.wanNameProblem(name) { return APIServer.failure(.badRequest, problem) }
+            let name = context.parameters.get("interface").flatMap { $0.removingPercentEncoding } ?? ""
+            if let problem = APIServer.nameProblem("interface", name) { return APIServer.failure(.badRequest, problem) }
             return await command(.maintenance(interface: name, enabled: true), request, context)
         }
         router.post("/api/wan/:interface/enable") { request, context -> Response in
-            let name = context.parameters.get("interface") ?? ""
-            if let problem = APIServer.wanNameProblem(name) { return APIServer.failure(.badRequest, problem) }
+            let name = context.parameters.get("interface").flatMap { $0.removingPercentEncoding } ?? ""
+            if let problem = APIServer.nameProblem("interface", name) { return APIServer.failure(.badRequest, problem) }
             return await command(.maintenance(interface: name, enabled: false), request, context)
         }
         router.post("/api/groups/:group/failover") { request, context -> Response in
@@ -175,10 +175,10 @@ public struct APIServer: Service {
             guard let choice = FailoverRequest(Data(buffer: body)) else {
                 return APIServer.failure(.badRequest, "body: expected {\"interface\": \"eth1\"} or {\"auto\": true}")
             }
-            let name = context.parameters.get("group") ?? ""
-            if let problem = APIServer.groupNameProblem(name) { return APIServer.failure(.badRequest, problem) }
-            if let i = choice.interface, let problem = APIServer.wanNameProblem(i) {
-                return APIServer.failure(.badRequest, "body: \(problem)")
+            let name = context.parameters.get("group").flatMap { $0.removingPercentEncoding } ?? ""
+            if let problem = APIServer.nameProblem("group", name) { return APIServer.failure(.badRequest, problem) }
+            if let i = choice.interface, let problem = APIServer.nameProblem("body: interface", i) {
+                return APIServer.failure(.badRequest, problem)
             }
             return await command(.forceActive(group: name, interface: choice.interface), request, context)
         }
@@ -212,17 +212,17 @@ public struct APIServer: Service {
         }
     }
 
-    /// Syntax only: whether the name could be a WAN (a Linux interface name). Whether the config
-    /// has it is the core's to say.
-    static func wanNameProblem(_ name: String) -> String? {
-        if name.isEmpty { return "WAN name: empty" }
-        return ConfigLimits.interfaceNameProblem(name).map { "WAN name: \"\(name.prefix(32))\" \($0)" }
-    }
+    /// Longest WAN or group name a command may carry to the core.
+    static let maxNameLength = 64
 
-    /// Syntax only: a group name is a config label, so bounded and printable.
-    static func groupNameProblem(_ name: String) -> String? {
-        if name.isEmpty || name.utf8.count > 64 { return "group name: expected 1-64 bytes" }
-        if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return "group name: contains a control character" }
+    /// Syntax only, so that what reaches the core (and its log and history) is bounded and cannot
+    /// forge a log line: 1-64 characters, no control characters. Whether the running config has
+    /// the name is the core's to say (404/409 from its record).
+    static func nameProblem(_ field: String, _ name: String) -> String? {
+        if name.isEmpty || name.count > maxNameLength { return "\(field): expected a name of 1-\(maxNameLength) characters" }
+        if name.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+            return "\(field): a name has no control characters"
+        }
         return nil
     }
 
