@@ -68,7 +68,7 @@ struct DaemonCommand: AsyncParsableCommand {
         let board = StatusBoard(clock: clock)
 
         let edges = try scenario.map { try demoEdges($0, inputs: inputs, board: board, logger: logger) }
-            ?? kernelEdges(inputs: inputs, logger: logger)
+            ?? kernelEdges(inputs: inputs, clock: clock, logger: logger)
         let initial = edges.config
 
         let (store, problem) = openHistory(initial.history)
@@ -126,7 +126,7 @@ struct DaemonCommand: AsyncParsableCommand {
         }
     }
 
-    func kernelEdges(inputs: DaemonInputQueue, logger: Logger) throws -> Edges {
+    func kernelEdges(inputs: DaemonInputQueue, clock: MonotonicClock, logger: Logger) throws -> Edges {
         let missing = Privileges.missing()
         guard missing.isEmpty else {
             logger.critical("flywall daemon needs root or the capabilities CAP_NET_ADMIN and CAP_NET_RAW; missing: \(missing.joined(separator: ", ")) (try --scenario FILE for a demo without root)")
@@ -147,8 +147,9 @@ struct DaemonCommand: AsyncParsableCommand {
             links = try LinkMonitor(interfaces: [], onEvent: { inputs.push(.core($0)) },
                                     onError: { error in logger.warning("link monitor: \(error)") })
             // `health_check { type = "passive" }`: outbound SYNs and their answers, judged by the core.
-            passive = try PassiveHealthMonitor(onObservation: { interface, observation in
-                inputs.push(.core(.passive(interface: interface, observation)))
+            // Stamped with the capture's time, so a queue in front of the loop is no timing error.
+            passive = try PassiveHealthMonitor(onObservation: { interface, observation, captured in
+                inputs.push(.core(.passive(interface: interface, observation, capturedAt: clock.instant(ofMonotonic: captured))))
             }, onError: { error in logger.warning("passive health: \(error)") })
             // PPPoE lines: pppd's options files (with the password) in a root-only directory.
             sessions = try PPPDSupervisor(directory: stateDir + "/pppoe", pppd: pppd) { interface, exit in

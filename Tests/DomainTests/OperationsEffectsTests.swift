@@ -108,3 +108,39 @@ struct OperationsEffectsTests {
         #expect(counter("eth0")?.kind == .failed)
     }
 }
+
+@Suite("Passive observations timed by their capture")
+struct PassiveCaptureTimeTests {
+    let s = PassiveCore.second
+
+    @Test("an answer captured within the timeout counts even when the loop serves it after the deadline")
+    func queueDelayIsNoTimingError() {
+        var c = PassiveCore()
+        c.attempt(port: 1, at: 101 * s)  // deadline 103 s
+        // Captured at 102.9 s, served at 104 s (a busy queue): answered, so a good round at 105 s.
+        c.take(c.core.handle(.passive(interface: "wan0", .answer(PassiveCore.tuple(1), acknowledgment: 1001),
+                                      capturedAt: PassiveCore.at(103 * s - 100_000_000)), at: PassiveCore.at(104 * s)))
+        c.tick(at: 105 * s)
+        #expect(c.rounds == (1, 1, 0))
+        #expect(c.verdicts.isEmpty)
+
+        // The same answer stamped when served (no capture time) is late: a failed round.
+        var late = PassiveCore()
+        late.attempt(port: 1, at: 101 * s)
+        late.take(late.core.handle(.passive(interface: "wan0", .answer(PassiveCore.tuple(1), acknowledgment: 1001)),
+                                   at: PassiveCore.at(104 * s)))
+        late.tick(at: 105 * s)
+        #expect(late.rounds == (1, 0, 1))
+    }
+
+    @Test("a capture time after the event's instant counts as the instant")
+    func futureCaptureIsClamped() {
+        var c = PassiveCore()
+        c.attempt(port: 1, at: 101 * s)
+        // A capture "at 200 s" served at 102 s is taken as 102 s: within the timeout.
+        c.take(c.core.handle(.passive(interface: "wan0", .answer(PassiveCore.tuple(1), acknowledgment: 1001),
+                                      capturedAt: PassiveCore.at(200 * s)), at: PassiveCore.at(102 * s)))
+        c.tick(at: 105 * s)
+        #expect(c.rounds == (1, 1, 0))
+    }
+}

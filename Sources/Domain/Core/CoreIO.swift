@@ -18,7 +18,10 @@ public enum CoreEvent: Sendable, Equatable {
     case manual(ManualCommand, origin: CommandOrigin)
     /// What the passive check's capture saw on a WAN named in `.capturePassive`: a connection
     /// attempt leaving it, or an answer arriving. The core's `PassiveSampler` turns these into rounds.
-    case passive(interface: String, PassiveObservation)
+    /// `capturedAt`: when the capture saw the packet, on the core's clock (the daemon carries the
+    /// packet's kernel timestamp over), so time spent in queues before `at:` is no timing error;
+    /// nil: at `at:`. A time after `at:` counts as `at:`.
+    case passive(interface: String, PassiveObservation, capturedAt: Instant? = nil)
     /// The dataplane could not carry out an `.applyPlan` or `.repairDataplane` (with its words):
     /// the kernel may now hold part of a plan, so the next programming repairs it whole.
     case dataplaneFailed(String)

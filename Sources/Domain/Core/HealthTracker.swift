@@ -270,10 +270,11 @@ struct HealthTracker: Sendable {
     /// first (its round counts), so the observation lands in the interval it happened in; one at the
     /// very instant of a close still belongs to the closing interval. Ignored unless the check is
     /// passive and started.
-    mutating func observe(_ observation: PassiveObservation, at now: Instant) {
+    /// `captured` (at most `now`) times the attempt or answer; `now` closes intervals that ended.
+    mutating func observe(_ observation: PassiveObservation, capturedAt captured: Instant, at now: Instant) {
         guard passive != nil else { return }
         if let end = passive!.intervalEnd, now.nanoseconds > end { closePassiveInterval(at: now) }
-        passive!.observe(observation, at: now.nanoseconds)
+        passive!.observe(observation, at: captured.nanoseconds)
     }
 
     /// Ends the passive check's interval if due: its sample, if any, is one round.

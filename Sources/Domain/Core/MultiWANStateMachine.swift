@@ -124,10 +124,10 @@ public struct MultiWANStateMachine: Sendable {
             trackers[i].record(id, outcome)
             refreshDeadline(i, now: now)
             if trackers[i].usable != wasUsable { dirty = true }
-        case .passive(let device, let observation):
+        case .passive(let device, let observation, let capturedAt):
             guard let i = deviceTracker[device] else { return [] }
             let wasUsable = trackers[i].usable
-            trackers[i].observe(observation, at: now)
+            trackers[i].observe(observation, capturedAt: min(capturedAt ?? now, now), at: now)
             refreshDeadline(i, now: now)
             if trackers[i].usable != wasUsable { dirty = true }
         case .carrier(let device, let up):
