@@ -32,14 +32,14 @@ public final class NotificationSender: NotificationConfiguring, Sendable {
     private let state: Mutex<State>
 
     /// `now`: wall-clock Unix nanoseconds (tests may slow or replace it).
-    public init(store: HistoryStore, notifications: Notifications = Notifications(), logger: Logger,
+    public init(store: HistoryStore, logger: Logger,
                 timeout: Duration = NotificationTransport.timeout,
                 now: (@Sendable () -> Int64)? = nil) {
         self.store = store
         self.logger = logger
         self.now = now ?? { KernelClock.realtime() }
         self.timeout = timeout
-        state = Mutex(State(policy: NotificationPolicy(notifications)))
+        state = Mutex(State(policy: NotificationPolicy(Notifications())))
     }
 
     /// The outbox rows of one event (one per channel whose `events` has its kind). Cheap: called on

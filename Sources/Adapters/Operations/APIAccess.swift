@@ -16,12 +16,6 @@ public final class APIAccess: APIConfiguring, Sendable {
 
     public init(logger: Logger) { self.logger = logger }
 
-    /// For tests and a server run without a core: as if the core had said this.
-    public convenience init(token: String?, listen: String = "127.0.0.1:8080", logger: Logger) {
-        self.init(logger: logger)
-        state.withLock { $0 = State(token: token, listen: listen) }
-    }
-
     /// Called on the core loop's thread (start and reload): never blocks.
     public func configure(_ api: APISettings) {
         let changed = state.withLock { s -> Bool in
