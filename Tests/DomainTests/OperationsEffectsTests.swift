@@ -144,3 +144,38 @@ struct PassiveCaptureTimeTests {
         #expect(c.rounds == (1, 1, 0))
     }
 }
+
+@Suite("Plan decisions the dataplane only executes")
+struct PlanDecisionTests {
+    static let config = FlywallConfig(
+            interfaces: [Interface(name: "lan0"), Interface(name: "wan0", wan: WANSettings()), Interface(name: "wan1", wan: WANSettings(priority: 2))],
+            uplinkGroups: [UplinkGroup(name: "default", mode: .failover, sticky: true, stickyTimeout: .seconds(60),
+                                       members: [Member(interface: "wan0"), Member(interface: "wan1", priority: 2)])],
+            policyRoutes: [PolicyRoute(name: "dns", match: .init(protocols: [.udp], destPorts: [PortRange(53)]), uplink: "wan1", fallback: true)])
+
+    @Test("a sticky source stays on its member while that member is usable and active")
+    func keepsSticky() throws {
+        var d = CoreDriver(Self.config)
+        d.run(until: .seconds(1))
+        let group = try #require(d.core.plan.group(named: "default"))
+        #expect(d.core.plan.keepsSticky("wan0", in: group))
+        #expect(!d.core.plan.keepsSticky("wan1", in: group), "usable but not active in a failover group")
+        d.send(.manual(.maintenance(interface: "wan0", enabled: true), origin: CommandOrigin(source: "test")))
+        let after = try #require(d.core.plan.group(named: "default"))
+        #expect(!d.core.plan.keepsSticky("wan0", in: after), "not usable")
+        #expect(d.core.plan.keepsSticky("wan1", in: after))
+    }
+
+    @Test("a policy route falls back only where a default group exists")
+    func fallbackNeedsADefaultGroup() {
+        var with = CoreDriver(Self.config)
+        with.run(until: .seconds(1))
+        #expect(with.core.plan.policies.first?.fallback == true)
+        // No WAN, so no group at all (a config with WANs always has one, "default" if none is named).
+        var without = CoreDriver(FlywallConfig(
+            interfaces: [Interface(name: "lan0"), Interface(name: "wan1")],
+            policyRoutes: [PolicyRoute(name: "dns", match: .init(protocols: [.udp], destPorts: [PortRange(53)]), uplink: "wan1", fallback: true)]))
+        without.run(until: .seconds(1))
+        #expect(without.core.plan.policies.first?.fallback == false)
+    }
+}
