@@ -235,6 +235,9 @@ struct Runner {
         case .configureProbes, .watchInterfaces:
             // Simulated links need no sockets, and every WAN of the scenario is followed.
             break
+        case .configureNotifications, .configureAPI, .watchRoleFile:
+            // A scenario has no outbox, API or keepalived: its events are the record.
+            break
         case .startSession, .stopSession:
             // A simulated PPPoE line has its session whenever its link has carrier: the link
             // model's carrier is reported on the session's device.

@@ -68,31 +68,21 @@ struct DaemonCommand: AsyncParsableCommand {
         let board = StatusBoard(clock: clock)
 
         let edges = try scenario.map { try demoEdges($0, inputs: inputs, board: board, logger: logger) }
-            ?? kernelEdges(inputs: inputs, logger: logger)
+            ?? kernelEdges(inputs: inputs, clock: clock, logger: logger)
         let initial = edges.config
 
         let (store, problem) = openHistory(initial.history)
         // Notifications wait in the history store's outbox; without a store none can be kept.
-        let sender = store.map { NotificationSender(store: $0, notifications: initial.notifications, logger: logger) }
-        if store == nil && !NotificationPolicy(initial.notifications).channels.isEmpty {
-            logger.error("notifications: not sent, the history store (their outbox) could not be opened")
-        }
+        let sender = store.map { NotificationSender(store: $0, logger: logger) }
         let writer = HistoryWriter(store: store, problem: problem, board: board, logger: logger, notifier: sender)
-        let loadEdge = edges.load
-        let load: DaemonLoop.ConfigLoader = {
-            let config = try loadEdge()
-            sender?.start(config.notifications)
-            return config
-        }
+        // The loader only reads the file; what the operations edges run with comes from the core's
+        // effects (`.configureNotifications`, `.configureAPI`, `.watchRoleFile`), on start and reload.
+        let access = APIAccess(logger: logger)
         var ports = edges.ports
         ports.recorder = writer
-
-        let listenText = api ?? initial.api.listen
-        let listen = splitListenAddress(listenText)!
-        if initial.api.token == nil {
-            logger.notice("api: no token in api { token }: read endpoints only, every write is refused")
-        }
-        let loop = DaemonLoop(config: initial, loadConfig: load, inputs: inputs, ports: ports, clock: clock,
+        ports.notifications = sender.map { $0 as any NotificationConfiguring } ?? NoOutbox(logger: logger)
+        ports.api = access
+        let loop = DaemonLoop(config: initial, loadConfig: edges.load, inputs: inputs, ports: ports, clock: clock,
                               board: board, logger: logger)
         // Services stop in reverse order: the core loop first (it removes what Flywall owns in
         // the kernel), then the API and the signal handler, then the input sources, and the
@@ -100,7 +90,7 @@ struct DaemonCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: (sender.map { [.init(service: NotificationService(sender: $0))] } ?? []) + edges.sources + [
                 .init(service: ReloadSignalService(inputs: inputs)),
-                .init(service: APIServer(listen: listen, token: initial.api.token, board: board, inputs: inputs,
+                .init(service: APIServer(listen: api.flatMap(splitListenAddress), access: access, board: board, inputs: inputs,
                                          history: store, logger: logger)),
                 .init(service: CoreLoopService(loop: loop, inputs: inputs),
                       successTerminationBehavior: .gracefullyShutdownGroup),
@@ -136,7 +126,7 @@ struct DaemonCommand: AsyncParsableCommand {
         }
     }
 
-    func kernelEdges(inputs: DaemonInputQueue, logger: Logger) throws -> Edges {
+    func kernelEdges(inputs: DaemonInputQueue, clock: MonotonicClock, logger: Logger) throws -> Edges {
         let missing = Privileges.missing()
         guard missing.isEmpty else {
             logger.critical("flywall daemon needs root or the capabilities CAP_NET_ADMIN and CAP_NET_RAW; missing: \(missing.joined(separator: ", ")) (try --scenario FILE for a demo without root)")
@@ -157,8 +147,9 @@ struct DaemonCommand: AsyncParsableCommand {
             links = try LinkMonitor(interfaces: [], onEvent: { inputs.push(.core($0)) },
                                     onError: { error in logger.warning("link monitor: \(error)") })
             // `health_check { type = "passive" }`: outbound SYNs and their answers, judged by the core.
-            passive = try PassiveHealthMonitor(onObservation: { interface, observation in
-                inputs.push(.core(.passive(interface: interface, observation)))
+            // Stamped with the capture's time, so a queue in front of the loop is no timing error.
+            passive = try PassiveHealthMonitor(onObservation: { interface, observation, captured in
+                inputs.push(.core(.passive(interface: interface, observation, capturedAt: clock.instant(ofMonotonic: captured))))
             }, onError: { error in logger.warning("passive health: \(error)") })
             // PPPoE lines: pppd's options files (with the password) in a root-only directory.
             sessions = try PPPDSupervisor(directory: stateDir + "/pppoe", pppd: pppd) { interface, exit in
@@ -176,27 +167,14 @@ struct DaemonCommand: AsyncParsableCommand {
             .init(service: InputSourceService("link monitor") { links.stop() }),
             .init(service: InputSourceService("passive capture") { passive.shutdown() }),
         ]
-        if let ha = initial.ha { sources.append(try haRoleSource(ha, config: initial, inputs: inputs, logger: logger)) }
-        return Edges(
-            config: initial, load: load,
-            ports: DaemonPorts(probes: probes, interfaces: links, passive: passive, dataplane: dataplane,
-                               sessions: sessions),
-            sources: sources)
-    }
-
-    /// `ha_pair { role_file }`: keepalived's word on this router's role, as `.roleChanged` inputs. The
-    /// path is read at start only (a reload that changes it is logged and waits for a restart).
-    func haRoleSource(_ ha: HASettings, config: FlywallConfig, inputs: DaemonInputQueue,
-                      logger: Logger) throws -> ServiceGroupConfiguration.ServiceConfiguration {
-        logger.notice("ha: role from \(ha.roleFile); dataplane layout \(DataplaneLayout(config: config).fingerprint) (must be equal on both routers)")
-        do {
-            let watcher = try RoleFileWatcher(path: ha.roleFile, onRole: { inputs.push(.core(.roleChanged($0))) },
-                                              onProblem: { logger.warning("ha: \($0)") })
-            return .init(service: InputSourceService("ha role") { watcher.stop() })
-        } catch {
-            logger.critical("cannot start: ha role file: \(error)")
-            throw ExitCode(1)
-        }
+        // `ha_pair { role_file }`: keepalived's word on this router's role, as `.roleChanged` inputs,
+        // from the file the core names (`.watchRoleFile`).
+        let roles = RoleFileSource(inputs: inputs, logger: logger)
+        sources.append(.init(service: InputSourceService("ha role") { roles.stop() }))
+        var ports = DaemonPorts(probes: probes, interfaces: links, passive: passive, dataplane: dataplane,
+                                sessions: sessions)
+        ports.roleFile = roles
+        return Edges(config: initial, load: load, ports: ports, sources: sources)
     }
 
     func demoEdges(_ file: String, inputs: DaemonInputQueue, board: StatusBoard, logger: Logger) throws -> Edges {
@@ -237,6 +215,15 @@ struct DaemonCommand: AsyncParsableCommand {
             logger.critical("cannot read \(path): \(error)")
             throw ExitCode(1)
         }
+    }
+}
+
+/// Notifications when the history store (their outbox) could not be opened: none can be kept.
+struct NoOutbox: NotificationConfiguring {
+    let logger: Logger
+    func configure(_ notifications: Notifications) {
+        guard !NotificationPolicy(notifications).channels.isEmpty else { return }
+        logger.error("notifications: not sent, the history store (their outbox) could not be opened")
     }
 }
 

@@ -137,19 +137,25 @@ struct WanHealth: AsyncParsableCommand {
     }
 }
 
-/// Prints what the daemon did with a command.
-func reportCommand(_ data: Data, json: Bool) {
-    if json { return printOut(String(decoding: data, as: UTF8.self)) }
-    guard let result = try? APIViews.decoder().decode(APIViews.CommandResult.self, from: data) else {
-        return printOut(String(decoding: data, as: UTF8.self))
+/// Prints what the core did with a command, in its words. A refusal (the core's 404/409) has
+/// already ended the command with the daemon's message and exit code 1 (`APIClient`).
+func reportCommand(_ data: Data, json: Bool) throws {
+    let result = try? APIViews.decoder().decode(APIViews.CommandResult.self, from: data)
+    if json {
+        printOut(String(decoding: data, as: UTF8.self))
+    } else if let result {
+        printOut(result.handled ? "\(result.command): \(result.result ?? "done")"
+                 : "\(result.command): accepted, not yet handled by the core")
+    } else {
+        printOut(String(decoding: data, as: UTF8.self))
     }
-    printOut(result.handled ? "\(result.command): done" : "\(result.command): accepted, not yet handled by the core")
+    if result?.accepted == false { throw ExitCode(APIClient.refused) }
 }
 
 /// `POST /api/wan/IFACE/disable|enable`.
 func maintenance(_ interface: String, _ action: String, _ options: APIOptions) async throws {
     let path = "/api/wan/\(interface.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? interface)/\(action)"
-    reportCommand(try await options.client().post(path, body: nil), json: options.json)
+    try reportCommand(try await options.client().post(path, body: nil), json: options.json)
 }
 
 struct WanDisable: AsyncParsableCommand {
@@ -185,6 +191,6 @@ struct WanFailover: AsyncParsableCommand {
     func run() async throws {
         let body = try JSONSerialization.data(withJSONObject: interface.map { ["interface": $0] } ?? ["auto": true])
         let path = "/api/groups/\(group.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? group)/failover"
-        reportCommand(try await options.client().post(path, body: body), json: options.json)
+        try reportCommand(try await options.client().post(path, body: body), json: options.json)
     }
 }

@@ -22,7 +22,7 @@ struct CapturePassiveTests {
     /// Starts a monitor in the router's namespace watching rw0.
     static func monitor(_ lab: Lab, _ log: CaptureTestLog<Seen>) throws -> PassiveHealthMonitor {
         try lab.inside("router") {
-            let monitor = try PassiveHealthMonitor(onObservation: { log.append(Seen(interface: $0, observation: $1)) })
+            let monitor = try PassiveHealthMonitor(onObservation: { interface, observation, _ in log.append(Seen(interface: interface, observation: observation)) })
             #expect(monitor.watch(interfaces: ["rw0"]).isEmpty)
             return monitor
         }
@@ -153,7 +153,7 @@ struct CapturePassiveTests {
         let errors = CaptureTestLog<SystemError>()
         let monitor = try lab.inside("router") {
             let monitor = try PassiveHealthMonitor(retryPeriod: .seconds(1),
-                                                   onObservation: { log.append(Seen(interface: $0, observation: $1)) },
+                                                   onObservation: { interface, observation, _ in log.append(Seen(interface: interface, observation: observation)) },
                                                    onError: errors.append)
             #expect(monitor.watch(interfaces: ["rw0"]).isEmpty)
             return monitor

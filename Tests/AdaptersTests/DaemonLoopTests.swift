@@ -8,9 +8,9 @@ import Testing
 import Glibc
 #endif
 
-/// In-memory ports: every call the loop makes, in order.
+/// In-memory ports: every call the loop makes, in order, with the instant of the input it served.
 final class RecordingPorts: ProbeSending, InterfaceWatching, PassiveCapturing, DataplaneApplying, WANEventRecording,
-    Sendable {
+    SessionRunning, NotificationConfiguring, APIConfiguring, RoleFileWatching, Sendable {
     enum Call: Equatable, CustomStringConvertible {
         case configureProbes([ProbeBinding])
         case watch([String])
@@ -21,6 +21,12 @@ final class RecordingPorts: ProbeSending, InterfaceWatching, PassiveCapturing, D
         case flush(String)
         case record(WANEventKind, String)
         case removeAll
+        case startSession(String)
+        case stopSession(String)
+        case stopAllSessions
+        case notifications(Notifications)
+        case api(APISettings)
+        case roleFile(String?)
 
         /// Without the plans' and probes' details, for comparing sequences.
         var description: String {
@@ -34,6 +40,12 @@ final class RecordingPorts: ProbeSending, InterfaceWatching, PassiveCapturing, D
             case .flush(let uplink): "flush(\(uplink))"
             case .record(let kind, let about): "record(\(kind.rawValue) \(about))"
             case .removeAll: "removeAll"
+            case .startSession(let name): "startSession(\(name))"
+            case .stopSession(let name): "stopSession(\(name))"
+            case .stopAllSessions: "stopAllSessions"
+            case .notifications(let n): "notifications(\(n.email.count + n.webhook.count))"
+            case .api(let api): "api(\(api.listen), \(api.token == nil ? "no token" : "token"))"
+            case .roleFile(let path): "roleFile(\(path ?? "none"))"
             }
         }
 
@@ -42,16 +54,27 @@ final class RecordingPorts: ProbeSending, InterfaceWatching, PassiveCapturing, D
         }
     }
 
-    private let log = Mutex<[Call]>([])
+    private let log = Mutex<[(at: Instant, call: Call)]>([])
+    /// The instant of the input the loop is serving (the rig sets it before each one).
+    let now = Mutex(Instant.zero)
     /// The next this many `apply` calls throw.
     let failingApplies = Mutex(0)
 
-    var calls: [Call] { log.withLock { $0 } }
+    var calls: [Call] { log.withLock { $0.map(\.call) } }
     /// The calls without probes, as text.
-    var trace: [String] { calls.filter { if case .probe = $0 { false } else { true } }.map(\.description) }
+    var trace: [String] { timedTrace.map(\.call) }
+    /// The calls without probes, as text, with their instants.
+    var timedTrace: [(at: Instant, call: String)] {
+        log.withLock { $0 }.filter { if case .probe = $0.call { false } else { true } }.map { ($0.at, $0.call.description) }
+    }
+    /// The operations edges' calls of the loop's first tick, before the probe paths.
+    static let operationsAtStart = ["notifications(0)", "api(127.0.0.1:8080, no token)", "roleFile(none)"]
     func clear() { log.withLock { $0 = [] } }
 
-    private func note(_ call: Call) { log.withLock { $0.append(call) } }
+    private func note(_ call: Call) {
+        let at = now.withLock { $0 }
+        log.withLock { $0.append((at, call)) }
+    }
 
     func configure(_ bindings: [ProbeBinding]) throws { note(.configureProbes(bindings)) }
     func send(_ request: ProbeRequest) { note(.probe(request.id)) }
@@ -77,7 +100,21 @@ final class RecordingPorts: ProbeSending, InterfaceWatching, PassiveCapturing, D
     func removeAll() throws { note(.removeAll) }
     func record(_ event: WANEvent, unixNanoseconds: Int64) { note(.record(event.kind, event.interface ?? event.to.joined(separator: "+"))) }
 
-    var ports: DaemonPorts { DaemonPorts(probes: self, interfaces: self, passive: self, dataplane: self, recorder: self) }
+    func start(_ session: PPPoESessionSpec) { note(.startSession(session.interface)) }
+    func stop(interface: String) { note(.stopSession(interface)) }
+    func stopAll() { note(.stopAllSessions) }
+    func configure(_ notifications: Notifications) { note(.notifications(notifications)) }
+    func configure(_ api: APISettings) { note(.api(api)) }
+    func watch(path: String?) { note(.roleFile(path)) }
+
+    var ports: DaemonPorts {
+        var ports = DaemonPorts(probes: self, interfaces: self, passive: self, dataplane: self, recorder: self,
+                                sessions: self)
+        ports.notifications = self
+        ports.api = self
+        ports.roleFile = self
+        return ports
+    }
 }
 
 /// The config file the loop reads on `.reload`, as a test changes it.
@@ -142,27 +179,34 @@ struct DaemonLoopTests {
     /// `silent` are answered 10 ms after they were sent.
     final class Rig {
         let ports = RecordingPorts()
-        let inputs = DaemonInputQueue(capacity: 64)
+        let inputs: DaemonInputQueue
         let file: ConfigFile
         let loop: DaemonLoop
         var silent: Set<String> = []
         private var seen = 0
         private var replies: [(at: Instant, id: ProbeID)] = []
 
-        init(_ text: String = DaemonLoopTests.twoWANs, board: StatusBoard? = nil) throws {
+        /// `api`: a real API port instead of the recording one.
+        init(_ text: String = DaemonLoopTests.twoWANs, board: StatusBoard? = nil,
+             inputs: DaemonInputQueue = DaemonInputQueue(capacity: 64), api: (any APIConfiguring)? = nil) throws {
             file = ConfigFile(text)
+            self.inputs = inputs
             let file = self.file
+            var ports = self.ports.ports
+            if let api { ports.api = api }
             loop = DaemonLoop(config: try file.load(), loadConfig: { try file.load() }, inputs: inputs,
-                              ports: ports.ports, board: board, logger: Logger(label: "test"))
+                              ports: ports, board: board, logger: Logger(label: "test"))
         }
 
         func start() {
+            ports.now.withLock { $0 = .zero }
             loop.start(at: .zero)
             collectProbes(sentAt: .zero)
         }
 
         @discardableResult
         func handle(_ input: DaemonInput?, at now: Instant) throws -> Bool {
+            ports.now.withLock { $0 = now }
             let running = try loop.handle(input, at: now)
             collectProbes(sentAt: now)
             return running
@@ -199,13 +243,14 @@ struct DaemonLoopTests {
         let rig = try Rig()
         rig.start()
         let calls = rig.ports.calls
-        #expect(calls.first == .configureProbes([
+        #expect(calls[3] == .configureProbes([
             ProbeBinding(interface: "eth0", index: 0, ipv6: false), ProbeBinding(interface: "eth1", index: 1, ipv6: false),
         ]))
-        #expect(rig.ports.trace == ["configureProbes(eth0#0,eth1#1)", "watch(eth0,eth1)", "capture()", "apply(default=eth0)"])
+        #expect(rig.ports.trace == RecordingPorts.operationsAtStart
+            + ["configureProbes(eth0#0,eth1#1)", "watch(eth0,eth1)", "capture()", "apply(default=eth0)"])
         // Probes go out after the paths are open and before the plan.
         let probes = calls.indices.filter { if case .probe = calls[$0] { true } else { false } }
-        #expect(probes.count == 2 && probes.allSatisfy { $0 > 2 && $0 < calls.count - 1 })
+        #expect(probes.count == 2 && probes.allSatisfy { $0 > 5 && $0 < calls.count - 1 })
     }
 
     @Test("eth0 stops answering: wan_down, failover, the new plan and eth0's flush, in that order")
@@ -216,12 +261,15 @@ struct DaemonLoopTests {
         for name in ["eth0", "eth1"] { try rig.handle(.core(.carrier(interface: name, up: true)), at: .zero) }
         try rig.run(until: .seconds(2.9))
         rig.ports.clear()
-        // Rounds at 3 s and 4 s time out at 3.5 s and 4.5 s: the second makes two failed rounds.
+        // Rounds at 3 s and 4 s time out at 3.5 s and 4.5 s: the second makes two failed rounds
+        // (threshold_down = 2), so everything happens at 4.5 s exactly and nothing before it (a
+        // threshold off by one would act at 3.5 s or 5.5 s).
         rig.silent = ["eth0"]
-        try rig.run(until: .seconds(4.6))
-        #expect(rig.ports.trace == [
+        try rig.run(until: .seconds(5.6))
+        let downAt = Instant.seconds(4.5).nanoseconds
+        #expect(rig.ports.timedTrace.map { "\($0.at.nanoseconds) \($0.call)" } == [
             "record(wan_down eth0)", "record(failover eth1)", "apply(default=eth1)", "flush(eth0)",
-        ])
+        ].map { "\(downAt) \($0)" })
         #expect(rig.loop.status.first { $0.interface == "eth0" }?.state == .down)
         #expect(rig.loop.plan.uplink(named: "eth0")?.usable == false)
     }
@@ -281,8 +329,74 @@ struct DaemonLoopTests {
     func terminate() throws {
         let rig = try Rig()
         rig.start()
+        rig.ports.clear()
         #expect(try rig.handle(.terminate, at: .seconds(1)) == false)
-        #expect(rig.ports.calls.last == .removeAll)
+        // Sessions end before their routes go; nothing else happens.
+        #expect(rig.ports.trace == ["stopAllSessions", "removeAll"])
+    }
+
+    static let pppoe = twoWANs.replacingOccurrences(of: """
+        interface "eth1" {
+          zone = "WAN"
+          gateway = "10.0.1.1"
+        """, with: """
+        interface "eth1" {
+          zone = "WAN"
+          pppoe {
+            username = "user@isp.example"
+            password = "line-secret"
+          }
+        """)
+
+    @Test("a PPPoE WAN: its session starts with the first tick and stops when a reload removes the line")
+    func pppoeSessions() throws {
+        let rig = try Rig(Self.pppoe)
+        rig.start()
+        #expect(rig.ports.trace.contains("startSession(eth1)"))
+        #expect(!rig.ports.trace.contains { $0.hasPrefix("stopSession") })
+        try rig.run(until: .seconds(1.5))
+        rig.ports.clear()
+        rig.file.text.withLock { $0 = DaemonLoopTests.twoWANs }
+        try rig.handle(.reload, at: .seconds(1.6))
+        #expect(rig.ports.trace.first == "stopSession(eth1)")
+        #expect(!rig.ports.trace.contains { $0.hasPrefix("startSession") })
+        rig.ports.clear()
+        #expect(try rig.handle(.terminate, at: .seconds(2)) == false)
+        #expect(rig.ports.trace == ["stopAllSessions", "removeAll"])
+    }
+
+    static func withToken(_ token: String) -> String {
+        twoWANs + "\napi {\n  token = \"\(token)\"\n}\n"
+    }
+
+    @Test("reload: a new api token reaches the API port, and only that")
+    func reloadChangesTheToken() throws {
+        let rig = try Rig(Self.withToken("old-token-0123456789"))
+        rig.start()
+        #expect(rig.ports.calls.contains(.api(APISettings(listen: "127.0.0.1:8080", token: "old-token-0123456789"))))
+        try rig.run(until: .seconds(1.5))
+        rig.ports.clear()
+        rig.file.text.withLock { $0 = Self.withToken("new-token-9876543210") }
+        try rig.handle(.reload, at: .seconds(1.6))
+        let operations = rig.ports.calls.filter {
+            switch $0 {
+            case .api, .notifications, .roleFile: true
+            default: false
+            }
+        }
+        #expect(operations == [.api(APISettings(listen: "127.0.0.1:8080", token: "new-token-9876543210"))])
+
+        // The real port: the guard checks writes against the new token from the next request on.
+        let access = APIAccess(logger: Logger(label: "test"))
+        let real = try Rig(Self.withToken("old-token-0123456789"), api: access)
+        real.start()
+        let guardian = APIGuard(access: access)
+        #expect(guardian.authorize("Bearer old-token-0123456789") == nil)
+        real.file.text.withLock { $0 = Self.withToken("new-token-9876543210") }
+        try real.handle(.reload, at: .seconds(0.1))
+        #expect(guardian.authorize("Bearer old-token-0123456789")?.status.code == 403)
+        #expect(guardian.authorize("Bearer new-token-9876543210") == nil)
+        #expect(access.token == "new-token-9876543210")
     }
 
     @Test("the loop on its own thread: probes on the real clock, then terminate from another thread")
@@ -300,7 +414,7 @@ struct DaemonLoopTests {
         rig.inputs.push(.terminate)
         DedicatedThread.join(thread)
         #expect(finished.withLock { $0 })
-        #expect(rig.ports.calls.first == .configureProbes([
+        #expect(rig.ports.calls.first { if case .configureProbes = $0 { true } else { false } } == .configureProbes([
             ProbeBinding(interface: "eth0", index: 0, ipv6: false), ProbeBinding(interface: "eth1", index: 1, ipv6: false),
         ]))
         #expect(rig.ports.calls.last == .removeAll)
@@ -331,6 +445,38 @@ extension DaemonLoopTests {
         #expect(after.commandsHandled == 1)
         #expect(after.status[0].state == .maintenance)
         #expect(after.groups.first?.active == ["eth1"])
+    }
+}
+
+extension DaemonLoopTests {
+    @Test("commands get through a queue full of other events; one over their own cap is refused and takes no ticket")
+    func commandsSurviveAFullQueue() async throws {
+        let board = StatusBoard(clock: MonotonicClock())
+        let inputs = DaemonInputQueue(capacity: 2, manualCapacity: 2)
+        let rig = try Rig(board: board, inputs: inputs)
+        rig.start()
+        let carrier = CoreEvent.carrier(interface: "eth0", up: true)
+        #expect(inputs.push(.core(carrier)) && inputs.push(.core(carrier)))
+        #expect(!inputs.push(.core(carrier)), "full for other events")
+        let origin = CommandOrigin(source: "test")
+        let first = board.submit(.maintenance(interface: "eth0", enabled: true), origin: origin, into: inputs)
+        let second = board.submit(.maintenance(interface: "eth9", enabled: true), origin: origin, into: inputs)
+        #expect(first == 1 && second == 2)
+        #expect(board.submit(.maintenance(interface: "eth1", enabled: true), origin: origin, into: inputs) == nil)
+        #expect(inputs.takeDropped() == 1, "only the carrier event counts as dropped")
+        let now = timespec()
+        while let input = inputs.pop(until: now) { try rig.handle(input, at: .seconds(0.5)) }
+        let accepted = await board.waitHandled(1, timeout: .milliseconds(200))
+        let refused = await board.waitHandled(2, timeout: .milliseconds(200))
+        #expect(accepted?.accepted == true && accepted?.result == "eth0: maintenance on")
+        #expect(refused?.accepted == false && refused?.refusal == .unknownWAN)
+        #expect(refused?.result == "maintenance: no WAN named eth9")
+        // The refused submission took no ticket: the next is 3 and is answered as itself.
+        let third = board.submit(.maintenance(interface: "eth0", enabled: false), origin: origin, into: inputs)
+        #expect(third == 3)
+        while let input = inputs.pop(until: now) { try rig.handle(input, at: .seconds(0.6)) }
+        let released = await board.waitHandled(3, timeout: .milliseconds(200))
+        #expect(released?.result == "eth0: maintenance off")
     }
 }
 

@@ -18,6 +18,8 @@ struct CoreDriver {
     /// Every `.startSession` / `.stopSession` effect, as "start eth1" / "stop eth1", with its time.
     var sessions: [(Instant, String)] = []
     var probeBindings: [[ProbeBinding]] = []
+    /// Every `.configureNotifications`, `.configureAPI` and `.watchRoleFile` effect, in order.
+    var operations: [CoreEffect] = []
 
     init(_ config: FlywallConfig) {
         core = MultiWANStateMachine(config: config)
@@ -44,6 +46,7 @@ struct CoreDriver {
             case .stopSession(let interface): sessions.append((now, "stop \(interface)"))
             case .capturePassive(let names): captured.append(names)
             case .commandHandled(let record): commands.append(record)
+            case .configureNotifications, .configureAPI, .watchRoleFile: operations.append(e)
             }
         }
     }

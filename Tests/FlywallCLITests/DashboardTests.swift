@@ -154,7 +154,7 @@ struct DashboardTests {
         #expect(result["filtered"] as? [String] == ["wan_down"])
 
         let controlled = try #require(result["controlled"] as? [String: Any])
-        #expect(controlled["notice"] as? String == "wan disable eth1: done")
+        #expect(controlled["notice"] as? String == "wan disable eth1: eth1: maintenance on")
         #expect((controlled["controls"] as? Int ?? 0) >= 4, "maintenance per WAN, pin and automatic per group")
         #expect(controlled["tokenInPage"] as? Bool == false, "the token never goes into the page's DOM")
         #expect(result["errors"] as? [String] == [], "the page reported errors: \(result["errors"] ?? "")")

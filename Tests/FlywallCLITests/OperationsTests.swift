@@ -40,18 +40,22 @@ struct OperationsTests {
         let wrong = try CLI.run(["wan", "disable", "eth1", "--api", d.api, "--token", "wrong-token-0123456789"])
         #expect(wrong.status == 1)
         #expect(wrong.stderr.contains("HTTP 403") && !wrong.stderr.contains(DemoDaemon.token))
-        #expect(try d.cli(["wan", "disable", "eth1"], token: true).stdout == "wan disable eth1: done\n")
+        #expect(try d.cli(["wan", "disable", "eth1"], token: true).stdout == "wan disable eth1: eth1: maintenance on\n")
         #expect(try d.cli(["wan", "status"]).stdout.contains("eth1       MAINTENANCE"))
         #expect(try d.cli(["wan", "failover", "default", "eth1"], token: true).status == 0)
         #expect(try d.cli(["wan", "failover", "default", "--auto"], token: true).status == 0)
         #expect(try d.cli(["wan", "enable", "eth1"], token: true).status == 0)
+        // Refusals are the core's: its words, 404 or 409 by its reason, exit 1, and in history.
         let unknown = try d.cli(["wan", "disable", "eth9"], token: true)
-        #expect(unknown.status == 1 && unknown.stderr.contains("no WAN named eth9"))
+        #expect(unknown.status == 1 && unknown.stderr.contains("HTTP 404: maintenance: no WAN named eth9"), "\(unknown.stderr)")
+        let stranger = try d.cli(["wan", "failover", "default", "eth9"], token: true)
+        #expect(stranger.status == 1 && stranger.stderr.contains("HTTP 409: force: eth9 is not a member of default"), "\(stranger.stderr)")
 
         let after = try d.cli(["wan", "history", "--json"]).stdout
         let events = try #require((try JSONSerialization.jsonObject(with: Data(after.utf8)) as? [String: Any])?["events"] as? [[String: Any]])
         let commands = events.filter { $0["kind"] as? String == "command" }
-        #expect(commands.count == 4, "\(commands)")
+        #expect(commands.count == 6, "\(commands)")
+        #expect(commands.filter { $0["accepted"] as? Bool == false }.count == 2, "\(commands)")
         let origin = (commands.first?["evidence"] as? [String: Any])?["origin"] as? [String: Any]
         #expect(origin?["source"] as? String == "cli")
         #expect((origin?["peer"] as? String)?.hasPrefix("127.0.0.1:") == true)

@@ -43,7 +43,7 @@ struct OperationsLabTests {
             #expect(health.stdout.contains("good rounds") && health.stdout.contains("check: icmp"), "\(health.stdout)")
 
             #expect(try wan(lab, ["disable", "eth1"]).status == 1, "a write without the token must be refused")
-            #expect(try wan(lab, ["disable", "eth1", "--token", Self.token]).stdout.contains("done"))
+            #expect(try wan(lab, ["disable", "eth1", "--token", Self.token]).stdout.contains("eth1: maintenance on"))
             #expect(try wan(lab, ["status"]).stdout.contains("eth1       MAINTENANCE"))
             #expect(try wan(lab, ["enable", "eth1", "--token", Self.token]).status == 0)
             #expect(try wan(lab, ["failover", "default", "eth1", "--token", Self.token]).status == 0)

@@ -45,11 +45,13 @@ public final class PassiveHealthMonitor: Sendable {
     ///
     /// - Parameters:
     ///   - retryPeriod: how often a capture that failed at run time is reopened.
-    ///   - onObservation: each attempt and answer with its WAN, in capture order, on the monitor's
-    ///     thread; must be quick (the daemon pushes `.core(.passive(...))` into its inbox).
+    ///   - onObservation: each attempt and answer with its WAN and the CLOCK_MONOTONIC nanoseconds
+    ///     the kernel captured it at (the packet's timestamp carried over from CLOCK_REALTIME), in
+    ///     capture order, on the monitor's thread; must be quick (the daemon pushes
+    ///     `.core(.passive(...))` into its inbox).
     ///   - onError: a WAN's capture failed at run time (it is retried every `retryPeriod`).
     public init(retryPeriod: Duration = .seconds(1),
-                onObservation: @escaping @Sendable (_ interface: String, PassiveObservation) -> Void,
+                onObservation: @escaping @Sendable (_ interface: String, PassiveObservation, _ capturedMonotonic: Int64) -> Void,
                 onError: @escaping @Sendable (SystemError) -> Void = { _ in }) throws(SystemError) {
         let wake = try Wakeup()
         let engine = PassiveHealthEngine(wake: wake, retryPeriod: max(1_000_000, retryPeriod.nanoseconds),
@@ -178,10 +180,10 @@ private final class PassiveHealthEngine: Sendable {
     private let state = Mutex(State())
     private let wake: Wakeup
     private let retryPeriod: Int64
-    private let onObservation: @Sendable (String, PassiveObservation) -> Void
+    private let onObservation: @Sendable (String, PassiveObservation, Int64) -> Void
     private let onError: @Sendable (SystemError) -> Void
 
-    init(wake: Wakeup, retryPeriod: Int64, onObservation: @escaping @Sendable (String, PassiveObservation) -> Void,
+    init(wake: Wakeup, retryPeriod: Int64, onObservation: @escaping @Sendable (String, PassiveObservation, Int64) -> Void,
          onError: @escaping @Sendable (SystemError) -> Void) {
         self.wake = wake
         self.retryPeriod = retryPeriod
@@ -228,7 +230,7 @@ private final class PassiveHealthEngine: Sendable {
     }
 
     func run() {
-        var observations: [(String, PassiveObservation)] = []
+        var observations: [(String, PassiveObservation, Int64)] = []
         var errors: [SystemError] = []
         while true {
             // What to wait for: every open capture, the wake pipe, and the earliest reopen.
@@ -278,14 +280,14 @@ private final class PassiveHealthEngine: Sendable {
                 }
             }
             for error in errors { onError(error) }
-            for (interface, observation) in observations { onObservation(interface, observation) }
+            for (interface, observation, captured) in observations { onObservation(interface, observation, captured) }
             errors.removeAll(keepingCapacity: true)
             observations.removeAll(keepingCapacity: true)
         }
     }
 
     /// Reads everything queued on one WAN's captures, in capture order, as observations.
-    private func read(_ wan: inout WAN, interface: String, into observations: inout [(String, PassiveObservation)],
+    private func read(_ wan: inout WAN, interface: String, into observations: inout [(String, PassiveObservation, Int64)],
                       errors: inout [SystemError]) {
         guard let captures = wan.captures else { return }
         let packets: [CapturedPacket]
@@ -298,8 +300,13 @@ private final class PassiveHealthEngine: Sendable {
             errors.append(error)
             return
         }
+        // libpcap stamps packets on CLOCK_REALTIME; only how long each waited is carried over.
+        let nowMonotonic = KernelClock.monotonic(), nowRealtime = KernelClock.realtime()
         for packet in packets {
-            if let observation = packet.passiveObservation { observations.append((interface, observation)) }
+            guard let observation = packet.passiveObservation else { continue }
+            let captured = KernelClock.monotonic(fromRealtime: packet.timestamp.nanoseconds, nowMonotonic: nowMonotonic,
+                                                 nowRealtime: nowRealtime)
+            observations.append((interface, observation, captured))
         }
     }
 

@@ -22,7 +22,11 @@ public enum DaemonInput: Sendable, Equatable {
 /// counted rather than growing memory without bound; `takeDropped` tells the loop, which logs it.
 /// Storage grows with what waits, not with the capacity, so an idle daemon pays nothing for it.
 /// Reload and terminate are flags, so they are never dropped and a burst of signals coalesces;
-/// terminate is served before anything else, reload after the events already queued.
+/// terminate is served before anything else, reload after the events already queued. Operator
+/// commands (`.manual`) are queued in order with the rest but never count against `capacity`: a
+/// flood of probe results cannot crowd them out. They have a small cap of their own
+/// (`manualCapacity` waiting), and a command beyond it is refused to its sender (`push` returns
+/// false), who answers "busy"; it is not counted as dropped.
 ///
 /// A pthread condition variable on CLOCK_MONOTONIC gives the timed wait (Swift's `Mutex` has no
 /// condition); both live in memory allocated once, since pthread objects must not move.
@@ -30,7 +34,11 @@ public final class DaemonInputQueue: @unchecked Sendable {
     /// Enough for every probe result of 1,000 targets for several seconds of a stalled loop.
     public static let defaultCapacity = 65_536
 
+    /// Operator commands waiting at once: far more than a person or a script waiting for answers sends.
+    public static let defaultManualCapacity = 256
+
     public let capacity: Int
+    public let manualCapacity: Int
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     /// Waiting events are `items[head...]`; the consumed prefix is dropped when it grows large.
@@ -39,10 +47,13 @@ public final class DaemonInputQueue: @unchecked Sendable {
     private var reloadRequested = false
     private var terminateRequested = false
     private var droppedSinceTaken = 0
+    /// How many of the waiting events are `.manual`.
+    private var waitingManual = 0
 
-    public init(capacity: Int = DaemonInputQueue.defaultCapacity) {
-        precondition(capacity > 0, "an input queue needs room for one event")
+    public init(capacity: Int = DaemonInputQueue.defaultCapacity, manualCapacity: Int = DaemonInputQueue.defaultManualCapacity) {
+        precondition(capacity > 0 && manualCapacity > 0, "an input queue needs room for one event")
         self.capacity = capacity
+        self.manualCapacity = manualCapacity
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
@@ -62,7 +73,8 @@ public final class DaemonInputQueue: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Queues an input; never blocks. Returns false when a core event was dropped (queue full).
+    /// Queues an input; never blocks. Returns false when a core event was dropped (queue full), or
+    /// a command refused (`manualCapacity` commands wait).
     @discardableResult
     public func push(_ input: DaemonInput) -> Bool {
         pthread_mutex_lock(mutex)
@@ -71,9 +83,14 @@ public final class DaemonInputQueue: @unchecked Sendable {
         case .reload: reloadRequested = true
         case .terminate: terminateRequested = true
         case .core(let event):
-            guard items.count - head < capacity else {
-                droppedSinceTaken += 1
-                return false
+            if case .manual = event {
+                guard waitingManual < manualCapacity else { return false }
+                waitingManual += 1
+            } else {
+                guard items.count - head - waitingManual < capacity else {
+                    droppedSinceTaken += 1
+                    return false
+                }
             }
             items.append(event)
         }
@@ -111,6 +128,7 @@ public final class DaemonInputQueue: @unchecked Sendable {
         if head < items.count {
             let event = items[head]
             head += 1
+            if case .manual = event { waitingManual -= 1 }
             if head == items.count {
                 items.removeAll(keepingCapacity: true)
                 head = 0

@@ -193,6 +193,8 @@ public final class DaemonLoop: @unchecked Sendable {
                 board?.metrics.recordEvent(event)
             case .commandHandled(let record):
                 publishNow = true
+                // Only `.manual` inputs make this effect, so the count is the command's ticket.
+                board?.noteHandled(record, ticket: commandsHandled)
                 ports.recorder?.record(record, unixNanoseconds: clock.unixNanoseconds(of: record.time))
             case .log(let level, let message):
                 logger.log(level: Logger.Level(level), "\(message)")
@@ -200,6 +202,12 @@ public final class DaemonLoop: @unchecked Sendable {
                 ports.sessions.start(session)
             case .stopSession(let interface):
                 ports.sessions.stop(interface: interface)
+            case .configureNotifications(let notifications):
+                ports.notifications.configure(notifications)
+            case .configureAPI(let api):
+                ports.api.configure(api)
+            case .watchRoleFile(let path):
+                ports.roleFile.watch(path: path)
             }
         }
         // After the batch, so the core hears of it once whatever failed.

@@ -10,6 +10,11 @@ public struct DaemonPorts: Sendable {
     public var dataplane: any DataplaneApplying
     public var recorder: (any WANEventRecording)?
     public var sessions: any SessionRunning
+    /// The operations edges (`.configureNotifications`, `.configureAPI`, `.watchRoleFile`): none
+    /// unless the daemon runs them.
+    public var notifications: any NotificationConfiguring = NoOperations()
+    public var api: any APIConfiguring = NoOperations()
+    public var roleFile: any RoleFileWatching = NoOperations()
 
     public init(probes: any ProbeSending, interfaces: any InterfaceWatching, passive: any PassiveCapturing,
                 dataplane: any DataplaneApplying, recorder: (any WANEventRecording)? = nil,
@@ -21,6 +26,32 @@ public struct DaemonPorts: Sendable {
         self.recorder = recorder
         self.sessions = sessions
     }
+}
+
+/// Delivers notifications as the core's `.configureNotifications` says: `NotificationSender`.
+public protocol NotificationConfiguring: Sendable {
+    /// Replaces the channels, filters and coalescing; starts and ends channel threads to match.
+    func configure(_ notifications: Notifications)
+}
+
+/// The API's settings as the core's `.configureAPI` says: `APIAccess`.
+public protocol APIConfiguring: Sendable {
+    /// The token takes effect for the next request; the listen address only the first time.
+    func configure(_ api: APISettings)
+}
+
+/// Follows keepalived's role file as the core's `.watchRoleFile` says: `RoleFileSource`.
+public protocol RoleFileWatching: Sendable {
+    /// Follows exactly this file (nil: none), stopping the watcher of another.
+    func watch(path: String?)
+}
+
+/// No notifications, API or HA role to run (loop tests, a daemon without them): effects are dropped.
+public struct NoOperations: NotificationConfiguring, APIConfiguring, RoleFileWatching {
+    public init() {}
+    public func configure(_ notifications: Notifications) {}
+    public func configure(_ api: APISettings) {}
+    public func watch(path: String?) {}
 }
 
 /// Runs the PPPoE sessions (`.startSession`, `.stopSession`): `PPPDSupervisor` for real.

@@ -23,6 +23,11 @@ public struct MonotonicClock: Sendable {
 
     public var now: Instant { Instant(nanoseconds: (KernelClock.monotonic() - origin) * speed) }
 
+    /// The instant of a CLOCK_MONOTONIC reading (nanoseconds), e.g. a packet's capture time.
+    public func instant(ofMonotonic nanoseconds: Int64) -> Instant {
+        Instant(nanoseconds: (nanoseconds - origin) * speed)
+    }
+
     /// The absolute CLOCK_MONOTONIC reading of an instant, for timed waits.
     public func absolute(_ instant: Instant) -> timespec {
         let ns = instant.nanoseconds / speed + origin

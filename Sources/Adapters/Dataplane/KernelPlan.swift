@@ -205,7 +205,8 @@ public struct KernelPlan: Sendable, Equatable {
             switch policy.target {
             case .uplink(let name):
                 guard let u = uplinks.first(where: { $0.name == name }) else { throw .init(.unknownUplink(name)) }
-                targets.append(.uplink(index: u.index, fallback: policy.fallback && defaultGroup != nil))
+                // The core set `fallback` only where a default group exists to fall back to.
+                targets.append(.uplink(index: u.index, fallback: policy.fallback))
             case .group(let name):
                 guard let g = groups.first(where: { $0.name == name }) else { throw .init(.unknownGroup(name)) }
                 targets.append(.group(index: g.index))
@@ -292,7 +293,7 @@ public struct KernelPlan: Sendable, Equatable {
                 throw .init(.slotsDiffer(group: g.name, compiled: g.slots, planned: group.slots))
             }
             for (member, k) in g.stickySlots {
-                let usable = plan.uplink(named: member)?.usable == true && group.active.contains(member)
+                let usable = plan.keepsSticky(member, in: group)
                 routes.append(TableRoute(table: DataplaneTables.sticky(slot: k), kind: usable ? try via(member) : .throw))
             }
             for s in 0..<g.slots {

@@ -15,7 +15,10 @@ import Synchronization
 /// `NotificationTransport` (bounded by its timeout), and marks its rows delivered, or failed with
 /// the next attempt `NotificationPolicy.retryDelay` later. Delivery is at least once: a `kill -9`
 /// between the server's answer and the commit sends that message again after the restart.
-public final class NotificationSender: Sendable {
+///
+/// It runs no channel until the core's `.configureNotifications` names them (on its first tick and
+/// after a reload that changed the block): the config lives in the core, not here.
+public final class NotificationSender: NotificationConfiguring, Sendable {
     private struct State: Sendable {
         var policy: NotificationPolicy
         var running: [String: Wakeup] = [:]
@@ -29,14 +32,14 @@ public final class NotificationSender: Sendable {
     private let state: Mutex<State>
 
     /// `now`: wall-clock Unix nanoseconds (tests may slow or replace it).
-    public init(store: HistoryStore, notifications: Notifications, logger: Logger,
+    public init(store: HistoryStore, logger: Logger,
                 timeout: Duration = NotificationTransport.timeout,
                 now: (@Sendable () -> Int64)? = nil) {
         self.store = store
         self.logger = logger
         self.now = now ?? { KernelClock.realtime() }
         self.timeout = timeout
-        state = Mutex(State(policy: NotificationPolicy(notifications)))
+        state = Mutex(State(policy: NotificationPolicy(Notifications())))
     }
 
     /// The outbox rows of one event (one per channel whose `events` has its kind). Cheap: called on
@@ -54,8 +57,11 @@ public final class NotificationSender: Sendable {
         for wakeup in state.withLock({ Array($0.running.values) }) { wakeup.wake() }
     }
 
+    /// `.configureNotifications`: the core's block replaces the running one.
+    public func configure(_ notifications: Notifications) { start(notifications) }
+
     /// Starts a thread for each enabled channel that has none; threads of channels no longer
-    /// configured end. Also the reload path (SIGHUP) with the new config's block.
+    /// configured end. With a block, it first replaces the running one.
     public func start(_ notifications: Notifications? = nil) {
         // Each id is claimed under the lock, so two concurrent starts never run a channel twice.
         let claimed: [(String, Wakeup)] = state.withLock { s in

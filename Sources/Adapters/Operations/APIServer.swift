@@ -21,17 +21,20 @@ public struct APIServer: Service {
     public static let bodyTimeout: Duration = .seconds(5)
     public static let maxConnections = 256
 
-    let listen: (host: String, port: Int)
-    let token: String?
+    /// `--api ADDR:PORT`, which wins over the config's `api { listen }`; nil: the config's.
+    let listenOverride: (host: String, port: Int)?
+    let access: APIAccess
     let board: StatusBoard
     let inputs: DaemonInputQueue
     let history: HistoryStore?
     let logger: Logger
 
-    public init(listen: (host: String, port: Int), token: String?, board: StatusBoard, inputs: DaemonInputQueue,
+    /// `access` holds what the core says (`.configureAPI`): the token, and the listen address unless
+    /// `listen` overrides it.
+    public init(listen: (host: String, port: Int)?, access: APIAccess, board: StatusBoard, inputs: DaemonInputQueue,
                 history: HistoryStore?, logger: Logger) {
-        self.listen = listen
-        self.token = token
+        self.listenOverride = listen
+        self.access = access
         self.board = board
         self.inputs = inputs
         self.history = history
@@ -39,8 +42,10 @@ public struct APIServer: Service {
     }
 
     /// Runs until graceful shutdown. A port that cannot be bound is logged and the API stays off;
-    /// the daemon (and failover) goes on.
+    /// the daemon (and failover) goes on. Without `--api` it binds where the core's first
+    /// `.configureAPI` says, which comes with the loop's first tick.
     public func run() async throws {
+        guard let listen = await listenAddress() else { return }
         let address = "\(listen.host.contains(":") ? "[\(listen.host)]" : listen.host):\(listen.port)"
         let logger = logger
         let app = Application(
@@ -58,6 +63,17 @@ public struct APIServer: Service {
         }
     }
 
+    private func listenAddress() async -> (host: String, port: Int)? {
+        if let listenOverride { return listenOverride }
+        let access = access
+        guard let text = await cancelWhenGracefulShutdown({ await access.listenAddress() }) else { return nil }
+        guard let listen = splitListenAddress(text) else {
+            logger.error("api: cannot serve on \(text): not ADDR:PORT; the daemon goes on without its API")
+            return nil
+        }
+        return listen
+    }
+
     /// Hummingbird logs every request at info; the daemon's log keeps to its own lines.
     private func quietLogger() -> Logger {
         var l = logger
@@ -67,7 +83,7 @@ public struct APIServer: Service {
 
     func makeRouter() -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
-        router.add(middleware: APIGuard(token: token))
+        router.add(middleware: APIGuard(access: access))
         let board = board
         let history = history
         let statusBodies = SnapshotBodies { APIViews.encode(APIViews.status($0, clock: board.clock)) }
@@ -139,18 +155,14 @@ public struct APIServer: Service {
         }
 
         router.post("/api/wan/:interface/disable") { request, context -> Response in
-            try await command(request, context) { s in
-                let name = context.parameters.get("interface") ?? ""
-                guard s.wanNames.contains(name) else { return .failure(APIRefusal(.notFound, "no WAN named \(name)")) }
-                return .success(.maintenance(interface: name, enabled: true))
-            }
+            let name = context.parameters.get("interface").flatMap { $0.removingPercentEncoding } ?? ""
+            if let problem = APIServer.nameProblem("interface", name) { return APIServer.failure(.badRequest, problem) }
+            return await command(.maintenance(interface: name, enabled: true), request, context)
         }
         router.post("/api/wan/:interface/enable") { request, context -> Response in
-            try await command(request, context) { s in
-                let name = context.parameters.get("interface") ?? ""
-                guard s.wanNames.contains(name) else { return .failure(APIRefusal(.notFound, "no WAN named \(name)")) }
-                return .success(.maintenance(interface: name, enabled: false))
-            }
+            let name = context.parameters.get("interface").flatMap { $0.removingPercentEncoding } ?? ""
+            if let problem = APIServer.nameProblem("interface", name) { return APIServer.failure(.badRequest, problem) }
+            return await command(.maintenance(interface: name, enabled: false), request, context)
         }
         router.post("/api/groups/:group/failover") { request, context -> Response in
             var request = request
@@ -163,35 +175,55 @@ public struct APIServer: Service {
             guard let choice = FailoverRequest(Data(buffer: body)) else {
                 return APIServer.failure(.badRequest, "body: expected {\"interface\": \"eth1\"} or {\"auto\": true}")
             }
-            return try await command(request, context) { s in
-                let name = context.parameters.get("group") ?? ""
-                guard let group = s.groups.first(where: { $0.name == name }) else {
-                    return .failure(APIRefusal(.notFound, "no uplink group named \(name)"))
-                }
-                guard let i = choice.interface else { return .success(.forceActive(group: name, interface: nil)) }
-                guard group.members.contains(i) else { return .failure(APIRefusal(.conflict, "\(i) is not a member of \(name)")) }
-                return .success(.forceActive(group: name, interface: i))
+            let name = context.parameters.get("group").flatMap { $0.removingPercentEncoding } ?? ""
+            if let problem = APIServer.nameProblem("group", name) { return APIServer.failure(.badRequest, problem) }
+            if let i = choice.interface, let problem = APIServer.nameProblem("body: interface", i) {
+                return APIServer.failure(.badRequest, problem)
             }
+            return await command(.forceActive(group: name, interface: choice.interface), request, context)
         }
 
-        /// Validates against the snapshot, submits, and waits for the loop to handle it.
-        @Sendable func command(_ request: Request, _ context: APIRequestContext,
-                               _ decide: (DaemonSnapshot) -> Result<ManualCommand, APIRefusal>) async throws -> Response {
-            guard let s = board.snapshot else { return APIServer.failure(.serviceUnavailable, "the core has not started yet") }
-            let command: ManualCommand
-            switch decide(s) {
-            case .success(let c): command = c
-            case .failure(let e): return APIServer.failure(e.status, e.message)
-            }
+        /// Submits the command and waits for the core's record of it: whether the command names
+        /// what the running config has is the core's decision (and in history either way).
+        @Sendable func command(_ command: ManualCommand, _ request: Request, _ context: APIRequestContext) async -> Response {
+            guard board.snapshot != nil else { return APIServer.failure(.serviceUnavailable, "the core has not started yet") }
             let client = request.headers[HTTPField.Name("X-Flywall-Client")!].flatMap { ["cli", "dashboard"].contains($0) ? $0 : nil } ?? "api"
             let origin = CommandOrigin(source: client, peer: context.remoteAddress.map(APIServer.peer))
-            let ticket = board.submit(command, origin: origin, into: inputs)
-            let handled = await board.waitHandled(ticket)
-            return APIServer.json(APIViews.CommandResult(command: command.text, handled: handled),
-                                  status: handled ? .ok : .accepted)
+            guard let ticket = board.submit(command, origin: origin, into: inputs) else {
+                return APIServer.failure(.serviceUnavailable, "too many commands are waiting for the core; try again")
+            }
+            guard let record = await board.waitHandled(ticket) else {
+                return APIServer.json(APIViews.CommandResult(command: command.text, handled: false), status: .accepted)
+            }
+            if let refusal = record.refusal { return APIServer.failure(APIServer.status(of: refusal), record.result) }
+            return APIServer.json(APIViews.CommandResult(command: command.text, handled: true, accepted: record.accepted,
+                                                         result: record.result))
         }
         Dashboard.register(on: router)
         return router
+    }
+
+    /// The answer to a command the core refused: what it names is not there (404), or a WAN that
+    /// is there is not a member of the group named (409).
+    static func status(of refusal: CommandRefusal) -> HTTPResponse.Status {
+        switch refusal {
+        case .unknownWAN, .unknownGroup: .notFound
+        case .notAMember: .conflict
+        }
+    }
+
+    /// Longest WAN or group name a command may carry to the core.
+    static let maxNameLength = 64
+
+    /// Syntax only, so that what reaches the core (and its log and history) is bounded and cannot
+    /// forge a log line: 1-64 characters, no control characters. Whether the running config has
+    /// the name is the core's to say (404/409 from its record).
+    static func nameProblem(_ field: String, _ name: String) -> String? {
+        if name.isEmpty || name.count > maxNameLength { return "\(field): expected a name of 1-\(maxNameLength) characters" }
+        if name.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+            return "\(field): a name has no control characters"
+        }
+        return nil
     }
 
     /// What `kind` may filter history by.
@@ -303,7 +335,7 @@ public struct APIRequestContext: RequestContext, RemoteAddressRequestContext {
 /// localhost). Unknown paths and failures get JSON errors too.
 struct APIGuard: RouterMiddleware {
     typealias Context = APIRequestContext
-    let token: String?
+    let access: APIAccess
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > APIServer.maxBody {
@@ -348,7 +380,7 @@ struct APIGuard: RouterMiddleware {
             r.headers[.wwwAuthenticate] = "Bearer"
             return r
         }
-        guard let token else { return APIServer.failure(.forbidden, "no api token is configured: writes are disabled") }
+        guard let token = access.token else { return APIServer.failure(.forbidden, "no api token is configured: writes are disabled") }
         let given = Array(header.dropFirst(7).utf8), expected = Array(token.utf8)
         var diff = given.count == expected.count ? 0 : 1
         for i in 0..<min(given.count, expected.count) { diff |= Int(given[i] ^ expected[i]) }

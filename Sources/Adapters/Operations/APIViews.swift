@@ -109,6 +109,15 @@ public enum APIViews {
         public var command: String
         /// The loop has carried it out (status and history show it).
         public var handled: Bool
+        /// The core's verdict and words, once handled (a refusal is answered 404/409 instead).
+        public var accepted: Bool?
+        public var result: String?
+        public init(command: String, handled: Bool, accepted: Bool? = nil, result: String? = nil) {
+            self.command = command
+            self.handled = handled
+            self.accepted = accepted
+            self.result = result
+        }
     }
 
     public struct Failure: Codable, Sendable {
@@ -133,15 +142,8 @@ public enum APIViews {
             generatedAt: WallClockText.rfc3339(clock.unixNanoseconds(of: s.takenAt)),
             wans: s.status.map { w in
                 let check = s.checks[w.interface]
-                let counter: String
-                if let check {
-                    // The counter that moves the WAN next: good rounds while it is down, failed ones otherwise.
-                    counter = w.state == .down && w.carrier
-                        ? "\(w.goodRounds)/\(check.thresholdUp) good rounds"
-                        : "\(w.failedRounds)/\(check.thresholdDown) failed rounds"
-                } else {
-                    counter = "no health check"
-                }
+                // Which counter moves the WAN next is the core's (`WANStatus.nextCounter`).
+                let counter = w.nextCounter.map { "\($0.value)/\($0.threshold) \($0.kind.rawValue) rounds" } ?? "no health check"
                 return .init(
                     interface: w.interface, status: w.state.rawValue, carrier: w.carrier, check: check.map(view),
                     targets: w.targets.map { .init(target: $0.target, lastResult: $0.lastOutcome, latencyMs: finite($0.latencyMs),

@@ -55,7 +55,12 @@ public final class StatusBoard: Sendable {
         var snapshot: DaemonSnapshot?
         var commandsSubmitted: UInt64 = 0
         var historyProblem: String?
+        /// The core's record of each handled command by its ticket, until its request takes it.
+        var handled: [UInt64: CommandRecord] = [:]
     }
+
+    /// Records kept for requests that gave up waiting are dropped once this many newer ones came.
+    static let keptRecords: UInt64 = 1_024
 
     public init(clock: MonotonicClock, metrics: DaemonMetrics = DaemonMetrics(), period: Duration = StatusBoard.defaultPeriod) {
         self.clock = clock
@@ -89,24 +94,37 @@ public final class StatusBoard: Sendable {
 
     /// Pushes a manual command into the loop and returns its ticket: the command has been handled
     /// once `commandsHandled` reaches it. Every manual input goes through here so the count agrees.
-    public func submit(_ command: ManualCommand, origin: CommandOrigin, into inputs: DaemonInputQueue) -> UInt64 {
+    /// nil: the queue refused it (too many commands wait) and it was not counted.
+    public func submit(_ command: ManualCommand, origin: CommandOrigin, into inputs: DaemonInputQueue) -> UInt64? {
         state.withLock { s in
+            // Under the lock: tickets are handed out in the order the loop will count them.
+            guard inputs.push(.core(.manual(command, origin: origin))) else { return nil }
             s.commandsSubmitted += 1
-            inputs.push(.core(.manual(command, origin: origin)))
             return s.commandsSubmitted
         }
     }
 
-    /// Waits (without blocking a thread) until the loop has handled the command with this ticket;
-    /// false after `timeout`.
-    public func waitHandled(_ ticket: UInt64, timeout: Duration = .seconds(2)) async -> Bool {
+    /// Called by the core loop with the core's record of the command it counted as `ticket`.
+    public func noteHandled(_ record: CommandRecord, ticket: UInt64) {
+        state.withLock { s in
+            s.handled[ticket] = record
+            if ticket > Self.keptRecords { s.handled[ticket - Self.keptRecords] = nil }
+        }
+    }
+
+    /// Waits (without blocking a thread) until the loop has handled the command with this ticket and
+    /// published the state after it; returns the core's record of it, nil after `timeout`.
+    public func waitHandled(_ ticket: UInt64, timeout: Duration = .seconds(2)) async -> CommandRecord? {
         let clock = ContinuousClock()
         let end = clock.now + timeout
         while clock.now < end {
-            if let s = snapshot, s.commandsHandled >= ticket { return true }
+            if let record = state.withLock({ s -> CommandRecord? in
+                guard let handled = s.snapshot?.commandsHandled, handled >= ticket else { return nil }
+                return s.handled.removeValue(forKey: ticket)
+            }) { return record }
             try? await Task.sleep(for: .milliseconds(2))
         }
-        return false
+        return nil
     }
 
     /// The history writer reports here when it cannot write (nil: writing again).

@@ -18,7 +18,10 @@ public enum CoreEvent: Sendable, Equatable {
     case manual(ManualCommand, origin: CommandOrigin)
     /// What the passive check's capture saw on a WAN named in `.capturePassive`: a connection
     /// attempt leaving it, or an answer arriving. The core's `PassiveSampler` turns these into rounds.
-    case passive(interface: String, PassiveObservation)
+    /// `capturedAt`: when the capture saw the packet, on the core's clock (the daemon carries the
+    /// packet's kernel timestamp over), so time spent in queues before `at:` is no timing error;
+    /// nil: at `at:`. A time after `at:` counts as `at:`.
+    case passive(interface: String, PassiveObservation, capturedAt: Instant? = nil)
     /// The dataplane could not carry out an `.applyPlan` or `.repairDataplane` (with its words):
     /// the kernel may now hold part of a plan, so the next programming repairs it whole.
     case dataplaneFailed(String)
@@ -157,6 +160,17 @@ public enum CoreEffect: Sendable, Equatable {
     case startSession(PPPoESessionSpec)
     /// Stop the pppd of this PPPoE WAN (removed or changed by a reload); no `.sessionEnded` follows.
     case stopSession(interface: String)
+    /// Deliver notifications as this block says (channels, filters, coalescing, secrets): on the
+    /// first tick, and after a config replacement that changed the block. The shell keeps no copy
+    /// of its own from the file.
+    case configureNotifications(Notifications)
+    /// Serve the API with these settings: the token takes effect at once (a SIGHUP that changes it
+    /// changes who may write); `listen` is bound on the first of these only, since rebinding a
+    /// socket a client may be using is not a reload's business (the core logs a changed `listen`).
+    case configureAPI(APISettings)
+    /// Follow keepalived's role file at this path (`ha_pair { role_file }`) and report its roles as
+    /// `.roleChanged`; nil: follow none. On the first tick, and when a reload changes it.
+    case watchRoleFile(String?)
 }
 
 public enum LogLevel: String, Sendable, Equatable { case debug, info, notice, warning, error }

@@ -192,6 +192,13 @@ public struct ForwardingPlan: Sendable, Equatable {
     public func group(named name: String) -> Group? { groups.first { $0.name == name } }
     public func uplink(named name: String) -> Uplink? { uplinks.first { $0.name == name } }
 
+    /// Whether a source remembered on `member` of the sticky `group` stays on it: while the member
+    /// is usable and active in the group (else it takes the group's choice again). The kernel's
+    /// sticky tables (`KernelPlan`) and `StickyTable` both follow this.
+    public func keepsSticky(_ member: String, in group: Group) -> Bool {
+        uplink(named: member)?.usable == true && group.active.contains(member)
+    }
+
     /// The decision for a new connection, ignoring sticky memory (see `StickyTable`).
     public func route(_ flow: Flow) -> RouteDecision {
         if let policy = policies.first(where: { $0.matches(flow) }) {
@@ -275,7 +282,7 @@ public struct StickyTable: Sendable {
               decision.uplink != nil else { return decision }
         let key = Key(group: groupName, source: flow.source)
         if let entry = entries[key], now - entry.lastSeen <= group.stickyTimeout,
-           plan.uplink(named: entry.uplink)?.usable == true, group.active.contains(entry.uplink) {
+           plan.keepsSticky(entry.uplink, in: group) {
             decision.uplink = entry.uplink
         }
         entries[key] = Entry(uplink: decision.uplink!, lastSeen: now)

@@ -270,10 +270,11 @@ struct HealthTracker: Sendable {
     /// first (its round counts), so the observation lands in the interval it happened in; one at the
     /// very instant of a close still belongs to the closing interval. Ignored unless the check is
     /// passive and started.
-    mutating func observe(_ observation: PassiveObservation, at now: Instant) {
+    /// `captured` (at most `now`) times the attempt or answer; `now` closes intervals that ended.
+    mutating func observe(_ observation: PassiveObservation, capturedAt captured: Instant, at now: Instant) {
         guard passive != nil else { return }
         if let end = passive!.intervalEnd, now.nanoseconds > end { closePassiveInterval(at: now) }
-        passive!.observe(observation, at: now.nanoseconds)
+        passive!.observe(observation, at: captured.nanoseconds)
     }
 
     /// Ends the passive check's interval if due: its sample, if any, is one round.
@@ -331,6 +332,16 @@ struct HealthTracker: Sendable {
         let named = failures.prefix(HealthTracker.reasonTargets).joined(separator: ", ")
         let more = failures.count > HealthTracker.reasonTargets ? ", and \(failures.count - HealthTracker.reasonTargets) more" : ""
         finishRound(success: success, detail: named + more, probed: true)
+    }
+
+    /// The counter `finishRound` compares with a threshold next: good rounds while the probes'
+    /// verdict holds the WAN down with its link up, failed rounds otherwise (a WAN without a link
+    /// comes back with its carrier, then counts good rounds).
+    var nextCounter: WANStatus.RoundCounter? {
+        guard let check else { return nil }
+        return !healthy && carrier
+            ? .init(kind: .good, value: goodRounds, threshold: check.thresholdUp)
+            : .init(kind: .failed, value: failedRounds, threshold: check.thresholdDown)
     }
 
     /// `probed`: the round was active probes (for a passive check: its recovery probes).

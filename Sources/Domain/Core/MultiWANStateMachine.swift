@@ -53,6 +53,8 @@ public struct MultiWANStateMachine: Sendable {
     /// This router's role in its HA pair; nil when standalone (no `ha_pair` block). A pair member is a
     /// backup until keepalived says otherwise: before that it does not hold the virtual addresses.
     public private(set) var role: HARole?
+    /// The role file was just named (start, reload): log it with the plan's layout once planned.
+    private var announceLayout = false
     /// `translations(config)`, kept with the config.
     private var translations: [String: (address: IPAddress, ownNetwork: CIDR?)]
 
@@ -101,6 +103,7 @@ public struct MultiWANStateMachine: Sendable {
         case .tick:
             if !started {
                 started = true
+                appendOperations(from: nil, to: &effects)
                 appendEdgeConfiguration(to: &effects)
                 for i in trackers.indices {
                     trackers[i].start(at: now)
@@ -121,10 +124,10 @@ public struct MultiWANStateMachine: Sendable {
             trackers[i].record(id, outcome)
             refreshDeadline(i, now: now)
             if trackers[i].usable != wasUsable { dirty = true }
-        case .passive(let device, let observation):
+        case .passive(let device, let observation, let capturedAt):
             guard let i = deviceTracker[device] else { return [] }
             let wasUsable = trackers[i].usable
-            trackers[i].observe(observation, at: now)
+            trackers[i].observe(observation, capturedAt: min(capturedAt ?? now, now), at: now)
             refreshDeadline(i, now: now)
             if trackers[i].usable != wasUsable { dirty = true }
         case .carrier(let device, let up):
@@ -178,10 +181,9 @@ public struct MultiWANStateMachine: Sendable {
                 effects.append(.log(.info, "\(interface): stopping its PPPoE session (removed or changed)"))
                 effects.append(.stopSession(interface: interface))
             }
-            if newConfig.ha != config.ha {
-                effects.append(.log(.warning, "reload: the ha_pair block changed; the role file is read from the one at start until a restart"))
-            }
+            let old = config
             replaceConfig(newConfig, at: now)
+            if started { appendOperations(from: old, to: &effects) }
             // Joining or leaving a pair: a new member waits for keepalived's word as a backup.
             if (newConfig.ha == nil) != (role == nil) { role = newConfig.ha == nil ? nil : .backup }
             effects.append(.log(.notice, "configuration reloaded: \(newConfig.wans.count) WANs, \(groups.count) groups"))
@@ -203,6 +205,10 @@ public struct MultiWANStateMachine: Sendable {
             changeRole(to: newRole, into: &effects)
         }
         if dirty && started { reconcile(at: now, into: &effects) }
+        if announceLayout, let ha = config.ha {
+            announceLayout = false
+            effects.append(.log(.notice, "ha: role from \(ha.roleFile); dataplane layout \(DataplaneLayout(plan: plan).fingerprint) (must be equal on both routers)"))
+        }
         if started && !standbyCandidates.isEmpty { updateStandby(at: now) }
         return effects
     }
@@ -283,7 +289,8 @@ public struct MultiWANStateMachine: Sendable {
                 jitterMs: t.meanJitter.map { Double($0) / 1e6 }, targets: targets, failedRounds: t.failedRounds,
                 goodRounds: t.goodRounds, roundsTotal: t.roundsTotal, since: since[t.interface] ?? .zero,
                 reason: t.maintenance ? "maintenance" : t.reason, evidence: t.evidence,
-                probesSent: t.probesSent, probesLost: t.probesLost, probeBytes: t.probeBytes, standby: t.standby)
+                probesSent: t.probesSent, probesLost: t.probesLost, probeBytes: t.probeBytes, standby: t.standby,
+                nextCounter: t.nextCounter)
         }
     }
 
@@ -299,35 +306,37 @@ public struct MultiWANStateMachine: Sendable {
 
     /// Carries out an operator's command; the log line and the history record say what came of it.
     private mutating func apply(_ command: ManualCommand, origin: CommandOrigin, at now: Instant) -> [CoreEffect] {
-        let (accepted, level, result) = carryOut(command, evidence: WANEvidence(cause: .manual, command: command.text, origin: origin))
-        return [.log(level, result),
-                .commandHandled(CommandRecord(time: now, command: command.text, origin: origin, accepted: accepted, result: result))]
+        let (refusal, result) = carryOut(command, evidence: WANEvidence(cause: .manual, command: command.text, origin: origin))
+        return [.log(refusal == nil ? .notice : .warning, result),
+                .commandHandled(CommandRecord(time: now, command: command.text, origin: origin, accepted: refusal == nil,
+                                              result: result, refusal: refusal))]
     }
 
-    private mutating func carryOut(_ command: ManualCommand, evidence: WANEvidence) -> (Bool, LogLevel, String) {
+    /// The refusal (nil: carried out) and the core's words on it.
+    private mutating func carryOut(_ command: ManualCommand, evidence: WANEvidence) -> (CommandRefusal?, String) {
         switch command {
         case .maintenance(let interface, let enabled):
             guard let i = trackerIndex[interface] else {
-                return (false, .warning, "maintenance: no WAN named \(interface)")
+                return (.unknownWAN, "maintenance: no WAN named \(interface)")
             }
             trackers[i].setMaintenance(enabled, evidence: evidence)
-            return (true, .notice, "\(interface): maintenance \(enabled ? "on" : "off")")
+            return (nil, "\(interface): maintenance \(enabled ? "on" : "off")")
         case .forceActive(let group, let interface):
             guard let g = groups.first(where: { $0.name == group }) else {
-                return (false, .warning, "force: no uplink group named \(group)")
+                return (.unknownGroup, "force: no uplink group named \(group)")
             }
             if let interface {
                 guard g.members.contains(where: { $0.interface == interface }) else {
-                    return (false, .warning, "force: \(interface) is not a member of \(group)")
+                    return (.notAMember, "force: \(interface) is not a member of \(group)")
                 }
                 forced[group] = interface
                 forceEvidence[group] = evidence
-                return (true, .notice, "\(group): forced to \(interface)")
+                return (nil, "\(group): forced to \(interface)")
             }
             forced[group] = nil
             forceEvidence[group] = evidence
             releasedForces.insert(group)
-            return (true, .notice, "\(group): force released")
+            return (nil, "\(group): force released")
         }
     }
 
@@ -377,6 +386,24 @@ public struct MultiWANStateMachine: Sendable {
         effects.append(.configureProbes(probeBindings()))
         effects.append(.watchInterfaces(config.wans.map(\.device)))
         announcePassiveCaptures(into: &effects)
+    }
+
+    /// What the operations edges run with: notifications, the API and the HA role file, all at
+    /// start (`old` nil) and then each one a reload changed. None of it is on the failover path:
+    /// it comes only with the first tick and with `.configReplaced`.
+    private mutating func appendOperations(from old: FlywallConfig?, to effects: inout [CoreEffect]) {
+        if old?.notifications != config.notifications { effects.append(.configureNotifications(config.notifications)) }
+        if old?.api != config.api {
+            if let old, old.api.listen != config.api.listen {
+                effects.append(.log(.warning, "reload: api { listen } changed to \(config.api.listen); the API keeps listening on \(old.api.listen) until a restart"))
+            }
+            effects.append(.configureAPI(config.api))
+        }
+        if old == nil || old?.ha?.roleFile != config.ha?.roleFile {
+            // Logged with the layout of the plan this event programs (after the reconcile).
+            announceLayout = config.ha != nil
+            effects.append(.watchRoleFile(config.ha?.roleFile))
+        }
     }
 
     /// Probe paths of every WAN whose device exists: a PPPoE WAN's only while its session's link is

@@ -98,13 +98,27 @@ public struct CommandRecord: Sendable, Equatable, Codable {
     public var accepted: Bool
     /// The core's words: `eth0: maintenance on`, `no WAN named eth9`.
     public var result: String
-    public init(time: Instant, command: String, origin: CommandOrigin, accepted: Bool, result: String) {
+    /// Why it was refused (nil when accepted): the API answers 404 or 409 by it.
+    public var refusal: CommandRefusal?
+    public init(time: Instant, command: String, origin: CommandOrigin, accepted: Bool, result: String,
+                refusal: CommandRefusal? = nil) {
         self.time = time
         self.command = command
         self.origin = origin
         self.accepted = accepted
         self.result = result
+        self.refusal = refusal
     }
+}
+
+/// Why the core refused an operator's command: what it names is not in the running config.
+public enum CommandRefusal: String, Sendable, Equatable, Codable {
+    /// No WAN of that name.
+    case unknownWAN = "unknown_wan"
+    /// No uplink group of that name.
+    case unknownGroup = "unknown_group"
+    /// The group exists, the WAN is not one of its members.
+    case notAMember = "not_a_member"
 }
 
 extension ManualCommand {

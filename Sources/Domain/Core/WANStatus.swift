@@ -26,6 +26,24 @@ public struct WANStatus: Sendable, Equatable, Codable {
         }
     }
 
+    /// The consecutive-round counter whose threshold changes the WAN's health next.
+    public struct RoundCounter: Sendable, Equatable, Codable {
+        public enum Kind: String, Sendable, Equatable, Codable {
+            /// Good rounds toward `threshold_up`: probes hold it down while it has a link.
+            case good
+            /// Failed rounds toward `threshold_down`: it is up, or down for its link, not its probes.
+            case failed
+        }
+        public var kind: Kind
+        public var value: Int
+        public var threshold: Int
+        public init(kind: Kind, value: Int, threshold: Int) {
+            self.kind = kind
+            self.value = value
+            self.threshold = threshold
+        }
+    }
+
     public var interface: String
     public var state: State
     /// The WAN's preference (`wan { priority }`, or its member priority in the default group).
@@ -53,11 +71,14 @@ public struct WANStatus: Sendable, Equatable, Codable {
     public var probeBytes: Int64
     /// Probing at `standby_interval`: carries no traffic and no uplink it would replace is failing.
     public var standby: Bool
+    /// The counter that moves next, as the core counts it; nil without a health check.
+    public var nextCounter: RoundCounter?
 
     public init(interface: String, state: State, priority: Int, weight: Int, carrier: Bool, latencyMs: Double?,
                 lossPercent: Double, jitterMs: Double?, targets: [TargetStatus], failedRounds: Int, goodRounds: Int,
                 roundsTotal: Int, since: Instant, reason: String, evidence: WANEvidence? = nil,
-                probesSent: Int = 0, probesLost: Int = 0, probeBytes: Int64 = 0, standby: Bool = false) {
+                probesSent: Int = 0, probesLost: Int = 0, probeBytes: Int64 = 0, standby: Bool = false,
+                nextCounter: RoundCounter? = nil) {
         self.interface = interface
         self.state = state
         self.priority = priority
@@ -77,5 +98,6 @@ public struct WANStatus: Sendable, Equatable, Codable {
         self.probesLost = probesLost
         self.probeBytes = probeBytes
         self.standby = standby
+        self.nextCounter = nextCounter
     }
 }

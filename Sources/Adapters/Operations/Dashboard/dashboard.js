@@ -398,7 +398,8 @@ async function command(path, body) {
   }
   try {
     const r = await api(path, options);
-    notice(r.command + (r.handled ? ": done" : ": queued, not handled yet"), true);
+    // The core's own words on what it did (a refusal is a 404/409, shown below).
+    notice(r.command + (r.handled ? ": " + (r.result || "done") : ": queued, not handled yet"), true);
   } catch (e) {
     if (e.status === 401 || e.status === 403) forgetToken();
     notice("refused: " + e.message, false);
