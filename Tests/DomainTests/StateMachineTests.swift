@@ -31,6 +31,30 @@ struct StateMachineTests {
         #expect(d.core.plan.group(named: "default")?.active == ["eth0"])
     }
 
+    /// Numbers are the uplinks' marks and tables: a WAN keeps its number across reloads, and a
+    /// removed WAN's number is given to the next new one, so renaming WANs by reload 100 times
+    /// never numbers past the dataplane's 64 uplinks.
+    @Test func uplinkNumbersAreKeptAndReused() {
+        var d = CoreDriver(dualWAN())
+        d.run(seconds: 1)
+        #expect(d.core.plan.uplinks.map(\.index) == [0, 1])
+        for n in 2..<102 {
+            var config = dualWAN()
+            config.interfaces[1].name = "eth\(n)"
+            config.uplinkGroups[0].members[1].interface = "eth\(n)"
+            d.send(.configReplaced(config))
+            #expect(d.core.plan.uplinks.map(\.name) == ["eth0", "eth\(n)"])
+            #expect(d.core.plan.uplinks.map(\.index) == [0, 1], "reload \(n)")
+        }
+        // eth101 goes and two come (wan9 first in the file): eth0 keeps 0, wan9 gets the freed 1, eth1 the next.
+        var three = dualWAN()
+        three.interfaces.insert(Interface(name: "wan9", zone: "WAN", dhcp: true, wan: WANSettings(priority: 3)), at: 0)
+        three.uplinkGroups[0].members.append(Member(interface: "wan9", priority: 3))
+        d.send(.configReplaced(three))
+        #expect(Dictionary(uniqueKeysWithValues: d.core.plan.uplinks.map { ($0.name, $0.index) })
+                == ["wan9": 1, "eth0": 0, "eth1": 2])
+    }
+
     @Test func carrierLossFailsOverAtOnce() {
         var d = CoreDriver(dualWAN())
         d.run(seconds: 12)

@@ -10,9 +10,13 @@ public struct MultiWANStateMachine: Sendable {
     public private(set) var plan: ForwardingPlan
 
     private var groups: [UplinkGroup]
-    /// WANs in config order; `index` in the plan is the position here at first sight, kept stable.
+    /// WANs in config order (an uplink's `index` in the plan is `uplinkIndex`'s, not its position here).
     private var trackers: [HealthTracker]
     private var trackerIndex: [String: Int]
+    /// Each configured WAN's uplink number (its marks and tables): kept for as long as the WAN is
+    /// configured, so a reload leaves its connections' marks meaning the same uplink; a removed
+    /// WAN's number is free again, so the numbers stay below the dataplane's 64 however often
+    /// WANs are renamed.
     private var uplinkIndex: [String: Int]
     /// Next hops learned from the system (DHCP client routes, netlink). A static `gateway` in the
     /// config wins over these; see `gateway(of:)`.
@@ -357,10 +361,23 @@ public struct MultiWANStateMachine: Sendable {
             trackerIndex[wan.name] = trackers.count
             trackers.append(tracker)
             deadlines.append(tracker.nextDeadline?.nanoseconds ?? .max)
-            if uplinkIndex[wan.name] == nil { uplinkIndex[wan.name] = uplinkIndex.count }
         }
+        assignUplinkIndexes(config.wans.map(\.name))
         earliestDeadline = deadlines.min() ?? .max
         standbyCandidates = trackers.indices.filter { trackers[$0].check?.standbyInterval != nil }
+    }
+
+    /// Keeps the numbers of WANs still configured and gives each new one the lowest free number.
+    private mutating func assignUplinkIndexes(_ names: [String]) {
+        let configured = Set(names)
+        uplinkIndex = uplinkIndex.filter { configured.contains($0.key) }
+        var taken = Set(uplinkIndex.values)
+        var next = 0
+        for name in names where uplinkIndex[name] == nil {
+            while taken.contains(next) { next += 1 }
+            uplinkIndex[name] = next
+            taken.insert(next)
+        }
     }
 
     private mutating func replaceConfig(_ newConfig: FlywallConfig, at now: Instant) {
