@@ -137,6 +137,32 @@ struct StateMachineTests {
         #expect(d.core.plan.route(Flow(source: ip("192.168.1.10"), destination: ip("198.51.100.1"))).uplink == "eth1")
     }
 
+    /// The kept "last active" layout is the running config's: a reload that changes the config
+    /// starts the group's layout afresh (the old one may name an uplink that is gone and have a
+    /// length the decoder did not count), an unchanged config keeps it.
+    @Test func allDownLastActiveLayoutFollowsAReload() {
+        func config(_ wans: [String], members: [String]) -> FlywallConfig {
+            var c = dualWAN()
+            c.interfaces = wans.enumerated().map { Interface(name: $1, zone: "WAN", dhcp: true, wan: WANSettings(priority: $0 + 1)) }
+            c.uplinkGroups[0].members = members.enumerated().map { Member(interface: $1, priority: $0 + 1) }
+            return c
+        }
+        var d = CoreDriver(config(["eth0", "eth1", "eth2"], members: ["eth0", "eth1"]))
+        d.run(seconds: 5)
+        for wan in ["eth0", "eth1", "eth2"] { d.send(.carrier(interface: wan, up: false)) }
+        let kept = d.core.plan.group(named: "default")!.buckets
+        #expect(Set(kept) == ["eth1"])
+        d.send(.configReplaced(config(["eth0", "eth1", "eth2"], members: ["eth0", "eth1"])))
+        #expect(d.core.plan.group(named: "default")!.buckets == kept, "an unchanged layout is kept")
+
+        // eth1 is gone; the group is eth0 and eth2, both still without carrier.
+        d.send(.configReplaced(config(["eth0", "eth2"], members: ["eth0", "eth2"])))
+        let group = d.core.plan.group(named: "default")!
+        #expect(group.active.isEmpty)
+        #expect(!group.buckets.isEmpty)
+        #expect(Set(group.buckets).isSubset(of: ["eth0", "eth2"]), "\(Set(group.buckets))")
+    }
+
     @Test func policyRouteFallsBackUnlessToldNot() {
         let vpn = PolicyRoute(name: "work-vpn", match: .init(protocols: [.udp], destPorts: [PortRange(1194)]), uplink: "eth0")
         let strict = PolicyRoute(name: "strict", match: .init(sources: [.cidr(CIDR("192.168.1.50")!)]), uplink: "eth0",
