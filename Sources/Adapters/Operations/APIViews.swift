@@ -158,27 +158,10 @@ public enum APIViews {
 
     static func view(_ c: HealthCheck) -> Health.Check {
         Health.Check(type: c.kind.rawValue, targets: c.kind == .icmp ? c.targets.map(\.description) : [],
-                     url: c.kind == .http ? c.url.map(checkURL) : nil, expectedStatus: c.kind == .http ? c.expectedStatus : nil,
+                     url: c.kind == .http ? c.url.map { ProbeTarget.shown(url: $0) } : nil, expectedStatus: c.kind == .http ? c.expectedStatus : nil,
                      interval: DurationText.format(c.interval), timeout: DurationText.format(c.timeout),
                      thresholdDown: c.thresholdDown, thresholdUp: c.thresholdUp, reliability: c.reliability,
                      window: c.window)
-    }
-
-    /// An HTTP check's URL as the API shows it: a query (`?key=...`) or user info may carry a
-    /// credential, so both are replaced by `<redacted>`; scheme, host, port and path stay.
-    static func checkURL(_ url: String) -> String {
-        var shown = url
-        if let query = shown.firstIndex(where: { $0 == "?" || $0 == "#" }) {
-            shown = String(shown[..<query]) + "?<redacted>"
-        }
-        if let schemeEnd = shown.firstRange(of: "://") {
-            let rest = shown[schemeEnd.upperBound...]
-            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
-            if let at = rest[..<authorityEnd].lastIndex(of: "@") {
-                shown = String(shown[..<schemeEnd.upperBound]) + "<redacted>@" + String(shown[shown.index(after: at)...])
-            }
-        }
-        return shown
     }
 
     public static func history(_ entries: [HistoryEntry]) -> History {

@@ -1,7 +1,7 @@
-@testable import Adapters
+import Domain
 import Testing
 
-/// `/api/wan/health` shows an HTTP check's URL without what may be a credential.
+/// Status, health, evidence and logs name an HTTP check's URL without what may be a credential.
 @Suite("check URL redaction")
 struct CheckURLRedactionTests {
     @Test(arguments: [
@@ -12,6 +12,6 @@ struct CheckURLRedactionTests {
         ("http://user:pass@status.example.net?k=v", "http://<redacted>@status.example.net?<redacted>"),
     ])
     func queryAndUserInfoAreRedacted(url: String, shown: String) {
-        #expect(APIViews.checkURL(url) == shown)
+        #expect(ProbeTarget.shown(url: url) == shown)
     }
 }
