@@ -120,13 +120,12 @@ public final class DaemonMetrics: Sendable {
     }
 }
 
-/// The worst value of the last `window`, in slots of `slot`: a reader that looks every `window`
-/// sees every value once (a benchmark phase's exact worst lateness, to within one slot at its edges)
-/// without resetting anything another reader relies on.
+/// The worst value of the last 10 s (`slots` slots of `slotNanos`): a reader that looks at least
+/// every 10 s sees every value (a benchmark phase's exact worst lateness, to within one slot at its
+/// edges) without a reset that another reader (Prometheus) would be hurt by.
 struct RecentMaximum {
     static let slotNanos: Int64 = 100_000_000
     static let slots = 100
-    static var windowNanos: Int64 { slotNanos * Int64(slots) }
     /// Per slot: its index since the clock's origin, and the worst value in it.
     private var worst = [(slot: Int64, nanos: Int64)](repeating: (-1, 0), count: RecentMaximum.slots)
 
