@@ -64,11 +64,18 @@ fi
 # Python tools the operations tests run (Tests/FlywallCLITests/OperationsTests.swift): schemathesis
 # checks the API against docs/openapi.yaml, prometheus_client parses GET /metrics; aiosmtpd is the
 # real SMTP server (STARTTLS, AUTH) the notification tests send to.
+# Pinned to the versions the suite passes with, so a new major release cannot break CI unseen.
+PYTHON_TOOLS="schemathesis==4.32.5 prometheus_client==0.26.0 aiosmtpd==1.4.6"
 install_python_tools() {
-    python3 -c "import schemathesis, prometheus_client, aiosmtpd" 2>/dev/null && return 0
-    echo "install-deps: pip install schemathesis prometheus_client aiosmtpd" >&2
-    python3 -m pip install -q schemathesis prometheus_client aiosmtpd >&2 || {
-        echo "install-deps: pip could not install schemathesis prometheus_client aiosmtpd" >&2
+    python3 - $PYTHON_TOOLS <<'PY' 2>/dev/null && return 0
+import sys
+from importlib.metadata import version
+sys.exit(0 if all(version(n) == v for n, v in (a.split("==") for a in sys.argv[1:])) else 1)
+PY
+    echo "install-deps: pip install $PYTHON_TOOLS" >&2
+    # shellcheck disable=SC2086 # one word per requirement
+    python3 -m pip install -q $PYTHON_TOOLS >&2 || {
+        echo "install-deps: pip could not install $PYTHON_TOOLS" >&2
         return 1
     }
 }

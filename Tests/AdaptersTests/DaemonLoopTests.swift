@@ -98,7 +98,7 @@ final class RecordingPorts: ProbeSending, InterfaceWatching, PassiveCapturing, D
         return 3
     }
     func removeAll() throws { note(.removeAll) }
-    func record(_ event: WANEvent, unixNanoseconds: Int64) { note(.record(event.kind, event.interface ?? event.to.joined(separator: "+"))) }
+    func record(_ event: WANEvent, unixNanoseconds: Int64, logLine: String) { note(.record(event.kind, event.interface ?? event.to.joined(separator: "+"))) }
 
     func start(_ session: PPPoESessionSpec) { note(.startSession(session.interface)) }
     func stop(interface: String) { note(.stopSession(interface)) }

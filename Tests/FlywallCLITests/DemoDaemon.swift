@@ -12,20 +12,28 @@ final class DemoDaemon {
     let scenarioPath: String
     private(set) var process: Process?
     let log: URL
+    /// Listen given by `flywall daemon --api ADDR:PORT` instead of `api { listen }`.
+    let listenByFlag: Bool
+    /// Added to the daemon's environment (e.g. `JOURNAL_STREAM`).
+    let environment: [String: String]
 
     var api: String { "http://127.0.0.1:\(port)" }
 
     /// `base`: the scenario text (default: the built-in black-hole scenario); `edit` changes it
     /// before it is written (e.g. removes the repair); `extra` is appended.
     init(speed: Int = 20, extra: String = "", stateDir: String? = nil, base: String? = nil,
+         listenByFlag: Bool = false, environment: [String: String] = [:],
          edit: (String) -> String = { $0 }) throws {
         port = DemoDaemon.freePort()
+        self.listenByFlag = listenByFlag
+        self.environment = environment
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flywall-demo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         self.stateDir = stateDir ?? dir.appendingPathComponent("state").path
         let base = try base ?? String(contentsOf: CLI.repository.appendingPathComponent("Scenarios/basic-dual-wan-blackhole.hcl"), encoding: .utf8)
         scenarioPath = dir.appendingPathComponent("demo.hcl").path
-        try (edit(base) + "\napi {\n  listen = \"127.0.0.1:\(port)\"\n  token  = \"\(DemoDaemon.token)\"\n}\n" + extra)
+        let listen = listenByFlag ? "" : "  listen = \"127.0.0.1:\(port)\"\n"
+        try (edit(base) + "\napi {\n\(listen)  token  = \"\(DemoDaemon.token)\"\n}\n" + extra)
             .write(toFile: scenarioPath, atomically: true, encoding: .utf8)
         log = dir.appendingPathComponent("daemon.log")
         try start(speed: speed)
@@ -36,6 +44,8 @@ final class DemoDaemon {
         let p = Process()
         p.executableURL = CLI.binary
         p.arguments = ["daemon", "--scenario", scenarioPath, "--speed", "\(speed)", "--state-dir", stateDir]
+            + (listenByFlag ? ["--api", "127.0.0.1:\(port)"] : [])
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         p.standardOutput = handle

@@ -26,7 +26,8 @@ struct OperationsTests {
         #expect(history.contains("failover  default  eth0 → eth1"), "\(history)")
         #expect(history.contains("evidence: 3/3 failed probe rounds; 1.1.1.1: lost, lost, lost"), "\(history)")
         let onlyEth1 = try d.cli(["wan", "history", "--interface", "eth1", "--limit", "5"]).stdout
-        #expect(!onlyEth1.contains("wan_down  eth0"))
+        #expect(onlyEth1.contains("failover  default  eth0 → eth1"), "the failover names eth1: \(onlyEth1)")
+        #expect(!onlyEth1.contains("wan_down  eth0"), "\(onlyEth1)")
 
         let health = try d.cli(["wan", "health"]).stdout
         #expect(health.contains("check: icmp 1.1.1.1, 8.8.8.8, every 5s, timeout 2s, down after 3, up after 2"), "\(health)")
@@ -144,18 +145,46 @@ struct OperationsTests {
     }
 
     @Test func metricsParseWithPrometheusClient() throws {
-        let d = try DemoDaemon()
+        // Without the repair, so eth0 is still down when a loaded machine gets to the parse.
+        let d = try DemoDaemon(edit: DashboardTests.withoutRepair)
         defer { d.stop() }
         _ = try d.wait(["wan", "status"]) { $0.contains("eth0       DOWN") }
         let script = """
         import sys, urllib.request
         from prometheus_client.parser import text_string_to_metric_families
         text = urllib.request.urlopen(sys.argv[1] + "/metrics").read().decode()
-        samples = {}
+        samples, types = {}, {}
         for family in text_string_to_metric_families(text):
+            types[family.name] = family.type
             for s in family.samples:
                 samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
         def get(name, **labels): return samples[(name, tuple(sorted(labels.items())))]
+        # Every family the operations issue names, with its type (the parser drops a counter's _total).
+        expected = {
+            "flywall_wan_up": "gauge", "flywall_wan_down": "gauge", "flywall_wan_degraded": "gauge",
+            "flywall_wan_maintenance": "gauge", "flywall_wan_rtt_seconds": "gauge", "flywall_wan_loss_ratio": "gauge",
+            "flywall_wan_jitter_seconds": "gauge", "flywall_wan_probes_sent": "counter", "flywall_wan_probes_lost": "counter",
+            "flywall_wan_state_changes": "counter", "flywall_group_active": "gauge", "flywall_group_events": "counter",
+            "flywall_dataplane_applies": "counter", "flywall_dataplane_apply_duration_seconds": "histogram",
+            "flywall_connections_flushed": "counter", "flywall_probe_round_lateness_seconds": "histogram",
+            "flywall_probe_round_lateness_max_seconds": "gauge", "flywall_probe_round_lateness_recent_max_seconds": "gauge",
+            "flywall_history_available": "gauge",
+        }
+        for name, kind in expected.items():
+            assert types.get(name) == kind, f"{name}: expected a {kind}, found {types.get(name)}"
+        for wan in ("eth0", "eth1"):
+            for name in ("flywall_wan_degraded", "flywall_wan_rtt_seconds", "flywall_wan_loss_ratio", "flywall_wan_jitter_seconds"):
+                get(name, interface=wan)
+        assert get("flywall_wan_degraded", interface="eth1") == 0
+        assert get("flywall_wan_probes_lost_total", interface="eth0") > 0, "eth0 is black-holed"
+        assert get("flywall_wan_loss_ratio", interface="eth0") > 0, "eth0 loses its probes"
+        assert get("flywall_wan_loss_ratio", interface="eth1") == 0
+        assert 0.015 < get("flywall_wan_rtt_seconds", interface="eth1") < 0.045, "eth1: 25 ms +- 4 ms"
+        assert get("flywall_wan_jitter_seconds", interface="eth1") > 0, "eth1 has 4 ms jitter"
+        assert get("flywall_dataplane_apply_duration_seconds_count") == get("flywall_dataplane_applies_total")
+        assert get("flywall_connections_flushed_total") >= 0
+        assert get("flywall_group_events_total", group="default", kind="failover") >= 1
+        assert get("flywall_history_available") == 1
         assert get("flywall_wan_up", interface="eth0") == 0, "eth0 is down"
         assert get("flywall_wan_up", interface="eth1") == 1
         assert get("flywall_wan_down", interface="eth0") == 1

@@ -188,8 +188,12 @@ public final class DaemonLoop: @unchecked Sendable {
                 for error in ports.passive.capture(interfaces: interfaces) { logger.warning("passive health: \(error)") }
             case .emit(let event):
                 publishNow = true
-                logger.notice("\(event.kind.rawValue): \(describe(event))")
-                ports.recorder?.record(event, unixNanoseconds: clock.unixNanoseconds(of: event.time))
+                let line = "\(event.kind.rawValue): \(describe(event))"
+                if let recorder = ports.recorder {
+                    recorder.record(event, unixNanoseconds: clock.unixNanoseconds(of: event.time), logLine: line)
+                } else {
+                    logger.notice("\(line)")
+                }
                 board?.metrics.recordEvent(event)
             case .commandHandled(let record):
                 publishNow = true

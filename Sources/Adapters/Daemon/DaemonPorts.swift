@@ -111,8 +111,10 @@ public protocol DataplaneApplying: AnyObject, Sendable {
 /// Where WAN events and handled commands go besides the log: history, notifications. Called on the
 /// core loop's thread: an implementation hands the record on and never blocks.
 public protocol WANEventRecording: Sendable {
-    /// `unixNanoseconds`: the wall-clock time of `event.time`.
-    func record(_ event: WANEvent, unixNanoseconds: Int64)
+    /// `unixNanoseconds`: the wall-clock time of `event.time`. `logLine`: the event's log line,
+    /// which the recorder writes once the event is kept (or could not be kept), in order: a line
+    /// seen in the log is an event that survives `kill -9`.
+    func record(_ event: WANEvent, unixNanoseconds: Int64, logLine: String)
     func record(_ command: CommandRecord, unixNanoseconds: Int64)
 }
 

@@ -13,6 +13,11 @@ import Synchronization
 ///
 /// With a `NotificationSender`, each event's notifications go into the store's outbox in the
 /// event's own transaction, and the sender is woken once it is committed.
+///
+/// An event's log line is written here, after its commit (or after the write failed, or at once
+/// when the entry is dropped), in the order the core emitted them: an event an operator saw in the
+/// log is in history after `kill -9`. The loop only hands the line over, so it never waits for
+/// SQLite; the line comes later by the commit's time (an fsync).
 public final class HistoryWriter: WANEventRecording {
     public static let defaultCapacity = 10_000
     public let store: HistoryStore?
@@ -40,8 +45,8 @@ public final class HistoryWriter: WANEventRecording {
         if let problem { report(problem) }
     }
 
-    public func record(_ event: WANEvent, unixNanoseconds: Int64) {
-        enqueue(HistoryEntry(event, unixNanoseconds: unixNanoseconds)) { [notifier] in
+    public func record(_ event: WANEvent, unixNanoseconds: Int64, logLine: String) {
+        enqueue(HistoryEntry(event, unixNanoseconds: unixNanoseconds), logLine: logLine) { [notifier] in
             notifier?.items(for: event, unixNanoseconds: unixNanoseconds) ?? []
         }
     }
@@ -56,7 +61,8 @@ public final class HistoryWriter: WANEventRecording {
     /// Waits until every entry handed over so far is committed (tests, shutdown).
     public func drain() { queue.sync {} }
 
-    private func enqueue(_ entry: HistoryEntry, outbox: @escaping @Sendable () -> [OutboxItem] = { [] }) {
+    private func enqueue(_ entry: HistoryEntry, logLine: String? = nil,
+                         outbox: @escaping @Sendable () -> [OutboxItem] = { [] }) {
         let accepted = state.withLock { s -> Bool in
             guard store != nil, s.waiting < capacity else {
                 s.dropped += 1
@@ -65,7 +71,10 @@ public final class HistoryWriter: WANEventRecording {
             s.waiting += 1
             return true
         }
-        guard accepted, let store else { return }
+        guard accepted, let store else {
+            announce(logLine)
+            return
+        }
         queue.async { [self] in
             do {
                 let items = outbox()
@@ -75,8 +84,13 @@ public final class HistoryWriter: WANEventRecording {
             } catch {
                 report("\(error)")
             }
+            announce(logLine)
             state.withLock { $0.waiting -= 1 }
         }
+    }
+
+    private func announce(_ logLine: String?) {
+        if let logLine { logger.notice("\(logLine)") }
     }
 
     private func report(_ problem: String) {

@@ -160,7 +160,7 @@ public enum APIViews {
 
     static func view(_ c: HealthCheck) -> Health.Check {
         Health.Check(type: c.kind.rawValue, targets: c.kind == .icmp ? c.targets.map(\.description) : [],
-                     url: c.kind == .http ? c.url : nil, expectedStatus: c.kind == .http ? c.expectedStatus : nil,
+                     url: c.kind == .http ? c.url.map { ProbeTarget.shown(url: $0) } : nil, expectedStatus: c.kind == .http ? c.expectedStatus : nil,
                      interval: DurationText.format(c.interval), timeout: DurationText.format(c.timeout),
                      thresholdDown: c.thresholdDown, thresholdUp: c.thresholdUp, reliability: c.reliability,
                      window: c.window)

@@ -14,6 +14,7 @@ public final class DaemonMetrics: Sendable {
     private let applyDuration: DurationHistogram
     private let flushed: Counter
     private let lateness: DurationHistogram
+    private let recentLateness = Mutex(RecentMaximum())
     /// Probe counters are cumulative in the core; the counters here advance by the difference.
     private let seenProbes: Mutex<[String: (sent: Int, lost: Int)]> = Mutex([:])
 
@@ -48,7 +49,17 @@ public final class DaemonMetrics: Sendable {
 
     public func recordFlushed(_ count: Int) { flushed.increment(by: Int64(count)) }
 
-    public func recordLateness(nanoseconds: Int64) { lateness.recordNanoseconds(max(0, nanoseconds)) }
+    public func recordLateness(nanoseconds: Int64) {
+        lateness.recordNanoseconds(max(0, nanoseconds))
+        let now = KernelClock.monotonic()
+        recentLateness.withLock { $0.record(max(0, nanoseconds), at: now) }
+    }
+
+    /// The worst lateness recorded in the last 10 seconds (`RecentMaximum`), nanoseconds.
+    public var recentMaxLateness: Int64 {
+        let now = KernelClock.monotonic()
+        return recentLateness.withLock { $0.maximum(at: now) }
+    }
 
     public func recordEvent(_ event: WANEvent) {
         switch event.kind {
@@ -101,7 +112,31 @@ public final class DaemonMetrics: Sendable {
         }
         registry.makeGauge(descriptor: Self.name("probe_round_lateness_max", "seconds", "Worst deadline lateness since start."))
             .set(to: Double(snapshot.maxLatenessNanos) / 1e9)
+        registry.makeGauge(descriptor: Self.name("probe_round_lateness_recent_max", "seconds",
+                                                 "Worst deadline lateness in the last 10 seconds."))
+            .set(to: Double(recentMaxLateness) / 1e9)
         registry.makeGauge(descriptor: Self.name("history_available", "", "1 while the history store writes events."))
             .set(to: snapshot.historyProblem == nil ? 1 : 0)
+    }
+}
+
+/// The worst value of the last 10 s (`slots` slots of `slotNanos`): a reader that looks at least
+/// every 10 s sees every value (a benchmark phase's exact worst lateness, to within one slot at its
+/// edges) without a reset that another reader (Prometheus) would be hurt by.
+struct RecentMaximum {
+    static let slotNanos: Int64 = 100_000_000
+    static let slots = 100
+    /// Per slot: its index since the clock's origin, and the worst value in it.
+    private var worst = [(slot: Int64, nanos: Int64)](repeating: (-1, 0), count: RecentMaximum.slots)
+
+    mutating func record(_ nanos: Int64, at now: Int64) {
+        let slot = now / Self.slotNanos
+        let i = Int(slot % Int64(Self.slots))
+        worst[i] = worst[i].slot == slot ? (slot, max(worst[i].nanos, nanos)) : (slot, nanos)
+    }
+
+    func maximum(at now: Int64) -> Int64 {
+        let current = now / Self.slotNanos
+        return worst.lazy.filter { $0.slot > current - Int64(Self.slots) && $0.slot <= current }.map(\.nanos).max() ?? 0
     }
 }

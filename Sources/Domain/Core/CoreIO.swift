@@ -58,11 +58,30 @@ public enum ProbeTarget: Sendable, Hashable, CustomStringConvertible {
     case icmp(IPAddress)
     case http(url: String, expectedStatus: Int)
 
+    /// How status, evidence, logs and notifications name the target: an HTTP check's URL without
+    /// its query and user info, which may carry a key (the prober uses the URL itself).
     public var description: String {
         switch self {
         case .icmp(let ip): ip.description
-        case .http(let url, _): url
+        case .http(let url, _): ProbeTarget.shown(url: url)
         }
+    }
+
+    /// `https://u:p@status.example.net/ping?key=...` -> `https://<redacted>@status.example.net/ping?<redacted>`:
+    /// scheme, host, port and path stay.
+    public static func shown(url: String) -> String {
+        var shown = url
+        if let query = shown.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+            shown = String(shown[..<query]) + "?<redacted>"
+        }
+        if let schemeEnd = shown.firstRange(of: "://") {
+            let rest = shown[schemeEnd.upperBound...]
+            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@") {
+                shown = String(shown[..<schemeEnd.upperBound]) + "<redacted>@" + String(shown[shown.index(after: at)...])
+            }
+        }
+        return shown
     }
 
     /// IP bytes (headers included, link layer not) one probe costs on the wire: the request side,
