@@ -50,6 +50,7 @@ run export FLYWALL_API_TOKEN=demo-token-0123456789
 run flywall wan failover default eth1 --api "$api"
 run flywall wan disable eth1 --api "$api"
 run flywall wan enable eth1 --api "$api"
+run flywall wan disable eth9 --api "$api"
 quiet_until 30 "eth0       UP"
 echo
 run flywall wan history --api "$api"
