@@ -85,9 +85,8 @@ struct OperationsTests {
         let noToken = try HTTP.request(port: d.port, "POST /api/wan/eth0/disable HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         #expect(noToken.hasPrefix("HTTP/1.1 401"), "\(noToken)")
 
-        // Slowloris: headers that never end. The server closes the connection after its idle
-        // timeout (5 s after the last line; the client would give up only after 12 s); meanwhile
-        // status answers and the loop keeps running its rounds.
+        // Slowloris: headers that never end. The server closes the connection after its 5 s idle
+        // timeout (the client would give up only after 12 s); meanwhile status answers.
         let slow = try HTTP.connect(port: d.port, timeout: 12)
         defer { close(slow) }
         try HTTP.send(slow, "GET /api/wan/status HTTP/1.1\r\nHost: 127.0.0.1\r\n")
