@@ -82,7 +82,7 @@ func corePlan(_ config: FlywallConfig, usable: Set<String>) -> ForwardingPlan {
         _ = core.handle(.ipv6GatewayLearned(interface: wan.name, gateway: .v6(high: 0xfe80 << 48, low: 1)), at: .zero)
     }
     for wan in config.wans where !usable.contains(wan.name) {
-        _ = core.handle(.manual(.maintenance(interface: wan.name, enabled: true)), at: .zero)
+        _ = core.handle(.manual(.maintenance(interface: wan.name, enabled: true), origin: CommandOrigin(source: "benchmark")), at: .zero)
     }
     return core.plan
 }
