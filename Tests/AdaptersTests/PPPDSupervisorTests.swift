@@ -44,6 +44,16 @@ import Testing
         return path
     }
 
+    /// Waits (up to 10 s) until the stand-in's `env` has exec'd python3: its command line is then
+    /// the one a supervisor looks for.
+    static func waitUntilPython(_ pid: pid_t) -> Bool {
+        for _ in 0..<1_000 {
+            if (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) == "python3\n" { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+
     @Test func optionsFileHoldsTheCredentialsQuotedAndOnlyItsOwnerCanReadIt() throws {
         let text = PPPDOptions.text(for: Self.session)
         #expect(text.contains("user \"dsl@isp.example\"\n"))
@@ -73,7 +83,7 @@ import Testing
         #expect(supervisor.running == ["lo"])
         let pidText = try String(contentsOfFile: dir + "/lo.pid", encoding: .utf8)
         let pid = try #require(pid_t(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
-        usleep(300_000)   // env has exec'd python3 by now
+        #expect(Self.waitUntilPython(pid), "the stand-in pppd \(pid) never became python3")
         let cmdline = try String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)
         #expect(cmdline.contains("file\0\(dir)/lo.options"), "\(cmdline)")
         #expect(!cmdline.contains("s3cr"), "the password is on a command line: \(cmdline)")
@@ -155,7 +165,7 @@ import Testing
         // As after kill -9 of the daemon: the first supervisor is never told to stop.
         // Only a process whose command line names this directory's options file is stopped: wait
         // until env has exec'd python3 (a real pppd is exec'd directly).
-        usleep(300_000)
+        #expect(Self.waitUntilPython(pid), "the stand-in pppd \(pid) never became python3")
         let ends = Ends()
         _ = try PPPDSupervisor(directory: dir, pppd: sleeper, onEnded: ends.add)
         var gone = false

@@ -163,4 +163,16 @@ enum HTTP {
         }
         return String(decoding: data, as: UTF8.self)
     }
+
+    /// Reads until the peer closes (`closed`) or the socket's receive timeout expires (not closed).
+    static func receiveUntilClosed(_ fd: Int32) -> (text: String, closed: Bool) {
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n == 0 { return (String(decoding: data, as: UTF8.self), true) }
+            if n < 0 { return (String(decoding: data, as: UTF8.self), errno != EAGAIN && errno != EWOULDBLOCK) }
+            data += buffer[0..<n]
+        }
+    }
 }

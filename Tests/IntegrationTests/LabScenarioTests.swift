@@ -43,7 +43,11 @@ struct LabScenarioTests {
         let file = Self.repository.appendingPathComponent("Scenarios/\(name)").path
         let result = try Self.lab([file])
         #expect(result.status == 0, "flywall lab \(name) exited \(result.status):\n\(result.stdout)\n\(result.stderr)")
-        #expect(result.stdout.contains(" passed, 0 failed"), "\(result.stdout)")
+        // "N passed, 0 failed" with N > 0 (a bare contains would also take "10 failed" or "0 passed").
+        let summaries = result.stdout.split(separator: "\n").compactMap { $0.wholeMatch(of: /(\d+) passed, (\d+) failed/) }
+        let summary = try #require(summaries.last, "no summary line: \(result.stdout)")
+        #expect(Int(summary.2) == 0, "\(result.stdout)")
+        #expect(Int(summary.1)! > 0, "\(result.stdout)")
     }
 
     @Test func aWrongExpectationFailsInTheLabToo() throws {

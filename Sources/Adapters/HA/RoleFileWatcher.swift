@@ -25,10 +25,12 @@ public final class RoleFileWatcher: Sendable {
     /// Starts watching `path`. `onRole` hears the first role at once (on the watcher's thread) and
     /// then every change; it returns false when the role could not be delivered (it is offered
     /// again on the next re-read). `onProblem` hears, once per distinct problem, why the file gave
-    /// no role.
-    public init(path: String, onRole: @escaping @Sendable (HARole) -> Bool,
+    /// no role. `rereadInterval` is the fallback when inotify missed a change (tests make it long
+    /// to see that inotify alone brings changes).
+    public init(path: String, rereadInterval: Duration = RoleFileWatcher.rereadInterval,
+                onRole: @escaping @Sendable (HARole) -> Bool,
                 onProblem: @escaping @Sendable (String) -> Void) throws(SystemError) {
-        let loop = try RoleFileLoop(path: path, onRole: onRole, onProblem: onProblem)
+        let loop = try RoleFileLoop(path: path, rereadInterval: rereadInterval, onRole: onRole, onProblem: onProblem)
         self.loop = loop
         thread = Mutex(try DedicatedThread.start(name: "flywall-harole") { loop.run() })
     }
@@ -54,6 +56,7 @@ final class RoleFileLoop: @unchecked Sendable {
     let wakeup: Wakeup
     let stopRequested = Atomic<Bool>(false)
     private let path: String
+    private let rereadInterval: Duration
     private let directory: String
     private let inotify: Int32
     private var watching = false
@@ -62,9 +65,10 @@ final class RoleFileLoop: @unchecked Sendable {
     private let onRole: @Sendable (HARole) -> Bool
     private let onProblem: @Sendable (String) -> Void
 
-    init(path: String, onRole: @escaping @Sendable (HARole) -> Bool,
+    init(path: String, rereadInterval: Duration, onRole: @escaping @Sendable (HARole) -> Bool,
          onProblem: @escaping @Sendable (String) -> Void) throws(SystemError) {
         self.path = path
+        self.rereadInterval = rereadInterval
         let slash = path.lastIndex(of: "/")!
         directory = slash == path.startIndex ? "/" : String(path[..<slash])
         self.onRole = onRole
@@ -84,7 +88,8 @@ final class RoleFileLoop: @unchecked Sendable {
     }
 
     func run() {
-        let interval = Int32(RoleFileWatcher.rereadInterval.components.seconds * 1_000)
+        let (seconds, attoseconds) = rereadInterval.components
+        let interval = Int32(clamping: max(1, seconds * 1_000 + attoseconds / 1_000_000_000_000_000))
         var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), wakeup.pollDescriptor]
         while !stopRequested.load(ordering: .acquiring) {
             if !watching {

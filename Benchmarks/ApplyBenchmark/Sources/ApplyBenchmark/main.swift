@@ -4,8 +4,9 @@
 //   - a full ruleset replace through libnftnl (`NftablesTransport.replaceRuleset`, the config-reload path);
 //   - `nft -f` replacing the same ruleset from its text.
 // Medians over repeated runs, side by side, for plans the core makes (`MultiWANStateMachine`, as
-// in the daemon): the spec's 2-WAN config with eth0 failing, and 64 balanced uplinks with 1,000
-// policy routes with one and with 32 uplinks failing. Prints a table; docs/benchmarks.md records a run.
+// in the daemon, for dual-stack uplinks): the spec's 2-WAN config with eth0 failing, and 64 balanced
+// uplinks with 1,000 policy routes with one and with 32 uplinks failing. Prints a table (the routes
+// of both families that changed); docs/benchmarks.md records a run.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -66,18 +67,22 @@ struct Case {
     var iterations: Int
 }
 
-/// Plans made by the core itself (`MultiWANStateMachine`), as the daemon gets them: each WAN's
-/// gateway learned as from DHCP (10.i.0.1, on-link on the benchmark's veths), and the WANs not in
-/// `usable` taken out by the operator's maintenance command (the same plan a failure gives).
+/// Plans made by the core itself (`MultiWANStateMachine`), as the daemon gets them for dual-stack
+/// uplinks: each WAN's IPv4 gateway learned as from DHCP (10.i.0.1, on-link on the benchmark's
+/// veths) and its IPv6 gateway as from a router advertisement (fe80::1 on the WAN's device: the
+/// daemon's `LinkMonitor` feeds `.ipv6GatewayLearned` for the IPv6 default route netlink reports
+/// on a WAN's device, as a DHCP WAN behind an IPv6 ISP has); the WANs not in `usable` taken out by
+/// the operator's maintenance command (the same plan a failure gives).
 func corePlan(_ config: FlywallConfig, usable: Set<String>) -> ForwardingPlan {
     var core = MultiWANStateMachine(config: config)
     _ = core.handle(.tick, at: .zero)
     for (i, wan) in config.wans.enumerated() {
         _ = core.handle(.addressLearned(interface: wan.name, address: nil, gateway: IPAddress.v4(0x0A00_0001 | UInt32(i) << 16)),
                         at: .zero)
+        _ = core.handle(.ipv6GatewayLearned(interface: wan.name, gateway: .v6(high: 0xfe80 << 48, low: 1)), at: .zero)
     }
     for wan in config.wans where !usable.contains(wan.name) {
-        _ = core.handle(.manual(.maintenance(interface: wan.name, enabled: true)), at: .zero)
+        _ = core.handle(.manual(.maintenance(interface: wan.name, enabled: true), origin: CommandOrigin(source: "benchmark")), at: .zero)
     }
     return core.plan
 }
@@ -138,7 +143,7 @@ do {
 }
 
 print("Applying forwarding plans made by the core (median of N runs, namespace \(namespace))")
-print("case                                   | slots | failover (routes) | changed routes | libnftnl replace | nft -f replace | nft -f / failover | nft -f / libnftnl")
+print("case                                   | slots | failover (routes) | changed routes (IPv4+IPv6) | libnftnl replace | nft -f replace | nft -f / failover | nft -f / libnftnl")
 var failed = false
 for c in [twoWAN(), large(failing: 1), large(failing: 32)] {
     // The uplinks as veth links (this kernel has no dummy links) with an on-link gateway each.
@@ -164,11 +169,13 @@ for c in [twoWAN(), large(failing: 1), large(failing: 32)] {
 
         // Failover and failback, alternately: the whole health-change path after the core decided.
         var changed = 0
+        var changedIPv6 = 0
         let failover = try measure(c.iterations) { i in
             let next = try kernel.routes(for: i % 2 == 0 ? c.down : c.up)
             let changes = next.changes(from: current)
             try routing.replaceRoutes(changes)
             changed = changes.count
+            changedIPv6 = changes.filter { $0.family == .ipv6 }.count
             current = next
         }
 
@@ -188,7 +195,7 @@ for c in [twoWAN(), large(failing: 1), large(failing: 32)] {
             return "\(r)x"
         }
         let slots = kernel.groups.map(\.slots).reduce(0, +)
-        print("\(c.name.padding(38)) | \(String(slots).padding(5)) | \(ms(failover).padding(17)) | \(String(changed).padding(14)) | \(ms(libnftnl).padding(16)) | \(ms(nft).padding(14)) | \(ratio(nft, failover).padding(17)) | \(ratio(nft, libnftnl))")
+        print("\(c.name.padding(38)) | \(String(slots).padding(5)) | \(ms(failover).padding(17)) | \("\(changed) (\(changed - changedIPv6)+\(changedIPv6) v6)".padding(14)) | \(ms(libnftnl).padding(16)) | \(ms(nft).padding(14)) | \(ratio(nft, failover).padding(17)) | \(ratio(nft, libnftnl))")
         try routing.removeAll()
         try transport.removeTable()
     } catch {
