@@ -10,17 +10,7 @@ private func load(_ source: String) throws -> FlywallConfig {
 }
 
 /// The problems of `source` as "line:col: message" (file checked separately), or [] when it decodes.
-private func problems(_ source: String) -> [String] {
-    do {
-        _ = try ConfigDecoder.load(source: source, file: file)
-        return []
-    } catch {
-        return error.diagnostics.map { d in
-            d.location.file == file ? "\(d.location.line):\(d.location.column): \(d.message)"
-                                    : "\(d.location): \(d.message)"
-        }
-    }
-}
+private func problems(_ source: String) -> [String] { decodingProblems(source, file: file) }
 
 private func addr(_ s: String) -> IPAddress { IPAddress(s)! }
 private func net(_ s: String) -> CIDR { CIDR(s)! }

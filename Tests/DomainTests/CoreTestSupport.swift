@@ -95,3 +95,17 @@ func dualWAN(mode: UplinkGroup.Mode = .failover, check: HealthCheck? = HealthChe
         ], allDown: allDown)],
         policyRoutes: policies, ipsets: ipsets)
 }
+
+/// What `config check` would say about `source`, as "line:col: message" (a diagnostic in another
+/// file keeps its file name); empty when it decodes.
+func decodingProblems(_ source: String, file: String) -> [String] {
+    do {
+        _ = try ConfigDecoder.load(source: source, file: file)
+        return []
+    } catch {
+        return error.diagnostics.map { d in
+            d.location.file == file ? "\(d.location.line):\(d.location.column): \(d.message)"
+                                    : "\(d.location): \(d.message)"
+        }
+    }
+}

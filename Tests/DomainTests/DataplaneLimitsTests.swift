@@ -8,14 +8,7 @@ import Testing
 
 private let file = "limits.hcl"
 
-private func problems(_ source: String) -> [String] {
-    do {
-        _ = try ConfigDecoder.load(source: source, file: file)
-        return []
-    } catch {
-        return error.diagnostics.map { "\($0.location.line):\($0.location.column): \($0.message)" }
-    }
-}
+private func problems(_ source: String) -> [String] { decodingProblems(source, file: file) }
 
 /// `n` WANs e0..., three lines each (so the block of WAN i starts on line 3i + 1).
 private func wans(_ n: Int) -> String {

@@ -32,14 +32,7 @@ private func pairConfig(own: Int, wanOrder: [Int] = [0, 1]) -> String {
         """
 }
 
-private func problems(_ source: String) -> [String] {
-    do {
-        _ = try ConfigDecoder.load(source: source, file: "ha.hcl")
-        return []
-    } catch {
-        return error.diagnostics.map { "\($0.location.line):\($0.location.column): \($0.message)" }
-    }
-}
+private func problems(_ source: String) -> [String] { decodingProblems(source, file: "ha.hcl") }
 
 @Suite("HA pair: config, role, layout")
 struct HATests {

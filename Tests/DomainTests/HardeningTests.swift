@@ -7,14 +7,7 @@ import Testing
 
 private let file = "bounds.hcl"
 
-private func problems(_ source: String) -> [String] {
-    do {
-        _ = try ConfigDecoder.load(source: source, file: file)
-        return []
-    } catch {
-        return error.diagnostics.map { "\($0.location.line):\($0.location.column): \($0.message)" }
-    }
-}
+private func problems(_ source: String) -> [String] { decodingProblems(source, file: file) }
 
 /// One WAN whose health check holds `line` (line 4, column 5 + name).
 private func check(_ line: String) -> String {
