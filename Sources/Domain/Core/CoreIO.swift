@@ -70,18 +70,12 @@ public enum ProbeTarget: Sendable, Hashable, CustomStringConvertible {
     /// `https://u:p@status.example.net/ping?key=...` -> `https://<redacted>@status.example.net/ping?<redacted>`:
     /// scheme, host, port and path stay.
     public static func shown(url: String) -> String {
-        var shown = url
-        if let query = shown.firstIndex(where: { $0 == "?" || $0 == "#" }) {
-            shown = String(shown[..<query]) + "?<redacted>"
+        func withoutQuery<S: StringProtocol>(_ text: S) -> String {
+            guard let query = text.firstIndex(where: { $0 == "?" || $0 == "#" }) else { return String(text) }
+            return text[..<query] + "?<redacted>"
         }
-        if let schemeEnd = shown.firstRange(of: "://") {
-            let rest = shown[schemeEnd.upperBound...]
-            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
-            if let at = rest[..<authorityEnd].lastIndex(of: "@") {
-                shown = String(shown[..<schemeEnd.upperBound]) + "<redacted>@" + String(shown[shown.index(after: at)...])
-            }
-        }
-        return shown
+        guard let parts = URLText.split(url) else { return withoutQuery(url) }
+        return parts.scheme + (parts.hasUserInfo ? "<redacted>@" : "") + parts.host + withoutQuery(parts.rest)
     }
 
     /// IP bytes (headers included, link layer not) one probe costs on the wire: the request side,

@@ -91,13 +91,8 @@ public struct NotificationPolicy: Sendable, Equatable {
     /// `https://hooks.slack.com/services/T/B/X` -> `https://hooks.slack.com/<redacted>`: the scheme
     /// and host are shown, the path, query and any user info never are.
     public static func redactedURL(_ url: String) -> String {
-        guard let schemeEnd = url.firstRange(of: "://") else { return "<redacted>" }
-        let rest = url[schemeEnd.upperBound...]
-        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
-        var authority = rest[..<authorityEnd]
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        let hasMore = authorityEnd != rest.endIndex && rest[authorityEnd...] != "/"
-        let shown = String(url[..<schemeEnd.upperBound]) + String(authority)
-        return hasMore ? shown + "/<redacted>" : shown
+        guard let parts = URLText.split(url) else { return "<redacted>" }
+        let shown = String(parts.scheme + parts.host)
+        return parts.rest.isEmpty || parts.rest == "/" ? shown : shown + "/<redacted>"
     }
 }
