@@ -154,16 +154,8 @@ public struct APIServer: Service {
                             body: .init(byteBuffer: ByteBuffer(string: board.metrics.render(board.snapshot))))
         }
 
-        router.post("/api/wan/:interface/disable") { request, context -> Response in
-            let name = context.parameters.get("interface").flatMap { $0.removingPercentEncoding } ?? ""
-            if let problem = APIServer.nameProblem("interface", name) { return APIServer.failure(.badRequest, problem) }
-            return await command(.maintenance(interface: name, enabled: true), request, context)
-        }
-        router.post("/api/wan/:interface/enable") { request, context -> Response in
-            let name = context.parameters.get("interface").flatMap { $0.removingPercentEncoding } ?? ""
-            if let problem = APIServer.nameProblem("interface", name) { return APIServer.failure(.badRequest, problem) }
-            return await command(.maintenance(interface: name, enabled: false), request, context)
-        }
+        router.post("/api/wan/:interface/disable") { await maintenance(true, $0, $1) }
+        router.post("/api/wan/:interface/enable") { await maintenance(false, $0, $1) }
         router.post("/api/groups/:group/failover") { request, context -> Response in
             var request = request
             let body: ByteBuffer
@@ -181,6 +173,13 @@ public struct APIServer: Service {
                 return APIServer.failure(.badRequest, problem)
             }
             return await command(.forceActive(group: name, interface: choice.interface), request, context)
+        }
+
+        /// `wan disable` (maintenance on) and `wan enable` (off) for the WAN the path names.
+        @Sendable func maintenance(_ enabled: Bool, _ request: Request, _ context: APIRequestContext) async -> Response {
+            let name = context.parameters.get("interface").flatMap { $0.removingPercentEncoding } ?? ""
+            if let problem = APIServer.nameProblem("interface", name) { return APIServer.failure(.badRequest, problem) }
+            return await command(.maintenance(interface: name, enabled: enabled), request, context)
         }
 
         /// Submits the command and waits for the core's record of it: whether the command names
