@@ -104,8 +104,7 @@ struct GroupSelector: Sendable {
         guard group.mode == .failover else { return predicted }
         var most = predicted
         for count in tierBucketCounts(group) where predicted % count != 0 {
-            let l = lcm(predicted, count)
-            most = max(most, l <= ConfigLimits.hashSlots ? l : count)
+            most = max(most, grown(predicted, toFit: count))
         }
         return most
     }
@@ -121,8 +120,14 @@ struct GroupSelector: Sendable {
     /// fits both (or the layout's own, when that is too many).
     static func slots(predicted: Int, buckets: [String]) -> Int {
         guard !fits(slots: predicted, buckets) else { return predicted }
-        let l = lcm(predicted, buckets.count)
-        return l <= ConfigLimits.hashSlots ? l : buckets.count
+        return grown(predicted, toFit: buckets.count)
+    }
+
+    /// The least count that fits both the prediction and a layout of `count` buckets, or the
+    /// layout's own when that would be more than the dataplane has.
+    private static func grown(_ predicted: Int, toFit count: Int) -> Int {
+        let l = lcm(predicted, count)
+        return l <= ConfigLimits.hashSlots ? l : count
     }
 
     /// Slot s routes like bucket `s % c`; that equals `buckets[h % c]` for every hash h taken modulo
